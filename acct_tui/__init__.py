@@ -1,0 +1,3 @@
+"""acct-tui: a keyboard-first terminal app for the account-management workflow."""
+
+__version__ = "0.1.0"

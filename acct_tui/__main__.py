@@ -1,0 +1,3 @@
+from acct_tui.cli import main
+
+raise SystemExit(main())

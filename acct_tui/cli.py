@@ -1,0 +1,179 @@
+"""The `acct-tui` command: with no subcommand it starts the app; subcommands work without a terminal UI.
+
+Errors print one line on stderr and exit non-zero (2 for a refused or invalid request, the
+`StoreUnavailable.exit_code` for a database that cannot be used); a traceback is never shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from decimal import Decimal
+from typing import Any, Callable, NoReturn, Sequence
+
+from acct_tui import __version__
+from acct_tui.errors import DomainError, StoreUnavailable
+from acct_tui.text import printable
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"acct-tui: {message} (see acct-tui --help)\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+
+
+def _open(args: argparse.Namespace) -> None:
+    from acct_tui.store.db import open_database, permission_problems, resolve_database_path
+
+    path = resolve_database_path(args.db)
+    open_database(path)
+    for problem in permission_problems(path):
+        print(f"acct-tui: warning: {problem}", file=sys.stderr)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from acct_tui.template import load_template
+
+    template = load_template(args.file)
+    if args.json:
+        _print_json(template.as_json())
+    else:
+        for step in template.steps:
+            covers = f"  (covers {', '.join(map(str, step.covers))})" if step.is_approval else ""
+            print(f"{step.number:>2}. {step.title}{covers}")
+    return 0
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    from acct_tui.store.queries import account_rows
+
+    _open(args)
+    rows = account_rows(include_archived=args.all)
+    if args.json:
+        _print_json([
+            {
+                "id": str(row.id), "name": row.name, "owner": row.owner, "segment": row.segment,
+                "stage": row.stage, "done": row.done, "total": row.total, "current_step": row.current_step,
+                "next_approval": row.next_approval, "overdue": row.overdue,
+                "last_activity": row.last_activity.isoformat(timespec="seconds") + "Z", "archived": row.archived,
+            }
+            for row in rows
+        ])
+        return 0
+    if not rows:
+        print("No accounts yet. Add one with: acct-tui accounts add NAME   (or load the demo: acct-tui demo)")
+        return 0
+    width = min(40, max(len(row.name) for row in rows))
+    for row in rows:
+        step = f"step {row.current_step}" if row.current_step else "finished"
+        print(f"{printable(row.name)[:width]:<{width}}  {printable(row.owner)[:16]:<16}  {row.segment:<13}  "
+              f"{row.done:>2}/{row.total}  {step}")
+    return 0
+
+
+def cmd_accounts_add(args: argparse.Namespace) -> int:
+    from acct_tui.store.services import create_account
+
+    _open(args)
+    create_account(args.name, owner=args.owner, segment=args.segment, stage=args.stage,
+                   industry=args.industry, annual_revenue=args.revenue)
+    print(f"Added “{printable(args.name.strip())}”.")
+    return 0
+
+
+def cmd_db_path(args: argparse.Namespace) -> int:
+    from acct_tui.store.db import resolve_database_path
+
+    print(resolve_database_path(args.db))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from acct_tui.demo import load_demo_portfolio
+
+    _open(args)
+    count = load_demo_portfolio()
+    print(f"Loaded the demo portfolio: {count} accounts.")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from acct_tui.store.db import resolve_database_path
+
+    path = resolve_database_path(args.db)
+    _open(args)
+    from acct_tui.app import AcctApp
+
+    AcctApp(path).run()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="acct-tui", description="Run the account-management workflow on your accounts.")
+    parser.add_argument("--version", action="version", version=f"acct-tui {__version__}")
+    parser.add_argument("--db", metavar="PATH", help="database file (default: $ACCT_TUI_DB, else your data folder)")
+    parser.set_defaults(handler=cmd_app)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    template = commands.add_parser("template", help="show the workflow template")
+    template.add_argument("--json", action="store_true", help="print it as JSON")
+    template.add_argument("--file", metavar="TOML", help="load and check this template file instead")
+    template.set_defaults(handler=cmd_template)
+
+    accounts = commands.add_parser("accounts", help="list or add accounts")
+    account_commands = accounts.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser,
+                                               required=True)
+    listing = account_commands.add_parser("list", help="list accounts")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--all", action="store_true", help="include archived accounts")
+    listing.set_defaults(handler=cmd_accounts_list)
+    add = account_commands.add_parser("add", help="add an account")
+    add.add_argument("name")
+    add.add_argument("--owner", default="")
+    add.add_argument("--segment", default="Transactional", help="Transactional, Relationship, Strategic or Key")
+    add.add_argument("--stage", default="Prospecting", help="lifecycle stage, e.g. Onboarding")
+    add.add_argument("--industry", default="")
+    add.add_argument("--revenue", default=None, help="annual revenue")
+    add.set_defaults(handler=cmd_accounts_add)
+
+    db = commands.add_parser("db", help="database tools")
+    db_commands = db.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser, required=True)
+    db_commands.add_parser("path", help="print where the database is").set_defaults(handler=cmd_db_path)
+
+    demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return handler(args)
+    except StoreUnavailable as error:
+        print(f"acct-tui: {printable(str(error))}", file=sys.stderr)
+        return error.exit_code
+    except DomainError as error:
+        print(f"acct-tui: {printable(str(error))}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(0o077)  # whatever the process writes (database, exports) is private to this user
+    args = build_parser().parse_args(argv)
+    return run_guarded(args.handler, args)

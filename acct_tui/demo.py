@@ -1,0 +1,94 @@
+"""A realistic demo portfolio for trying the app: a few dozen accounts at every point of the workflow,
+built through the same service functions a user's keys call, so it is audited like real work.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from acct_tui.errors import DomainError
+from acct_tui.store.db import write_transaction
+from acct_tui.store.models import Account
+from acct_tui.store.queries import account_detail
+from acct_tui.store.services import approve, complete_step, create_account, reject, set_field
+from acct_tui.template import ASSIGNEE_KEY, CHECKLIST, DUE_KEY, MULTI, NOTES_KEY, SINGLE, Template, packaged_template
+from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
+
+DEMO_NAMES = (
+    "Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam Robotics", "Tailspin Airlines", "Wingtip Toys",
+    "Adventure Works Cycles", "Alpine Ski House", "Blue Yonder Airlines", "Coho Winery", "Fourth Coffee",
+    "Graphic Design Institute", "Humongous Insurance", "Litware Software", "Lucerne Publishing",
+    "Margie's Travel", "Proseware Analytics", "School of Fine Art", "Southridge Video", "Trey Research",
+    "Woodgrove Bank", "Wide World Importers", "Relecloud Hosting", "VanArsdel Foods", "Bellows College",
+    "Datum Logistics", "Consolidated Messenger", "City Power & Light", "Munson's Pickles and Preserves",
+    "Nod Publishers", "Tasmanian Traders", "Kiruna Mining AB", "Sakura Robotics KK", "Café Lumière SARL",
+    "Müller Maschinenbau GmbH", "São Paulo Têxteis", "Øresund Shipping",
+)
+OWNERS = ("alice", "bob", "chandra", "dmitri", "eve")
+INDUSTRIES = ("Retail", "Pharmaceuticals", "Manufacturing", "Aviation", "Banking", "Software", "Logistics",
+              "Food & beverage", "Education", "Energy", "Publishing", "Mining")
+NOTES = (
+    "Met the purchasing lead; budget cycle closes in March.",
+    "Contract renewal due next quarter — check the discount terms.",
+    "Customer asked for a single monthly invoice instead of weekly.",
+    "Escalation from last year is closed; relationship is warming up.",
+    "Competitor pitched them in October; keep an eye on pricing.",
+)
+
+
+def _fill_step(run_id, step_number: int, template: Template, rng: random.Random, today: date, finished: bool) -> None:
+    step = template.step(step_number)
+    for field in step.fields:
+        if field.type == CHECKLIST:
+            count = len(field.options) if finished else rng.randint(1, len(field.options))
+            set_field(run_id, step_number, field.key, field.options[:count])
+        elif field.type == MULTI:
+            set_field(run_id, step_number, field.key, rng.sample(field.options, rng.randint(1, 3)))
+        elif field.type == SINGLE:
+            set_field(run_id, step_number, field.key, rng.choice(field.options))
+    if rng.random() < 0.6:
+        set_field(run_id, step_number, NOTES_KEY, rng.choice(NOTES))
+    set_field(run_id, step_number, ASSIGNEE_KEY, rng.choice(OWNERS))
+    due = today + timedelta(days=rng.randint(-20, 30) if not finished else rng.randint(-60, -1))
+    set_field(run_id, step_number, DUE_KEY, due)
+
+
+def _advance(run_id, target: int, template: Template, rng: random.Random, today: date) -> None:
+    """Work through the steps before `target`; approvals are granted, now and then after a rejection."""
+    for step in template.steps:
+        if step.number >= target:
+            if not step.is_approval:
+                _fill_step(run_id, step.number, template, rng, today, finished=False)
+            return
+        if step.is_approval:
+            if rng.random() < 0.2:
+                reject(run_id, step.number, "Please add the latest figures before I sign this off.", actor="manager")
+                for covered in step.covers:
+                    complete_step(run_id, covered)
+            approve(run_id, step.number, "Looks good.", actor="manager")
+        else:
+            _fill_step(run_id, step.number, template, rng, today, finished=True)
+            complete_step(run_id, step.number)
+
+
+def load_demo_portfolio(seed: int = 7, today: date | None = None) -> int:
+    """Add the demo accounts (refused if they are already there); returns how many were added."""
+    template = packaged_template()
+    rng = random.Random(seed)
+    today = today or date.today()
+    keys = [name_key(name) for name in DEMO_NAMES]
+    with write_transaction():
+        if Account.select().where(Account.name_key.in_(keys)).exists():
+            raise DomainError("The demo portfolio is already loaded (its account names exist).")
+        for index, name in enumerate(DEMO_NAMES):
+            account_id = create_account(
+                name,
+                owner=OWNERS[index % len(OWNERS)],
+                segment=rng.choice(SEGMENTS),
+                stage=rng.choice(STAGES),
+                industry=rng.choice(INDUSTRIES),
+                annual_revenue=rng.randrange(50, 50_000) * 1000,
+            )
+            _advance(account_detail(account_id).run_id, rng.randint(1, 21), template, rng, today)
+    return len(DEMO_NAMES)

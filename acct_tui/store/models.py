@@ -1,0 +1,141 @@
+"""Peewee models. Every record has a UUID primary key so databases can later be merged (laptop <-> jump host)
+without id clashes, and every change is also recorded as an `AuditEvent` (who, what, when, before/after).
+
+Values that several screens list quickly (progress, current step, next approval) are kept on `Run` by the
+services whenever a step changes, so the account list needs no per-row work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+    UUIDField,
+)
+
+database = DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamps everywhere in the database; screens convert to local time."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(Model):
+    version = IntegerField(primary_key=True)
+    description = CharField()
+    applied_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        database = database
+        table_name = "schema_version"
+
+
+class Account(BaseModel):
+    name = CharField(max_length=200)
+    name_key = CharField(max_length=200, unique=True)  # casefolded name: unique regardless of case
+    owner = CharField(max_length=200, default="", index=True)
+    segment = CharField(max_length=20)
+    stage = CharField(max_length=30)
+    industry = CharField(max_length=200, default="")
+    annual_revenue = DecimalField(max_digits=17, decimal_places=2, null=True, auto_round=True)
+    archived = BooleanField(default=False, index=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    last_activity_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+
+class Run(BaseModel):
+    account = ForeignKeyField(Account, backref="runs", unique=True, on_delete="CASCADE")
+    template_name = CharField()
+    started_at = DateTimeField(default=utcnow)
+    started_by = CharField()
+    done_count = SmallIntegerField(default=0)
+    step_count = SmallIntegerField()
+    current_step = SmallIntegerField(null=True)
+    next_approval = SmallIntegerField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class StepState(BaseModel):
+    run = ForeignKeyField(Run, backref="steps", on_delete="CASCADE")
+    number = SmallIntegerField()
+    status = CharField(max_length=10, index=True)
+    submitted_at = DateTimeField(null=True)  # approvals: when they last entered the queue
+    submitted_by = CharField(null=True)
+    finished_at = DateTimeField(null=True)  # tasks: done; approvals: decided
+    finished_by = CharField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("run", "number"), True),)
+
+
+class FieldValue(BaseModel):
+    """One form value. `value` is text: ISO date, option label, JSON list of labels, or the text itself."""
+
+    run = ForeignKeyField(Run, backref="values", on_delete="CASCADE")
+    step = SmallIntegerField()
+    key = CharField(max_length=40)
+    value = TextField(default="")
+    version = IntegerField(default=1)  # optimistic concurrency: a save names the version it was based on
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField()
+
+    class Meta:
+        table_name = "field_value"
+        indexes = (
+            (("run", "step", "key"), True),
+            (("key", "value"), False),  # overdue tasks: key = 'due' and value < today
+        )
+
+
+class ApprovalDecision(BaseModel):
+    run = ForeignKeyField(Run, backref="decisions", on_delete="CASCADE")
+    step = SmallIntegerField()
+    decision = CharField(max_length=10)
+    approver = CharField()
+    comment = TextField(default="")
+    submitted_at = DateTimeField(null=True)
+    decided_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "approval_decision"
+
+
+class AuditEvent(BaseModel):
+    at = DateTimeField(default=utcnow, index=True)
+    actor = CharField()
+    action = CharField(max_length=40)
+    entity = CharField(max_length=20)
+    entity_id = UUIDField()
+    account_id = UUIDField(null=True, index=True)
+    step = SmallIntegerField(null=True)
+    before = TextField(default="{}")  # JSON of the fields that changed, before and after
+    after = TextField(default="{}")
+
+    class Meta:
+        table_name = "audit_event"
+
+
+ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent)

@@ -1,0 +1,431 @@
+"""Every change to the data goes through these functions. Each validates its input first, runs in one write
+transaction, and records one `AuditEvent` with who, what, when, and the values before and after.
+
+Invalid input and refused actions raise `DomainError` (or `WorkflowError`, `StaleEdit`) with a message meant
+for the user; nothing is half-written because the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import peewee
+
+from acct_tui.errors import DomainError, StaleEdit
+from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.models import Account, ApprovalDecision, AuditEvent, FieldValue, Run, StepState, utcnow
+from acct_tui.store.values import decode_value, display_value, encode_value
+from acct_tui.template import Field, Template, packaged_template
+from acct_tui.workflow import APPROVE, APPROVED, DONE, REJECT, REJECTED, Progress, RunState, Transition
+from acct_tui.workflow.fields import (
+    MAX_COMMENT,
+    MAX_NAME,
+    SEGMENTS,
+    STAGES,
+    choose,
+    multi_line_text,
+    name_key,
+    normalize_field_value,
+    one_line_text,
+    parse_revenue,
+)
+
+ACCOUNT_FIELDS = ("name", "owner", "segment", "stage", "industry", "annual_revenue")
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _audit(
+    action: str,
+    entity: str,
+    entity_id: uuid.UUID,
+    actor: str,
+    *,
+    account_id: uuid.UUID | None = None,
+    step: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    AuditEvent.create(
+        at=at or utcnow(),
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        account_id=account_id,
+        step=step,
+        before=_json(before or {}),
+        after=_json(after or {}),
+    )
+
+
+def _as_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise DomainError(f"“{str(value)[:40]}” is not a valid {what} id.") from None
+
+
+# Accounts -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AccountFields:
+    name: str
+    owner: str
+    segment: str
+    stage: str
+    industry: str
+    annual_revenue: Decimal | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ACCOUNT_FIELDS}
+
+
+def validate_account(
+    name: object,
+    owner: object = "",
+    segment: object = SEGMENTS[0],
+    stage: object = STAGES[0],
+    industry: object = "",
+    annual_revenue: object = None,
+) -> AccountFields:
+    """Check account attributes; the first problem raises DomainError naming the field."""
+    return AccountFields(
+        name=one_line_text(name, "Account name", MAX_NAME, required=True),
+        owner=one_line_text(owner, "Owner"),
+        segment=choose(segment, SEGMENTS, "Segment"),
+        stage=choose(stage, STAGES, "Lifecycle stage"),
+        industry=one_line_text(industry, "Industry"),
+        annual_revenue=parse_revenue(annual_revenue),
+    )
+
+
+def _refuse_duplicate_name(name: str, except_id: uuid.UUID | None = None) -> None:
+    query = Account.select(Account.id, Account.name).where(Account.name_key == name_key(name))
+    if except_id is not None:
+        query = query.where(Account.id != except_id)
+    existing = query.first()
+    if existing is not None:
+        raise DomainError(f"An account named “{existing.name}” already exists (names ignore case).")
+
+
+def create_account(
+    name: object,
+    owner: object = "",
+    segment: object = SEGMENTS[0],
+    stage: object = STAGES[0],
+    industry: object = "",
+    annual_revenue: object = None,
+    *,
+    actor: str | None = None,
+    template: Template | None = None,
+) -> uuid.UUID:
+    """Create an account and start its run of the template; returns the account id."""
+    fields = validate_account(name, owner, segment, stage, industry, annual_revenue)
+    actor = actor or current_user()
+    with write_transaction():
+        _refuse_duplicate_name(fields.name)
+        now = utcnow()
+        try:
+            account = Account.create(
+                **fields.as_dict(), name_key=name_key(fields.name), created_at=now, updated_at=now, last_activity_at=now
+            )
+        except peewee.IntegrityError:
+            raise DomainError(f"An account named “{fields.name}” already exists (names ignore case).") from None
+        _audit("account.create", "account", account.id, actor, account_id=account.id, after=fields.as_dict(), at=now)
+        _start_run(account, actor, template or packaged_template(), now)
+    return account.id
+
+
+def _get_account(account_id: uuid.UUID | str) -> Account:
+    account = Account.get_or_none(Account.id == _as_uuid(account_id, "account"))
+    if account is None:
+        raise DomainError("That account no longer exists.")
+    return account
+
+
+def edit_account(
+    account_id: uuid.UUID | str,
+    *,
+    expected_version: int | None = None,
+    actor: str | None = None,
+    **changes: object,
+) -> int:
+    """Change some of an account's attributes; returns the account's new version."""
+    unknown = set(changes) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown account field: {', '.join(sorted(unknown))}.")
+    actor = actor or current_user()
+    with write_transaction():
+        account = _get_account(account_id)
+        if expected_version is not None and account.version != expected_version:
+            raise StaleEdit(
+                f"“{account.name}” was changed in another session while you were editing; "
+                "your entries are kept: check them against the current values and save again.",
+                current_value={name: getattr(account, name) for name in ACCOUNT_FIELDS},
+                current_version=account.version,
+            )
+        current = {name: getattr(account, name) for name in ACCOUNT_FIELDS}
+        fields = validate_account(**{**current, **changes})
+        if fields.name != account.name:
+            _refuse_duplicate_name(fields.name, except_id=account.id)
+        before = {k: v for k, v in current.items() if v != getattr(fields, k)}
+        if not before:
+            return account.version
+        after = {k: getattr(fields, k) for k in before}
+        now = utcnow()
+        for key, value in after.items():
+            setattr(account, key, value)
+        account.name_key = name_key(fields.name)
+        account.updated_at = account.last_activity_at = now
+        account.version += 1
+        account.save()
+        _audit("account.edit", "account", account.id, actor, account_id=account.id, before=before, after=after, at=now)
+    return account.version
+
+
+def archive_account(account_id: uuid.UUID | str, archived: bool = True, *, actor: str | None = None) -> None:
+    """Archive (hide from the working list) or restore an account; nothing is deleted."""
+    actor = actor or current_user()
+    with write_transaction():
+        account = _get_account(account_id)
+        if account.archived == archived:
+            return
+        now = utcnow()
+        Account.update(archived=archived, updated_at=now, version=Account.version + 1).where(
+            Account.id == account.id
+        ).execute()
+        action = "account.archive" if archived else "account.restore"
+        _audit(action, "account", account.id, actor, account_id=account.id,
+               before={"archived": not archived}, after={"archived": archived}, at=now)
+
+
+# Runs -----------------------------------------------------------------------------------------------------
+
+def _start_run(account: Account, actor: str, template: Template, now: datetime) -> Run:
+    state = RunState.new(template)
+    progress = state.progress()
+    run = Run.create(
+        account=account,
+        template_name=template.name,
+        started_at=now,
+        started_by=actor,
+        step_count=progress.total,
+        done_count=progress.done,
+        current_step=progress.current_step,
+        next_approval=progress.next_approval,
+        updated_at=now,
+    )
+    StepState.insert_many(
+        [{"id": uuid.uuid4(), "run": run.id, "number": number, "status": status, "updated_at": now}
+         for number, status in state.statuses.items()]
+    ).execute()
+    _audit("run.start", "run", run.id, actor, account_id=account.id, after={"template": template.name}, at=now)
+    return run
+
+
+def start_run(account_id: uuid.UUID | str, *, actor: str | None = None, template: Template | None = None) -> uuid.UUID:
+    """Start the account's run of the template (accounts made by `create_account` already have one)."""
+    actor = actor or current_user()
+    with write_transaction():
+        account = _get_account(account_id)
+        if Run.select().where(Run.account == account.id).exists():
+            raise DomainError(f"“{account.name}” already has a run of the template.")
+        return _start_run(account, actor, template or packaged_template(), utcnow()).id
+
+
+def _load_run(run_id: uuid.UUID | str, template: Template) -> tuple[Run, RunState]:
+    run = Run.get_or_none(Run.id == _as_uuid(run_id, "run"))
+    if run is None:
+        raise DomainError("That run no longer exists.")
+    statuses = dict(StepState.select(StepState.number, StepState.status).where(StepState.run == run.id).tuples())
+    return run, RunState(template, statuses)
+
+
+def _step_values(run: Run, step: int, template: Template) -> dict[str, object]:
+    fields = {f.key: f for f in template.step(step).fields}
+    rows = FieldValue.select(FieldValue.key, FieldValue.value).where(
+        (FieldValue.run == run.id) & (FieldValue.step == step)
+    ).tuples()
+    return {key: decode_value(fields[key], text) for key, text in rows if key in fields}
+
+
+def _apply(run: Run, before: RunState, transition: Transition, actor: str, action: str, step: int,
+           extra: dict[str, Any] | None = None) -> Progress:
+    """Write the step states a transition changed, keep the run's summary columns current, audit it."""
+    now = utcnow()
+    after = transition.state
+    changed = {n: s for n, s in after.statuses.items() if before.statuses[n] != s}
+    for number, status in changed.items():
+        update: dict[Any, Any] = {StepState.status: status, StepState.updated_at: now}
+        if number in transition.submitted:
+            update.update({StepState.submitted_at: now, StepState.submitted_by: actor})
+        if status in (DONE, APPROVED, REJECTED):
+            update.update({StepState.finished_at: now, StepState.finished_by: actor})
+        StepState.update(update).where((StepState.run == run.id) & (StepState.number == number)).execute()
+    progress = after.progress()
+    Run.update(
+        done_count=progress.done, current_step=progress.current_step, next_approval=progress.next_approval,
+        updated_at=now,
+    ).where(Run.id == run.id).execute()
+    Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
+    _audit(
+        action, "run", run.id, actor, account_id=run.account_id, step=step,
+        before={"states": {str(n): before.statuses[n] for n in changed}},
+        after={"states": {str(n): s for n, s in changed.items()}, **(extra or {})},
+        at=now,
+    )
+    return progress
+
+
+def _field(template: Template, step: int, key: str) -> Field:
+    try:
+        return template.step(step).field(key)
+    except KeyError:
+        raise DomainError(f"Step {step} has no field “{key}”.") from None
+
+
+def set_field(
+    run_id: uuid.UUID | str,
+    step: int,
+    key: str,
+    value: object,
+    *,
+    expected_version: int | None = None,
+    actor: str | None = None,
+    template: Template | None = None,
+) -> int:
+    """Save one form value; returns its new version.
+
+    `expected_version` is the version the user's edit started from (0 for a value never saved). When
+    someone else saved in between, `StaleEdit` carries the current value and nothing is written.
+    """
+    template = template or packaged_template()
+    field = _field(template, step, key)
+    normalized = normalize_field_value(field, value)
+    encoded = encode_value(field, normalized)
+    actor = actor or current_user()
+    with write_transaction():
+        run, state = _load_run(run_id, template)
+        state.check_edit(step)
+        existing = FieldValue.get_or_none(
+            (FieldValue.run == run.id) & (FieldValue.step == step) & (FieldValue.key == key)
+        )
+        current_version = existing.version if existing else 0
+        if expected_version is not None and expected_version != current_version:
+            current = decode_value(field, existing.value if existing else None)
+            who = f" by {existing.updated_by}" if existing else ""
+            raise StaleEdit(
+                f"{field.label} was changed{who} in another session while you were editing. "
+                f"It now reads: {display_value(field, current)[:200]}. Your text is kept; apply it again to replace that.",
+                current_value=current,
+                current_version=current_version,
+            )
+        if existing is not None and existing.value == encoded:
+            return current_version
+        now = utcnow()
+        before_text = display_value(field, decode_value(field, existing.value)) if existing else None
+        if existing is None:
+            existing = FieldValue.create(run=run.id, step=step, key=key, value=encoded, version=1,
+                                         updated_at=now, updated_by=actor)
+        else:
+            FieldValue.update(value=encoded, version=FieldValue.version + 1, updated_at=now, updated_by=actor).where(
+                FieldValue.id == existing.id
+            ).execute()
+        Run.update(updated_at=now).where(Run.id == run.id).execute()
+        Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
+        _audit("field.set", "field", existing.id, actor, account_id=run.account_id, step=step,
+               before={key: before_text}, after={key: display_value(field, normalized)}, at=now)
+    return current_version + 1
+
+
+def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
+                  template: Template | None = None) -> Progress:
+    """Mark a task done (refused with the reason when a gate locks it or a required field is empty)."""
+    template = template or packaged_template()
+    actor = actor or current_user()
+    with write_transaction():
+        run, state = _load_run(run_id, template)
+        transition = state.complete(step, _step_values(run, step, template))
+        return _apply(run, state, transition, actor, "step.complete", step)
+
+
+def reopen_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
+                template: Template | None = None) -> Progress:
+    """Reopen a done task (or a granted approval, which goes back to the queue)."""
+    template = template or packaged_template()
+    actor = actor or current_user()
+    with write_transaction():
+        run, state = _load_run(run_id, template)
+        transition = state.reopen(step)
+        action = "approval.reopen" if template.step(step).is_approval else "step.reopen"
+        return _apply(run, state, transition, actor, action, step)
+
+
+def reopen_approval(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
+                    template: Template | None = None) -> Progress:
+    """Take back a granted approval so its steps can be edited; it returns to the approval queue."""
+    template = template or packaged_template()
+    actor = actor or current_user()
+    with write_transaction():
+        run, state = _load_run(run_id, template)
+        return _apply(run, state, state.reopen_approval(step), actor, "approval.reopen", step)
+
+
+def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, actor: str | None,
+            template: Template | None) -> Progress:
+    template = template or packaged_template()
+    comment_text = multi_line_text(comment, "Comment", MAX_COMMENT).strip()
+    actor = actor or current_user()
+    with write_transaction():
+        run, state = _load_run(run_id, template)
+        if decision == APPROVE:
+            transition = state.approve(step)
+        else:
+            transition = state.reject(step, comment_text)
+        submitted_at = StepState.select(StepState.submitted_at).where(
+            (StepState.run == run.id) & (StepState.number == step)
+        ).scalar()
+        now = utcnow()
+        ApprovalDecision.create(run=run.id, step=step, decision=decision, approver=actor, comment=comment_text,
+                                submitted_at=submitted_at, decided_at=now)
+        return _apply(run, state, transition, actor, f"approval.{'approve' if decision == APPROVE else 'reject'}",
+                      step, extra={"comment": comment_text})
+
+
+def approve(run_id: uuid.UUID | str, step: int, comment: object = "", *, actor: str | None = None,
+            template: Template | None = None) -> Progress:
+    """Grant a pending approval; the steps after it unlock."""
+    return _decide(run_id, step, APPROVE, comment, actor, template)
+
+
+def reject(run_id: uuid.UUID | str, step: int, comment: object, *, actor: str | None = None,
+           template: Template | None = None) -> Progress:
+    """Refuse a pending approval with a required comment; the steps it covers reopen to be redone."""
+    return _decide(run_id, step, REJECT, comment, actor, template)
+
+
+__all__ = [
+    "AccountFields",
+    "approve",
+    "archive_account",
+    "complete_step",
+    "create_account",
+    "edit_account",
+    "reject",
+    "reopen_approval",
+    "reopen_step",
+    "set_field",
+    "start_run",
+    "validate_account",
+]
