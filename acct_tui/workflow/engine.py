@@ -150,14 +150,14 @@ class RunState:
     def _blocker(self, current: Step | None) -> str:
         if current is None:
             return "All steps are finished."
-        if not current.is_approval:
-            return f"Next: step {current.number}, {current.title}."
-        status = self.statuses[current.number]
-        if status == PENDING:
+        if current.is_approval:
+            # Every step before it is finished, so its covered steps are done and it is in the queue.
             return f"Waiting for a decision on “{current.title}” (step {current.number})."
-        todo = [n for n in current.covers if self.statuses[n] != DONE]
-        verb = "were rejected; redo" if status == REJECTED else "finish"
-        return f"“{current.title}” needs {_steps_text(todo)}: {verb} them to submit it."
+        approval = self.covering_approval(current.number)
+        if approval is not None and self.statuses[approval.number] == REJECTED:
+            todo = [n for n in approval.covers if self.statuses[n] != DONE]
+            return f"“{approval.title}” was rejected: redo {_steps_text(todo)} to resubmit it."
+        return f"Next: step {current.number}, {current.title}."
 
     # Transitions -------------------------------------------------------------------------------------
     def complete(self, number: int, values: Mapping[str, object] | None = None) -> Transition:
