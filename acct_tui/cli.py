@@ -17,6 +17,7 @@ from acct_tui import __version__
 from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.text import printable
 
+CHECK_FAILED = 1  # `db check` found problems (each printed on its own line)
 USAGE_ERROR = 2
 
 
@@ -101,6 +102,28 @@ def cmd_db_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from acct_tui.store.maintenance import backup_database
+
+    _open(args)
+    backup = backup_database(args.file, force=args.force)
+    print(f"Backed up {backup.accounts:,} accounts to {printable(backup.path)} ({backup.size:,} bytes, checked).")
+    return 0
+
+
+def cmd_db_check(args: argparse.Namespace) -> int:
+    from acct_tui.store.db import resolve_database_path
+    from acct_tui.store.maintenance import check_database
+
+    health = check_database(resolve_database_path(args.db))
+    for problem in health.problems:
+        print(f"acct-tui: {printable(problem)}", file=sys.stderr)
+    if health.healthy:
+        print(f"{printable(health.path)}: healthy ({'; '.join(health.facts)}).")
+        return 0
+    return CHECK_FAILED
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from acct_tui.demo import load_demo_portfolio
 
@@ -152,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser, required=True)
     db_commands.add_parser("path", help="print where the database is").set_defaults(handler=cmd_db_path)
+    backup = db_commands.add_parser("backup", help="copy the database to FILE, safely while the app runs")
+    backup.add_argument("file", metavar="FILE", help="the copy to write (a folder: a dated file in it)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=cmd_db_backup)
+    db_commands.add_parser("check", help="check the database's integrity, schema and permissions").set_defaults(
+        handler=cmd_db_check)
 
     demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
     demo.set_defaults(handler=cmd_demo)

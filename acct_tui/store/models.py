@@ -14,6 +14,7 @@ from peewee import (
     BooleanField,
     CharField,
     DatabaseProxy,
+    DateField,
     DateTimeField,
     DecimalField,
     ForeignKeyField,
@@ -138,4 +139,54 @@ class AuditEvent(BaseModel):
         table_name = "audit_event"
 
 
-ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent)
+class KpiEntry(BaseModel):
+    """One measured value of a KPI (see `acct_tui.workflow.kpi.METRICS`) for an account on a date.
+
+    At most one value per account, metric and date, so each metric is a clean time series. `step` is the
+    step it was entered from (10 or 13): a value entered in step 13 is part of the reports approval 15
+    signs off, and is locked with it.
+    """
+
+    account = ForeignKeyField(Account, backref="kpi_entries", on_delete="CASCADE", index=False)  # see Meta
+    metric = CharField(max_length=20)
+    value = DecimalField(max_digits=17, decimal_places=2, auto_round=True)
+    measured_on = DateField()
+    step = SmallIntegerField(null=True)
+    version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField()
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField()
+
+    class Meta:
+        table_name = "kpi_entry"
+        indexes = ((("account", "metric", "measured_on"), True),)
+
+
+class Objective(BaseModel):
+    """An objective set in step 6 (title, target, due date) and judged in step 20 (result, achieved).
+
+    With `metric` set, the target is a value of that KPI (`target_value`) and reports compare it with the
+    latest measured value; otherwise the target is free text. `achieved` stays NULL until step 20 judges it.
+    """
+
+    run = ForeignKeyField(Run, backref="objectives", on_delete="CASCADE", index=False)  # see Meta
+    position = SmallIntegerField()
+    title = CharField(max_length=200)
+    metric = CharField(max_length=20, null=True)
+    target = CharField(max_length=200)
+    target_value = DecimalField(max_digits=17, decimal_places=2, auto_round=True, null=True)
+    due_on = DateField(null=True)
+    result = TextField(default="")
+    achieved = BooleanField(null=True)
+    version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField()
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField()
+
+    class Meta:
+        indexes = ((("run", "position"), False),)
+
+
+ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective)

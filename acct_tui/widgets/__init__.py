@@ -1,0 +1,1 @@
+"""Reusable widgets (each takes plain data, never ORM objects)."""

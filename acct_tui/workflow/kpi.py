@@ -105,6 +105,12 @@ def parse_metric_value(metric: Metric, value: object) -> Decimal:
         raise DomainError(f"{what} “{str(value).strip()[:40]}” is not a number: use {metric.range_text}.")
     if not metric.in_range(number):
         raise DomainError(f"{what} {format_plain(number)} is out of range: use {metric.range_text}.")
+    return to_places(metric, number)
+
+
+def to_places(metric: Metric, value: Decimal | float | int) -> Decimal:
+    """`value` with exactly the metric's decimals: what SQLite hands back (4.5 as a float) reads as 4.50."""
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     return number.quantize(Decimal(1).scaleb(-metric.places), rounding=ROUND_HALF_EVEN)
 
 
@@ -121,7 +127,7 @@ def format_metric_value(metric: Metric, value: Decimal | float | int | None) -> 
     """How a KPI value reads in reports: `1,250,000`, `4.5/5`, `+35`, `92.5 %`; an em dash when missing."""
     if value is None:
         return "—"
-    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    number = to_places(metric, value)
     if metric.unit == CURRENCY and number != number.to_integral_value():
         return f"{number:,.2f}"  # money keeps its cents: 1,250,000.50
     text = format_plain(number)
@@ -132,6 +138,13 @@ def format_metric_value(metric: Metric, value: Decimal | float | int | None) -> 
     if metric.unit == SCORE and number > 0:
         return f"+{text}"
     return text
+
+
+def format_change(metric: Metric, change: Decimal | float) -> str:
+    """A difference between two values of `metric`: +0.4, -150,000, +2.5 pts (points of a percentage)."""
+    number = to_places(metric, change)
+    sign = "+" if number > 0 else ""
+    return f"{sign}{format_plain(number)}{' pts' if metric.unit == PERCENT else ''}"
 
 
 def meets_target(measured: Decimal, target: Decimal) -> bool:
@@ -171,10 +184,12 @@ __all__ = [
     "SCORE",
     "Metric",
     "ObjectiveFields",
+    "format_change",
     "format_metric_value",
     "format_plain",
     "get_metric",
     "meets_target",
     "parse_metric_value",
+    "to_places",
     "validate_objective",
 ]

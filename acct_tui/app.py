@@ -1,0 +1,148 @@
+"""The application: four top-level screens as modes, global keys, the change watcher and orderly exit.
+
+The app never opens the database: `acct_tui.cli` (or a test fixture) calls `open_database(path)` first, on
+the thread that then runs the app, so the change watcher reads that thread's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from pathlib import Path
+from typing import Iterable
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from acct_tui.errors import DomainError
+from acct_tui.messages import DataChanged
+from acct_tui.screens.accounts import AccountsScreen
+from acct_tui.store.db import data_version
+from acct_tui.stylesheet import stylesheet_path
+from acct_tui.text import printable
+
+EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+# The footer shows the four screen keys as one item ("1234 Screens"): room for each screen's own keys at 80.
+SCREEN_KEYS = Binding.Group("Screens", compact=True)
+
+
+# The other screens are imported when first shown: start-up stays quick over a slow link.
+def _checklist_screen() -> Screen:
+    from acct_tui.screens.checklist import ChecklistScreen
+
+    return ChecklistScreen()
+
+
+def _approvals_screen() -> Screen:
+    from acct_tui.screens.approvals import ApprovalsScreen
+
+    return ApprovalsScreen()
+
+
+def _reports_screen() -> Screen:
+    from acct_tui.screens.reports import ReportsScreen
+
+    return ReportsScreen()
+
+
+# mode name, key, title, what it is for (command palette help)
+SCREENS = (
+    ("accounts", "1", "Accounts", "Every account, its progress and what is next"),
+    ("checklist", "2", "Checklist", "The 20 steps of the chosen account"),
+    ("approvals", "3", "Approvals", "Every approval waiting for a decision"),
+    ("reports", "4", "Reports", "The portfolio at a glance"),
+)
+
+
+class AcctApp(App[None]):
+    """acct-tui. `current_account_id` is the account the checklist shows (set by `open_account`)."""
+
+    TITLE = "acct-tui"
+    CSS_PATH = stylesheet_path()
+    MODES = {
+        "accounts": AccountsScreen,
+        "checklist": _checklist_screen,
+        "approvals": _approvals_screen,
+        "reports": _reports_screen,
+    }
+    BINDINGS = [
+        *(
+            Binding(key, f"app.switch_mode('{mode}')", title, id=f"screen.{mode}", group=SCREEN_KEYS)
+            for mode, key, title, _ in SCREENS
+        ),
+        Binding("question_mark", "app.show_keys", "Keys", key_display="?", id="app.keys"),
+        Binding("escape", "app.back", "Back", id="app.back"),
+        Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
+    ]
+
+    def __init__(self, db_path: Path, *, watch_interval: float = 1.0) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.watch_interval = watch_interval
+        self.current_account_id: uuid.UUID | None = None
+        self._seen_data_version: int | None = None
+
+    def on_mount(self) -> None:
+        # Textual handles neither SIGHUP (SSH dropped, terminal closed) nor SIGTERM: without these handlers
+        # the process dies at once and leaves the terminal in the alternate screen.
+        loop = asyncio.get_running_loop()
+        for signal_number in EXIT_SIGNALS:
+            loop.add_signal_handler(signal_number, self.exit)
+        self._seen_data_version = data_version()
+        self.set_interval(self.watch_interval, self._check_for_changes, name="data-version watch")
+        self.switch_mode("accounts")
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signal_number in EXIT_SIGNALS:
+            loop.remove_signal_handler(signal_number)
+
+    def _check_for_changes(self) -> None:
+        """Tell the screen in front to reload when another connection (another session, or one of this
+        app's worker threads) has committed since the last look."""
+        version = data_version()
+        if version != self._seen_data_version:
+            self._seen_data_version = version
+            self.screen.post_message(DataChanged())
+
+    def open_account(self, account_id: uuid.UUID) -> None:
+        """Show the checklist of `account_id`."""
+        self.current_account_id = account_id
+        self.switch_mode("checklist")
+
+    def action_back(self) -> None:
+        self.switch_mode("accounts")
+
+    def action_show_keys(self) -> None:
+        from acct_tui.screens.help import KeysScreen
+
+        self.push_screen(KeysScreen(self.screen))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.current_mode != "accounts"
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for mode, key, title, purpose in SCREENS:
+            yield SystemCommand(title, f"{purpose} (key {key})", lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Keys", "Every key of this screen (key ?)", self.action_show_keys)
+        yield from super().get_system_commands(screen)
+
+    @on(Worker.StateChanged)
+    def report_worker_failure(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes a message for the user (screens forward their workers'
+        state changes here with `self.app.post_message(event)`); the app keeps running."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, DomainError):
+            message = str(error)
+        else:
+            self.log.error(event.worker, error)
+            message = f"Something went wrong: {type(error).__name__}: {error}. Nothing else was changed."
+        self.notify(printable(message), severity="error", timeout=10, markup=False)

@@ -1,0 +1,286 @@
+"""The account list: every account with its progress, filtered as you type, sorted by any column."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from functools import partial
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+from acct_tui.messages import DataChanged
+from acct_tui.screens.account_form import AccountForm, ArchiveDialog
+from acct_tui.store.queries import account_detail, account_rows
+from acct_tui.store.services import archive_account
+from acct_tui.text import printable
+from acct_tui.widgets.account_table import COLUMNS, AccountTable, ListedAccount, prepare_rows
+
+LOAD_WORKER = "load-accounts"
+DEMO_WORKER = "load-demo"
+ARCHIVE_WORKER = "archive-account"
+
+
+def _shortened(text: str, limit: int = 16) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class AccountCommands(Provider):
+    """The account list's actions by name in the command palette (ctrl+p), sorting by each column too."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        screen = self.screen
+        assert isinstance(screen, AccountsScreen)
+        commands: list[tuple[str, str, object]] = [
+            ("Add account", "Add an account (key a)", screen.action_add),
+            ("Edit account", "Edit the selected account (key e)", screen.action_edit),
+            ("Archive or restore account", "Hide the selected account, or bring it back (key x)",
+             screen.action_archive),
+            ("Show or hide archived accounts", "Key z", screen.action_toggle_archived),
+            ("Filter accounts", "By name or owner, as you type (key /)", screen.action_filter),
+            ("Load demo portfolio", "36 accounts to try the app on (key D, empty database only)",
+             screen.action_load_demo),
+        ]
+        commands += [
+            (f"Sort by {column.title.lower()}", f"Sort the account list by {column.title.lower()}",
+             partial(screen.sort_by, column.key))
+            for column in COLUMNS
+        ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
+
+
+class AccountsScreen(Screen):
+    """Accounts: add (a), edit (e), archive (x), filter (/), sort (s, S), open a checklist (enter)."""
+
+    SUB_TITLE = "Accounts"
+    COMMANDS = {AccountCommands}
+    # The footer has room at 80 columns for the keys shown here; `?` lists all of them.
+    BINDINGS = [
+        Binding("a", "add", "Add", tooltip="Add an account", id="accounts.add"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected account", id="accounts.edit"),
+        Binding("x", "archive", "Archive", tooltip="Archive or restore the selected account",
+                id="accounts.archive"),
+        Binding("D", "load_demo", "Demo", tooltip="Load the demo portfolio (only into an empty database)",
+                id="accounts.load_demo"),
+        Binding("slash", "filter", "Filter", key_display="/", show=False,
+                tooltip="Filter by name or owner as you type", id="accounts.filter"),
+        Binding("s", "next_sort", "Sort", show=False, tooltip="Sort by the next column", id="accounts.sort"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="Reverse the sort order",
+                id="accounts.reverse_sort"),
+        Binding("z", "toggle_archived", "Archived", show=False, tooltip="Show or hide archived accounts",
+                id="accounts.toggle_archived"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear the filter",
+                id="accounts.clear_filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded_once = False
+        self.demo_loading = False
+        # Set each time freshly loaded rows are on screen: tests (and anything else) can wait on a reload.
+        self.rows_loaded = asyncio.Event()
+        self._select_after_load: uuid.UUID | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="/ filter by name or owner", id="filter", compact=True)
+        yield AccountTable(id="accounts")
+        yield Static(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> AccountTable:
+        return self.query_one(AccountTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self._update_status()
+
+    # Loading ---------------------------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @on(DataChanged)
+    def _on_data_changed(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Load every account again, off the UI thread; the newest reload wins."""
+        self.rows_loaded.clear()
+        self._load_rows()
+
+    @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
+    def _load_rows(self) -> list[ListedAccount]:
+        return prepare_rows(account_rows(include_archived=True))
+
+    @on(Worker.StateChanged)
+    def _on_worker_state(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            if worker.name == DEMO_WORKER:
+                self.demo_loading = False
+                self._update_status()
+            self.app.post_message(event)  # the app's one handler tells the user
+            return
+        if event.state != WorkerState.SUCCESS:
+            return
+        if worker.name == LOAD_WORKER:
+            self._show_rows(worker.result)
+        elif worker.name == DEMO_WORKER:
+            self.demo_loading = False
+            self.notify(f"Loaded the demo portfolio: {worker.result} accounts.", markup=False)
+            self.reload()
+        elif worker.name == ARCHIVE_WORKER:
+            self.reload()
+
+    def _show_rows(self, accounts: list[ListedAccount]) -> None:
+        self.loaded_once = True
+        self.table.set_rows(accounts, select=self._select_after_load)
+        self._select_after_load = None
+        self._update_status()
+        self.refresh_bindings()
+        self.rows_loaded.set()
+
+    # Status ----------------------------------------------------------------------------------------
+
+    def _empty_message(self) -> str:
+        table = self.table
+        if self.demo_loading:
+            return "Loading the demo portfolio…"
+        if table.total_count == 0:
+            return ("No accounts yet. Press a to add an account, or D to load a demo portfolio of 36 "
+                    "accounts at every point of the workflow.")
+        if table.filter_text:
+            return (f"No account matches “{printable(table.filter_text, keep_newlines=False)}” in its name "
+                    "or owner. Press Escape to clear the filter.")
+        return "Every account is archived. Press z to show archived accounts, or a to add one."
+
+    def _update_status(self) -> None:
+        table = self.table
+        table.empty_message = self._empty_message()
+        table.refresh()
+        if not self.loaded_once:
+            status = "Loading accounts…"
+        else:
+            archived = table.total_count - table.active_count
+            shown_from = table.total_count if table.show_archived else table.active_count
+            status = f"{table.shown_count:,} of {shown_from:,} accounts"
+            if table.filter_text:
+                status += f" matching “{_shortened(printable(table.filter_text, keep_newlines=False))}”"
+            status += f" · by {table.sort_column.title.lower()} {'▼' if table.sort_descending else '▲'}"
+            if table.show_archived:
+                status += " · archived shown (z)"
+            elif archived:
+                status += f" · {archived:,} archived hidden (z)"
+        self.query_one("#status", Static).update(Content(status))
+
+    @on(AccountTable.Highlighted)
+    def _on_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(AccountTable.Opened)
+    def _on_opened(self, event: AccountTable.Opened) -> None:
+        self.app.open_account(event.account.row.id)
+
+    # Filter and sort ---------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Changed, "#filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_status()
+
+    @on(Input.Submitted, "#filter")
+    def _on_filter_submitted(self) -> None:
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#filter", Input).value = ""
+        self.table.focus()
+
+    def sort_by(self, key: str) -> None:
+        self.table.sort_by(key)
+        self._update_status()
+
+    def action_next_sort(self) -> None:
+        keys = [column.key for column in COLUMNS]
+        self.sort_by(keys[(keys.index(self.table.sort_column.key) + 1) % len(keys)])
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+        self._update_status()
+
+    def action_toggle_archived(self) -> None:
+        self.table.set_show_archived(not self.table.show_archived)
+        self._update_status()
+
+    # Changes ---------------------------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        self.app.push_screen(AccountForm(), self._after_save)
+
+    def action_edit(self) -> None:
+        selected = self.table.selected
+        if selected is not None:
+            self.app.push_screen(AccountForm(account_detail(selected.row.id)), self._after_save)
+
+    def _after_save(self, account_id: uuid.UUID | None) -> None:
+        if account_id is not None:
+            self._select_after_load = account_id
+            self.reload()
+
+    def action_archive(self) -> None:
+        selected = self.table.selected
+        if selected is not None:
+            self.app.push_screen(ArchiveDialog(selected.row.name, selected.row.archived),
+                                 partial(self._after_archive_choice, selected.row.id, not selected.row.archived))
+
+    def _after_archive_choice(self, account_id: uuid.UUID, archived: bool, confirmed: bool | None) -> None:
+        if confirmed:
+            self._archive(account_id, archived)
+
+    @work(thread=True, group=ARCHIVE_WORKER, name=ARCHIVE_WORKER, exit_on_error=False)
+    def _archive(self, account_id: uuid.UUID, archived: bool) -> None:
+        archive_account(account_id, archived=archived)
+
+    def action_load_demo(self) -> None:
+        self.demo_loading = True
+        self._update_status()
+        self.refresh_bindings()
+        self._load_demo()
+
+    @work(thread=True, exclusive=True, group=DEMO_WORKER, name=DEMO_WORKER, exit_on_error=False)
+    def _load_demo(self) -> int:
+        from acct_tui.demo import load_demo_portfolio
+
+        return load_demo_portfolio()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "archive"):
+            return self.table.selected is not None or None
+        if action == "load_demo":
+            # Only offered on an empty database: a stray D must not mix demo data into real accounts.
+            return self.loaded_once and self.table.total_count == 0 and not self.demo_loading
+        if action == "clear_filter":
+            return bool(self.table.filter_text) or self.query_one("#filter", Input).has_focus
+        return True

@@ -1,0 +1,323 @@
+"""The step checklist of one account: the 20 steps on the left, the selected step's guidance, fields and
+history on the right, and what blocks progress on top.
+
+Edits save themselves: a toggle at once, typing half a second after the last key, and everything still
+unsaved when the user changes step, leaves the screen or quits. Each save passes the version the edit
+started from, so a change made meanwhile in another session is reported, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.worker import Worker, WorkerState
+
+from acct_tui.errors import DomainError, StaleEdit
+from acct_tui.messages import DataChanged
+from acct_tui.screens.binding_commands import ScreenBindingCommands
+from acct_tui.store import queries, services
+from acct_tui.store.queries import RunView, StepView
+from acct_tui.text import printable
+from acct_tui.widgets.step_form import NOW, SOON, StepForm, local_time, step_summary
+from acct_tui.widgets.step_list import StepList, mark_text
+from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
+
+SAVE_DELAY = 0.5
+LOAD_GROUP = "checklist-load"
+NO_ACCOUNT = "Choose an account in the list (1)"
+
+
+def _line(text: str) -> Content:
+    return Content(printable(text, keep_newlines=False))
+
+
+class ChecklistScreen(Screen):
+    COMMANDS = {ScreenBindingCommands}
+    BINDINGS = [
+        Binding("d", "complete", "Done", id="checklist.complete"),
+        Binding("o", "reopen", "Reopen", id="checklist.reopen"),
+        Binding("ctrl+s", "save_now", "Save now (also over a change made elsewhere)", show=False,
+                id="checklist.save"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._account_id: uuid.UUID | None = None
+        self._view: RunView | None = None
+        self._form: StepForm | None = None
+        self._shown_step: int | None = None
+        self._save_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="checklist-summary")
+        yield Static(id="checklist-blocker")
+        yield Static(Content(NO_ACCOUNT), id="checklist-empty")
+        with Horizontal(id="checklist-body"):
+            yield StepList(id="step-list")
+            with VerticalScroll(id="step-detail"):
+                yield Static(id="step-heading")
+                yield Static(id="step-guidance")
+                yield Vertical(id="step-form-holder")
+                yield Static(id="step-history")
+        yield Static(id="checklist-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Checklist"
+
+    # Which account, and loading it ------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        account_id = getattr(self.app, "current_account_id", None)
+        if account_id != self._account_id:
+            self._save_drafts(reload=False)
+            self._account_id = account_id
+            self._view = None
+            self._shown_step = None
+            self._say("")
+            self.query_one("#step-form-holder").remove_children()
+            self._form = None
+            self.query_one(StepList).focus()
+        self.set_class(account_id is None, "-no-account")
+        if account_id is None:
+            self.sub_title = ""
+            self.query_one("#checklist-summary", Static).update(Content(NO_ACCOUNT))
+            self.query_one("#checklist-blocker", Static).update("")
+            return
+        self.reload()
+
+    def on_screen_suspend(self) -> None:
+        self._save_drafts(reload=False)
+        self._say("")
+
+    def on_unmount(self) -> None:
+        # App exit: whatever the user typed in the last half second is saved before the app closes.
+        self._save_drafts(reload=False)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        if self._account_id is not None:
+            self._load(self._account_id)
+
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
+    def _load(self, account_id: uuid.UUID) -> RunView:
+        return queries.run_view(account_id)
+
+    @on(Worker.StateChanged)
+    async def _loaded(self, event: Worker.StateChanged) -> None:
+        # Failures bubble on to the app, which shows them; a result is applied here on the UI thread.
+        if event.worker.group != LOAD_GROUP or event.state != WorkerState.SUCCESS:
+            return
+        view: RunView = event.worker.result
+        if view.account.id != self._account_id:
+            return
+        first = self._view is None
+        self._view = view
+        if first:
+            self.refresh_bindings()
+        self._show_summary(view)
+        step_list = self.query_one(StepList)
+        step_list.show_steps(view.steps, (view.progress.current_step or 1) if first else None)
+        await self._show_step(step_list.highlighted_step)
+
+    # Showing ---------------------------------------------------------------------------------------------
+    def _show_summary(self, view: RunView) -> None:
+        name = printable(view.account.name, keep_newlines=False)
+        self.sub_title = name
+        progress = view.progress
+        bar = "█" * progress.done + "░" * (progress.total - progress.done)
+        late = f"  late: {', '.join(map(str, progress.overdue))}" if progress.overdue else ""
+        self.query_one("#checklist-summary", Static).update(Content.assemble(
+            (name, "bold"), f"  {progress.done}/{progress.total} ", bar, late,
+        ))
+        self.query_one("#checklist-blocker", Static).update(_line(progress.blocker))
+
+    @on(OptionList.OptionHighlighted, "#step-list")
+    async def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        await self._show_step(event.option_index + 1)
+
+    @on(OptionList.OptionSelected, "#step-list")
+    def _step_selected(self) -> None:
+        if self._form is None or not self._form.focus_first():
+            step = self._selected_step()
+            if step is not None and step.is_approval:
+                self._say(f"Step {step.number} is an approval: decide it in the approval queue (key 3).")
+            elif step is not None:
+                self._say(step.edit_refusal or "")
+
+    @on(StepForm.LeaveRequested)
+    def _leave_form(self) -> None:
+        self.query_one(StepList).focus()
+
+    async def _show_step(self, number: int | None) -> None:
+        view = self._view
+        if view is None or number is None:
+            return
+        step = view.step(number)
+        if number != self._shown_step:
+            self._save_drafts()
+            holder = self.query_one("#step-form-holder")
+            await holder.remove_children()
+            self._form = None if step.is_approval else StepForm(step)
+            if self._form is not None:
+                await holder.mount(self._form)
+            self._shown_step = number
+            self.query_one("#step-detail").scroll_home(animate=False)
+        elif self._form is not None:
+            self._form.refresh_from(step)
+        self.query_one("#step-heading", Static).update(self._heading(view, step))
+        self.query_one("#step-guidance", Static).update(self._guidance(view, step))
+        self.query_one("#step-history", Static).update(self._history(view, step))
+
+    @staticmethod
+    def _heading(view: RunView, step: StepView) -> Content:
+        title = Content.assemble((f"Step {step.number}: ", "bold"), (printable(step.title, keep_newlines=False), "bold"))
+        state = mark_text(step.mark)
+        if step.mark == LOCKED:
+            gate = next(s for s in view.steps if s.is_approval and s.number < step.number and s.status != APPROVED)
+            state += f", until step {gate.number} is approved; you can fill it in as a draft"
+        elif step.mark == OPEN:
+            state += ": press d when it is done"
+        elif step.mark == PENDING:
+            state += f" since {local_time(step.submitted_at)} (submitted by {step.submitted_by or '—'})"
+        elif step.mark in (DONE, APPROVED, REJECTED):
+            state += f" by {step.finished_by or '—'} on {local_time(step.finished_at)}"
+        lines = [title, _line(state)]
+        if step.is_approval:
+            lines.append(_line(f"Covers steps {', '.join(map(str, step.covers))} (shown below the guidance)."))
+            if step.mark == PENDING:
+                lines.append(Content("Approve or reject it in the approval queue (key 3)."))
+            elif step.mark == APPROVED:
+                lines.append(Content("Press o to take the approval back, so its steps can be changed."))
+        return Content("\n").join(lines)
+
+    @staticmethod
+    def _guidance(view: RunView, step: StepView) -> Content:
+        lines = [
+            Content.assemble(("Purpose: ", "bold"), printable(step.purpose)),
+            Content.assemble(("Desired result: ", "bold"), printable(step.desired_result)),
+            Content.styled("Questions:", "bold"),
+            *(Content("• " + printable(question)) for question in step.questions),
+        ]
+        if step.is_approval:
+            lines.extend(Content("\n") + step_summary(view.step(number)) for number in step.covers)
+        return Content("\n").join(lines)
+
+    @staticmethod
+    def _history(view: RunView, step: StepView) -> Content:
+        lines = [Content.styled("History", "bold")]
+        if step.is_approval:
+            for decision in reversed(view.decisions):
+                if decision.step == step.number:
+                    lines.append(_line(
+                        f"{local_time(decision.decided_at)} {decision.approver}: {decision.decision}"
+                        + (f": {decision.comment}" if decision.comment else "")
+                    ))
+        lines.extend(
+            _line(f"{local_time(entry.at)} {entry.actor}: {entry.summary}") for entry in view.step_history(step.number)
+        )
+        if len(lines) == 1:
+            lines.append(Content("Nothing has happened to this step yet."))
+        return Content("\n").join(lines)
+
+    def _say(self, message: str) -> None:
+        """One message line under the screen: refusals, conflicts and confirmations (never as markup)."""
+        for line in self.query("#checklist-message").results(Static):
+            line.update(Content(printable(message)))
+
+    # Actions ---------------------------------------------------------------------------------------------
+    def _selected_step(self) -> StepView | None:
+        number = self.query_one(StepList).highlighted_step
+        return None if self._view is None or number is None else self._view.step(number)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("complete", "reopen", "save_now"):
+            return self._view is not None
+        return True
+
+    def action_complete(self) -> None:
+        step = self._selected_step()
+        if step is None or self._view is None or not self._save_drafts():
+            return
+        try:
+            progress = services.complete_step(self._view.run_id, step.number)
+        except DomainError as error:
+            self._say(str(error))
+            return
+        step_list = self.query_one(StepList)
+        if step.number < len(self._view.steps):
+            step_list.highlighted = step.number
+        self._say(f"Step {step.number} done. {progress.blocker}")
+        self.reload()
+
+    def action_reopen(self) -> None:
+        step = self._selected_step()
+        if step is None or self._view is None or not self._save_drafts():
+            return
+        try:
+            if step.is_approval:
+                services.reopen_approval(self._view.run_id, step.number)
+            else:
+                services.reopen_step(self._view.run_id, step.number)
+        except DomainError as error:
+            self._say(str(error))
+            return
+        if step.is_approval:
+            self._say(f"Approval step {step.number} is back in the approval queue; its steps can be changed.")
+        else:
+            self._say(f"Step {step.number} is open again.")
+        self.reload()
+
+    def action_save_now(self) -> None:
+        if self._save_drafts(include_conflicts=True):
+            self._say("Everything is saved.")
+
+    # Saving ----------------------------------------------------------------------------------------------
+    @on(StepForm.Edited)
+    def _form_edited(self, event: StepForm.Edited) -> None:
+        if event.form is not self._form:
+            return
+        if event.urgency == NOW:
+            self._save_drafts()
+        elif event.urgency == SOON:
+            if self._save_timer is not None:
+                self._save_timer.stop()
+            self._save_timer = self.set_timer(SAVE_DELAY, self._save_drafts, name="save typed text")
+
+    def _save_drafts(self, include_conflicts: bool = False, reload: bool = True) -> bool:
+        """Save the form's unsaved edits; False when one was refused (the message says why)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        form, view = self._form, self._view
+        if form is None or view is None:
+            return True
+        all_saved, saved_any = True, False
+        for edit in form.pending(include_conflicts):
+            try:
+                version = services.set_field(view.run_id, form.step_number, edit.key, edit.value,
+                                             expected_version=edit.expected_version)
+            except StaleEdit as error:
+                form.conflict(edit.key, error.current_value, error.current_version)
+                self._say(str(error))
+                all_saved = False
+            except DomainError as error:
+                form.refused(edit.key, str(error))
+                self._say(str(error))
+                all_saved = False
+            else:
+                form.saved(edit, version)
+                saved_any = True
+        if saved_any and reload:
+            self.reload()
+        return all_saved

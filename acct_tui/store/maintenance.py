@@ -1,0 +1,159 @@
+"""Looking after the database file: an online backup that is safe while the app runs, and a health check.
+
+Neither changes the database: the backup reads through SQLite's backup API (a consistent snapshot even
+while another session writes), and the check looks through a read-only connection.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from acct_tui.errors import DomainError, StoreUnavailable
+from acct_tui.store.db import (
+    check_file_header,
+    latest_schema_version,
+    permission_problems,
+    read_only_connection,
+    refuse_newer_schema,
+    refuse_unwritable,
+    stored_schema_version,
+)
+from acct_tui.store.models import Account, database
+
+INTEGRITY_PROBLEMS_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    path: Path
+    size: int
+    accounts: int
+
+
+def _backup_target(target: Path, source: Path) -> Path:
+    if target.is_dir():
+        target = target / f"{source.stem}-{datetime.now():%Y-%m-%d-%H%M%S}{source.suffix or '.db'}"
+    if target.exists() and target.resolve() == source.resolve():
+        raise DomainError(f"{target} is the database itself; choose another file for the backup.")
+    if not target.parent.is_dir():
+        raise DomainError(f"The folder {target.parent} does not exist; create it or choose another file.")
+    return target
+
+
+def backup_database(target: str | os.PathLike[str], *, force: bool = False) -> Backup:
+    """Copy the open database to `target` (a file, or a folder to put a dated file in), readable by the
+    user only. An existing file is replaced only with `force`, and only once the new copy is complete."""
+    db = database.obj
+    source = Path(db.database)
+    target = _backup_target(Path(target).expanduser(), source)
+    if target.exists() and not force:
+        raise DomainError(f"{target} already exists; choose another name, or add --force to replace it.")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        descriptor = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(descriptor)
+        os.chmod(partial, 0o600)  # whatever the umask
+        copy = sqlite3.connect(partial)
+        try:
+            db.connection().backup(copy)
+            ((verdict,),) = copy.execute("PRAGMA quick_check(1)").fetchall()
+            ((accounts,),) = copy.execute(f'SELECT COUNT(*) FROM "{Account._meta.table_name}"').fetchall()
+        finally:
+            copy.close()
+        if verdict != "ok":
+            raise DomainError(f"The copy failed its check ({verdict}); {target} was not written.")
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as error:
+        raise DomainError(
+            f"The backup could not be written to {target} ({error}); nothing there was changed. "
+            "Check the folder is yours and the disk has room."
+        ) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return Backup(target, target.stat().st_size, int(accounts))
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What `check_database` found: `problems` are one line each, with what to do; `facts` say what is fine."""
+
+    path: Path
+    problems: tuple[str, ...]
+    facts: tuple[str, ...] = field(default=())
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def _sqlite_checks(path: Path) -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    facts: list[str] = []
+    connection = read_only_connection(path)
+    try:
+        version = stored_schema_version(connection.execute, path)
+        latest = latest_schema_version()
+        if version is None:
+            facts.append("no acct-tui tables yet (they are created when acct-tui first opens it)")
+        else:
+            refuse_newer_schema(version, path)
+            facts.append(f"schema {version}" + (f" (upgraded to {latest} when the app next opens it)"
+                                                if version < latest else ""))
+        integrity = [row[0] for row in connection.execute(
+            f"PRAGMA integrity_check({INTEGRITY_PROBLEMS_SHOWN})").fetchall()]
+        if integrity == ["ok"]:
+            facts.append("integrity ok")
+        else:
+            problems.extend(f"Damaged: {' '.join(line.split())}. Restore a backup made with `acct-tui db backup`."
+                            for line in integrity)
+        broken = connection.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            tables = sorted({row[0] for row in broken})
+            problems.append(f"{len(broken):,} rows point at rows that no longer exist (in {', '.join(tables)}). "
+                            "Restore a backup made with `acct-tui db backup`.")
+        else:
+            facts.append("references ok")
+        if version is not None:
+            ((accounts,),) = connection.execute(f'SELECT COUNT(*) FROM "{Account._meta.table_name}"').fetchall()
+            facts.append(f"{accounts:,} accounts")
+    finally:
+        connection.close()
+    return problems, facts
+
+
+def check_database(path: str | os.PathLike[str]) -> Health:
+    """Integrity, references, schema version and permissions of the database at `path`, without changing it
+    (and without creating it when it does not exist)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        return Health(path, (f"There is no database at {path} yet; acct-tui creates it when it first starts.",))
+    if path.is_dir():
+        return Health(path, (f"{path} is a folder, not a database file.",))
+    problems = list(permission_problems(path))
+    facts = [f"file mode {stat.S_IMODE(path.stat().st_mode):04o}, folder mode "
+             f"{stat.S_IMODE(path.parent.stat().st_mode):04o}"]
+    try:
+        refuse_unwritable(path)
+        writable = True
+    except StoreUnavailable as error:
+        problems.append(str(error))
+        writable = False
+    try:
+        if check_file_header(path):
+            found_problems, found_facts = _sqlite_checks(path)
+            problems.extend(found_problems)
+            facts.extend(found_facts)
+        else:
+            facts.append("empty file (a database not written yet)")
+    except StoreUnavailable as error:
+        problems.append(str(error))
+    except (OSError, sqlite3.Error) as error:
+        if writable:  # else SQLite could not make its -shm file: the line above already says how to fix that
+            problems.append(f"{path} cannot be read as a database ({error}). "
+                            "Restore a backup made with `acct-tui db backup`.")
+    return Health(path, tuple(problems), tuple(facts))

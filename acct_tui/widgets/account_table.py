@@ -1,0 +1,471 @@
+"""The account list: a Line API widget that draws only the lines on screen from rows held in memory, so a
+portfolio of 100,000 accounts filters and scrolls as quickly as one of 20 (one widget per row, or a
+DataTable holding every row, takes seconds per keystroke at that size).
+
+Rows arrive as plain `AccountRow`s prepared off the UI thread (`prepare_rows`); filtering is a substring test
+on pre-folded name and owner, sorting is Python's stable sort over the loaded rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Literal
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from acct_tui.store.queries import AccountRow
+from acct_tui.text import printable
+from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
+
+CURSOR_GLYPH = "▶"
+ARCHIVED_GLYPH = "⊘"
+MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
+NAME_COLUMN = "name"
+
+
+@dataclass(frozen=True, slots=True)
+class ListedAccount:
+    """One row as the list shows it: user text made printable and keys for filtering and sorting."""
+
+    row: AccountRow
+    name: str
+    owner: str
+    search_text: str  # folded "name\nowner": what the filter looks in
+    name_order: str
+    owner_order: str
+
+
+def prepare_rows(rows: Iterable[AccountRow]) -> list[ListedAccount]:
+    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread)."""
+    prepared = []
+    for row in rows:
+        name = printable(row.name, keep_newlines=False)
+        owner = printable(row.owner, keep_newlines=False)
+        prepared.append(ListedAccount(row, name, owner, f"{row.name}\n{row.owner}".casefold(),
+                                      name_key(row.name), name_key(row.owner)))
+    return prepared
+
+
+def _local_time(utc: datetime) -> datetime:
+    return utc.replace(tzinfo=timezone.utc).astimezone()
+
+
+def _age(utc: datetime, now: datetime) -> str:
+    """How long ago, in at most four characters: now, 5m, 3h, 12d, 6w, 2y."""
+    seconds = max(0, (now - utc.replace(tzinfo=timezone.utc)).total_seconds())
+    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit in "yw" else 1):
+            return f"{int(seconds // size)}{unit}"
+    return "now"
+
+
+def _progress(row: AccountRow, bar_width: int) -> str:
+    if not row.total:
+        return "no run"
+    filled = round(bar_width * row.done / row.total)
+    return f"{row.done:>2}/{row.total:<2} " + "█" * filled + "░" * (bar_width - filled)
+
+
+def _step(row: AccountRow) -> str:
+    if row.current_step is not None:
+        return str(row.current_step)
+    return "✓" if row.total and row.done == row.total else "—"
+
+
+def _position(value: str, order: tuple[str, ...]) -> int:
+    return order.index(value) if value in order else len(order)
+
+
+def _missing_last(number: int | None) -> tuple[bool, int]:
+    return (number is None, number or 0)
+
+
+Cell = Callable[[ListedAccount, bool, datetime], str]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    short_title: str
+    width: int  # full width
+    short_width: int  # abbreviated width, used when the terminal is narrow
+    cell: Cell  # (account, abbreviated, now) -> text
+    sort_key: Callable[[ListedAccount], object]
+    align: Literal["left", "right"] = "left"
+    descending_first: bool = False  # the direction most useful on the first press of "sort"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column(NAME_COLUMN, "Account", "Account", 30, 20,
+           lambda a, short, now: f"{ARCHIVED_GLYPH} {a.name}" if a.row.archived else a.name,
+           lambda a: a.name_order),
+    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_order),
+    Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.row.segment,
+           lambda a: _position(a.row.segment, SEGMENTS)),
+    Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.row.stage,
+           lambda a: _position(a.row.stage, STAGES)),
+    Column("progress", "Progress", "Progress", 16, 11,
+           lambda a, short, now: _progress(a.row, 5 if short else 10),
+           lambda a: (a.row.done / a.row.total if a.row.total else -1.0, a.row.done)),
+    Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a.row),
+           lambda a: _missing_last(a.row.current_step), align="right"),
+    Column("approval", "Approval", "Appr", 8, 4,
+           lambda a, short, now: str(a.row.next_approval) if a.row.next_approval else "—",
+           lambda a: _missing_last(a.row.next_approval), align="right"),
+    Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.row.overdue) if a.row.overdue else "·",
+           lambda a: a.row.overdue, align="right", descending_first=True),
+    Column("activity", "Last activity", "Last", 16, 4,
+           lambda a, short, now: _age(a.row.last_activity, now) if short
+           else _local_time(a.row.last_activity).strftime("%Y-%m-%d %H:%M"),
+           lambda a: a.row.last_activity, descending_first=True),
+)
+COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
+# Which columns stay when the terminal is narrow, most important first (the name is always shown), and
+# which are widened first when there is room to spare.
+KEEP_ORDER = ("name", "progress", "step", "owner", "approval", "overdue", "stage", "activity", "segment")
+WIDEN_ORDER = ("name", "progress", "stage", "owner", "activity", "segment", "approval", "overdue")
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedColumn:
+    column: Column
+    width: int
+    short: bool
+
+
+def fit_columns(width: int) -> list[PlacedColumn]:
+    """Choose columns and widths for `width` cells: abbreviated columns in order of importance while they
+    fit, then each widened (in `WIDEN_ORDER`) while that fits, then the rest of the line to the name."""
+    available = width - MARKER_WIDTH
+    chosen = {NAME_COLUMN: COLUMN_BY_KEY[NAME_COLUMN].short_width}
+    used = chosen[NAME_COLUMN]
+    for key in KEEP_ORDER[1:]:
+        needed = COLUMN_BY_KEY[key].short_width + 1
+        if used + needed <= available:
+            chosen[key] = COLUMN_BY_KEY[key].short_width
+            used += needed
+    for key in WIDEN_ORDER:
+        if key in chosen:
+            extra = COLUMN_BY_KEY[key].width - chosen[key]
+            if used + extra <= available:
+                chosen[key] += extra
+                used += extra
+    chosen[NAME_COLUMN] += max(0, available - used)
+    return [
+        PlacedColumn(column, chosen[column.key], chosen[column.key] < column.width and column.key != NAME_COLUMN)
+        for column in COLUMNS
+        if column.key in chosen
+    ]
+
+
+def _fit(text: str, width: int, align: str) -> str:
+    """`text` in exactly `width` cells: cut with an ellipsis when too long (wide characters count twice)."""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    padding = " " * (width - cell_len(text))
+    return padding + text if align == "right" else text + padding
+
+
+class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """Accounts, one per line, under a header line that stays put while the rows scroll."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", tooltip="Open the account's checklist", id="accounts.open"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="accounts.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="accounts.up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="accounts.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="accounts.page_up"),
+        Binding("home", "first", "First account", show=False, id="accounts.first"),
+        Binding("end", "last", "Last account", show=False, id="accounts.last"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "account-table--header",
+        "account-table--cursor",
+        "account-table--archived",
+        "account-table--overdue",
+        "account-table--hint",
+    }
+
+    # The look that makes the list usable at all lives with the widget: the cursor row is reversed and
+    # bold (and marked with a glyph), so it shows with NO_COLOR too.
+    DEFAULT_CSS = """
+    AccountTable {
+        scrollbar-size-vertical: 1;
+        overflow-x: hidden;
+        & > .account-table--header { text-style: bold underline; }
+        & > .account-table--cursor { text-style: bold reverse; }
+        & > .account-table--archived { text-style: dim italic; }
+        & > .account-table--overdue { text-style: bold; color: $text-error; }
+        & > .account-table--hint { color: $text-muted; }
+    }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to another account (None: the list shows no account)."""
+
+        def __init__(self, table: AccountTable, account: ListedAccount | None) -> None:
+            super().__init__()
+            self.table = table
+            self.account = account
+
+        @property
+        def control(self) -> AccountTable:
+            return self.table
+
+    class Opened(Message):
+        """Enter (or a double click) on an account."""
+
+        def __init__(self, table: AccountTable, account: ListedAccount) -> None:
+            super().__init__()
+            self.table = table
+            self.account = account
+
+        @property
+        def control(self) -> AccountTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._by_name: list[ListedAccount] = []  # every loaded account, in name order
+        self._all: list[ListedAccount] = []  # the same, in the current sort order
+        self._shown: list[ListedAccount] = []  # those passing the filter and the archived switch
+        self._cursor = 0
+        self._selected_id: uuid.UUID | None = None
+        self._filter = ""
+        self._folded_filter = ""
+        self.show_archived = False
+        self.sort_column: Column = COLUMN_BY_KEY[NAME_COLUMN]
+        self.sort_descending = False
+        self.empty_message = ""
+        self._layout_width = -1
+        self._layout: list[PlacedColumn] = []
+
+    # What the screen reads --------------------------------------------------------------------------
+
+    @property
+    def total_count(self) -> int:
+        """Accounts loaded, archived ones included."""
+        return len(self._all)
+
+    @property
+    def active_count(self) -> int:
+        return sum(1 for account in self._all if not account.row.archived)
+
+    @property
+    def shown_count(self) -> int:
+        return len(self._shown)
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    @property
+    def selected(self) -> ListedAccount | None:
+        return self._shown[self._cursor] if self._shown else None
+
+    @property
+    def shown_names(self) -> list[str]:
+        """The names in the order shown (for tests and the status line)."""
+        return [account.row.name for account in self._shown]
+
+    # What the screen changes ------------------------------------------------------------------------
+
+    def set_rows(self, accounts: list[ListedAccount], select: uuid.UUID | None = None) -> None:
+        """Show freshly loaded rows (in name order); the cursor stays on the same account when it is still
+        shown, or moves to `select`."""
+        if select is not None:
+            self._selected_id = select
+        self._by_name = accounts
+        self._sort()
+
+    def set_filter(self, text: str) -> None:
+        self._filter = text
+        self._folded_filter = text.casefold()
+        self._apply_filter()
+
+    def set_show_archived(self, show: bool) -> None:
+        self.show_archived = show
+        self._apply_filter()
+
+    def sort_by(self, key: str, descending: bool | None = None) -> None:
+        """Sort by the column `key`; without a direction, the one most useful for that column."""
+        self.sort_column = COLUMN_BY_KEY[key]
+        self.sort_descending = self.sort_column.descending_first if descending is None else descending
+        self._sort()
+
+    def reverse_sort(self) -> None:
+        self.sort_descending = not self.sort_descending
+        self._sort()
+
+    def _sort(self) -> None:
+        """Order by the current column; the sort is stable, so ties stay in name order either way."""
+        if self.sort_column.key == NAME_COLUMN:
+            self._all = self._by_name[::-1] if self.sort_descending else self._by_name
+        else:
+            self._all = sorted(self._by_name, key=self.sort_column.sort_key, reverse=self.sort_descending)
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        needle = self._folded_filter
+        show_archived = self.show_archived
+        self._shown = [
+            account for account in self._all
+            if (show_archived or not account.row.archived) and (not needle or needle in account.search_text)
+        ]
+        self._restore_cursor()
+        self.virtual_size = Size(self.size.width, len(self._shown) + 1)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.selected))
+
+    def _restore_cursor(self) -> None:
+        if self._selected_id is not None:
+            for index, account in enumerate(self._shown):
+                if account.row.id == self._selected_id:
+                    self._cursor = index
+                    return
+        self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
+        self._remember_selection()
+
+    def _remember_selection(self) -> None:
+        selected = self.selected
+        self._selected_id = selected.row.id if selected else None
+
+    # Moving ----------------------------------------------------------------------------------------
+
+    @property
+    def _page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_cursor(self, index: int) -> None:
+        if not self._shown:
+            return
+        index = max(0, min(index, len(self._shown) - 1))
+        if index != self._cursor:
+            self._cursor = index
+            self._remember_selection()
+            self.post_message(self.Highlighted(self, self.selected))
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + self._page_rows:
+            self.scroll_to(y=self._cursor - self._page_rows + 1, animate=False)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self._cursor + self._page_rows)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self._cursor - self._page_rows)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._shown) - 1)
+
+    def action_open(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Opened(self, self.selected))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return self.selected is not None or None
+        return True
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        if index < len(self._shown):
+            self.move_cursor(index)
+            if event.chain == 2:
+                self.action_open()
+
+    # Drawing ---------------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self._shown) + 1)
+        self._scroll_cursor_into_view()
+
+    def _columns(self) -> list[PlacedColumn]:
+        width = self.scrollable_content_region.width
+        if width != self._layout_width:
+            self._layout_width = width
+            self._layout = fit_columns(width)
+        return self._layout
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header_line(width, base)
+        if not self._shown:
+            return self._hint_line(y - 1, width, base)
+        index = round(self.scroll_y) + y - 1
+        if index >= len(self._shown):
+            return Strip.blank(width, base)
+        return self._row_line(self._shown[index], index == self._cursor, width, base)
+
+    def _header_line(self, width: int, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("account-table--header")
+        arrow = "▼" if self.sort_descending else "▲"
+        cells = []
+        for placed in self._columns():
+            title = placed.column.short_title if placed.short else placed.column.title
+            if placed.column is self.sort_column:
+                title = f"{title}{arrow}"
+            cells.append(_fit(title, placed.width, placed.column.align))
+        return Strip([Segment(" " * MARKER_WIDTH + " ".join(cells), style)]).adjust_cell_length(width, base)
+
+    def _row_line(self, account: ListedAccount, is_cursor: bool, width: int, base: Style) -> Strip:
+        style = base
+        if account.row.archived:
+            style += self.get_component_rich_style("account-table--archived")
+        if is_cursor:
+            style += self.get_component_rich_style("account-table--cursor")
+        now = datetime.now(timezone.utc)
+        segments = [Segment(f"{CURSOR_GLYPH} " if is_cursor else " " * MARKER_WIDTH, style)]
+        for number, placed in enumerate(self._columns()):
+            text = _fit(placed.column.cell(account, placed.short, now), placed.width, placed.column.align)
+            cell_style = style
+            if placed.column.key == "overdue" and account.row.overdue:
+                cell_style += self.get_component_rich_style("account-table--overdue")
+            if number:
+                segments.append(Segment(" ", style))
+            segments.append(Segment(text, cell_style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _hint_line(self, line: int, width: int, base: Style) -> Strip:
+        """The empty list explains itself (what to press), wrapped to the width."""
+        if not self.empty_message:
+            return Strip.blank(width, base)
+        style = base + self.get_component_rich_style("account-table--hint")
+        lines = Text(self.empty_message, style=style).wrap(self.app.console, max(10, width - MARKER_WIDTH * 2))
+        if line == 0 or line > len(lines):
+            return Strip.blank(width, base)
+        segments = [Segment(" " * MARKER_WIDTH, base), *lines[line - 1].render(self.app.console)]
+        return Strip(segments).adjust_cell_length(width, base)

@@ -1,0 +1,144 @@
+"""The app shell: modes and their keys, the keys screen, the command palette, external changes, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from acct_tui.app import AcctApp
+from acct_tui.screens.accounts import AccountsScreen
+from acct_tui.screens.help import KeysScreen
+from acct_tui.store.services import create_account
+from acct_tui.stylesheet import stylesheet_path
+from tests.ui_support import screen_text, settle, type_text
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def app(db, db_path) -> AcctApp:
+    """The app on the test database, opened first by the `db` fixture as the CLI does."""
+    return AcctApp(db_path)
+
+
+def test_stylesheet_is_found():
+    path = stylesheet_path()
+    assert path.is_file()
+    assert "AccountTable" in path.read_text(encoding="utf-8")
+    assert AcctApp.CSS_PATH == path
+
+
+async def test_number_keys_switch_between_the_four_screens(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.current_mode == "accounts"
+        assert "1234 Screens" in screen_text(app)
+        for key, mode in (("2", "checklist"), ("3", "approvals"), ("4", "reports"), ("1", "accounts")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.current_mode == mode
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("escape")  # back to the account list
+        await settle(pilot)
+        assert app.current_mode == "accounts"
+        assert isinstance(app.screen, AccountsScreen)
+
+
+async def test_screens_keep_their_state_when_switching(app):
+    create_account("Alpha")
+    create_account("Beta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("j", "4")
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.screen is screen
+        assert screen.table.selected.row.name == "Beta"
+
+
+async def test_question_mark_lists_every_key_of_the_screen(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, KeysScreen)
+        text = screen_text(app)
+        await pilot.press("end")  # the list scrolls when it is longer than the terminal
+        text += screen_text(app)
+        for description in ("Add an account", "Sort by the next column", "Show or hide archived accounts",
+                            "Filter by name or owner", "Open the account's checklist", "Checklist", "Quit"):
+            assert description in text, description
+        assert "Edit the selected account (not now)" in text  # nothing selected in an empty list
+        await pilot.press("escape")
+        assert isinstance(app.screen, AccountsScreen)
+
+
+async def test_command_palette_finds_screens_by_name(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert titles[:4] == ["Accounts", "Checklist", "Approvals", "Reports"]
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Reports")
+        await pilot.pause(0.3)  # the palette searches on a short timer
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "reports"
+
+
+async def test_open_account_shows_its_checklist(app):
+    account_id = create_account("Alpha")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_account(account_id)
+        await settle(pilot)
+        assert app.current_account_id == account_id
+        assert app.current_mode == "checklist"
+
+
+async def test_changes_from_another_connection_appear_without_restart(db, db_path):
+    app = AcctApp(db_path, watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        assert screen.table.total_count == 0
+        screen.rows_loaded.clear()
+        # A worker thread has its own SQLite connection: to this app's connection it is another session.
+        await asyncio.to_thread(create_account, "From elsewhere", owner="zoe")
+        await asyncio.wait_for(screen.rows_loaded.wait(), timeout=10)
+        await pilot.pause()
+        assert screen.table.shown_names == ["From elsewhere"]
+        assert "From elsewhere" in screen_text(app)
+
+
+async def test_sigterm_exits_in_order(app):
+    handler_before = signal.getsignal(signal.SIGTERM)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        os.kill(os.getpid(), signal.SIGTERM)  # without the app's handler this would kill the test run
+        await pilot.pause(0.2)
+        assert app.return_code == 0
+    assert signal.getsignal(signal.SIGTERM) == handler_before  # the app leaves the process as it found it
+
+
+async def test_a_failing_worker_becomes_a_notification(app, monkeypatch):
+    import acct_tui.screens.accounts as accounts_module
+
+    def broken(**_):
+        raise RuntimeError("disk on fire")
+
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(accounts_module, "account_rows", broken)
+        app.screen.reload()
+        await pilot.pause()
+        await settle(pilot)
+        messages = [notification.message for notification in app._notifications]
+        assert any("disk on fire" in message for message in messages)
+        assert app.is_running

@@ -1,0 +1,273 @@
+"""The step checklist at 80x24, by keys: marks, refusals, reopening, saving as you type, conflicts."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from acct_tui.app import AcctApp
+from acct_tui.messages import DataChanged
+from acct_tui.screens import checklist
+from acct_tui.store import queries, services
+from acct_tui.store.models import AuditEvent
+from acct_tui.widgets.step_form import StepForm
+from acct_tui.widgets.step_list import StepList
+from tests.ui_support import screen_text, settle, type_text
+
+
+@pytest.fixture
+def account(db) -> uuid.UUID:
+    return services.create_account("Northwind", owner="ana")
+
+
+def run_id(account_id: uuid.UUID) -> uuid.UUID:
+    return queries.run_view(account_id).run_id
+
+
+def stored(account_id: uuid.UUID, step: int, key: str) -> object:
+    return queries.run_view(account_id).step(step).field(key).value
+
+
+def message(app: AcctApp) -> str:
+    return str(app.screen.query_one("#checklist-message").render())
+
+
+async def open_checklist(pilot, account_id: uuid.UUID, step: int = 1) -> None:
+    await settle(pilot)
+    pilot.app.open_account(account_id)
+    await settle(pilot)
+    await pilot.press("home", *["down"] * (step - 1))
+    await settle(pilot)
+
+
+async def test_without_an_account_it_says_where_to_choose_one(db, db_path):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert "Choose an account in the list (1)" in screen_text(app)
+
+
+async def test_marks_and_gates_are_readable_without_colour_and_fit_80x24(db, db_path, account):
+    run = run_id(account)
+    services.set_field(run, 4, "satisfaction", "Neutral")
+    for step in (1, 2, 3, 4):
+        services.complete_step(run, step)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account, step=5)
+        lines = screen_text(app).splitlines()
+        assert len(lines) == 24
+        assert "Northwind  4/20 ████░░░░░░░░░░░░░░░░" in lines[1]
+        assert "Waiting for a decision on “Approval: Account Status” (step 5)." in lines[2]
+        rows = [line[:31] for line in lines[3:]]
+        assert "   1 [x] Identify the accoun… │" in rows
+        assert "▶  5 <?> Approval: Account S… │" in rows
+        assert "   6 [#] Define account mana… │" in rows
+        assert "   8 < > Approval: Account M… │" in rows
+        text = "\n".join(lines)
+        assert "<?> waiting for a decision since" in text
+        assert "Covers steps 1, 2, 3, 4" in text
+        assert "d Done" in lines[-1]
+
+
+async def test_refusals_are_messages_not_errors(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account, step=6)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "Step 6 is locked until “Approval: Account Status” (step 5) is approved" in message(app)
+        await pilot.press("up", "d")
+        await settle(pilot)
+        assert "Step 5 is an approval: it is decided in the approval queue" in message(app)
+        await pilot.press("up", "d")
+        await settle(pilot)
+        assert "Step 4 needs Customer satisfaction before it can be done." in message(app)
+        assert "Step 4 needs Customer" in screen_text(app)
+    assert {step.status for step in queries.run_view(account).steps if not step.is_approval} == {"open"}
+
+
+async def test_done_then_reopen_with_one_key_each(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("d")
+        await settle(pilot)
+        assert queries.run_view(account).step(1).status == "done"
+        assert app.screen.query_one(StepList).highlighted_step == 2  # on to the next step
+        await pilot.press("up", "o")
+        await settle(pilot)
+        assert queries.run_view(account).step(1).status == "open"
+        assert message(app) == "Step 1 is open again."
+        assert "tester: reopened (1→open)" in str(app.screen.query_one("#step-history").render())
+        await pilot.press("o")
+        await settle(pilot)
+        assert message(app) == "Step 1 is not done, so there is nothing to reopen."
+
+
+async def test_a_granted_approval_makes_its_steps_read_only_until_reopened(db, db_path, account):
+    run = run_id(account)
+    services.set_field(run, 4, "satisfaction", "Neutral")
+    for step in (1, 2, 3, 4):
+        services.complete_step(run, step)
+    services.approve(run, 5)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account, step=1)
+        form = app.screen.query_one(StepForm)
+        refusal = str(form.query_one("#form-refusal").render())
+        assert "covered by the granted “Approval: Account Status” (step 5)" in refusal
+        assert form.query_one("#field-notes", TextArea).read_only
+        assert form.query_one("#field-due", Input).disabled
+        await pilot.press("o")
+        await settle(pilot)
+        assert "covered by the granted" in message(app)
+        assert queries.run_view(account).step(1).status == "done"
+
+        await pilot.press("down", "down", "down", "down", "o")  # step 5: take the approval back
+        await settle(pilot)
+        assert queries.run_view(account).step(5).status == "pending"
+        assert "back in the approval queue" in message(app)
+        await pilot.press("home")
+        await settle(pilot)
+        form = app.screen.query_one(StepForm)
+        assert not form.query_one("#field-notes", TextArea).read_only
+        assert not form.query_one("#field-due", Input).disabled
+
+
+async def test_toggles_save_at_once_and_text_saves_when_focus_leaves(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account, step=2)
+        await pilot.press("enter", "space", "down", "down", "space")
+        await settle(pilot)
+        assert stored(account, 2, "records") == ("Financial statements", "Contracts")
+        await pilot.press("space")  # untick again
+        await settle(pilot)
+        assert stored(account, 2, "records") == ("Financial statements",)
+        await pilot.press("tab")
+        await type_text(pilot, "Ask finance")
+        assert stored(account, 2, "notes") == ""  # not on every key...
+        await pilot.press("tab")  # ...but when the user moves on
+        await settle(pilot)
+        assert stored(account, 2, "notes") == "Ask finance"
+        await type_text(pilot, "+7")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored(account, 2, "due") is not None
+        assert app.screen.query_one("#field-due", Input).value == stored(account, 2, "due").isoformat()
+
+
+async def test_typing_saves_after_a_short_pause(db, db_path, account, monkeypatch):
+    monkeypatch.setattr(checklist, "SAVE_DELAY", 0.01)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("enter")
+        await type_text(pilot, "draft")
+        for _ in range(50):
+            await settle(pilot)
+            if stored(account, 1, "notes") == "draft":
+                break
+        assert stored(account, 1, "notes") == "draft"
+        assert app.screen.query_one("#field-notes", TextArea).has_focus
+
+
+async def test_a_bad_date_is_explained_and_kept_for_fixing(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("enter", "tab")
+        await type_text(pilot, "31/12")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Due date “31/12” is not a date" in message(app)
+        assert app.screen.query_one("#field-due", Input).value == "31/12"
+        assert stored(account, 1, "due") is None
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "2030-01-15")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored(account, 1, "due") == date(2030, 1, 15)
+
+
+async def test_a_change_from_another_session_is_never_overwritten_silently(db, db_path, account):
+    run = run_id(account)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        # Another session saves the same field after this screen loaded it.
+        services.set_field(run, 1, "notes", "Theirs", actor="bob")
+        await pilot.press("enter")
+        await type_text(pilot, "Mine")
+        await pilot.press("tab")
+        await settle(pilot)
+        notes = app.screen.query_one("#field-notes", TextArea)
+        assert notes.text == "Mine"
+        assert stored(account, 1, "notes") == "Theirs"
+        assert "It now reads: Theirs." in message(app)
+        assert "changed by bob in another session" in message(app)
+        assert "it now reads: Theirs" in str(app.screen.query_one("#note-notes").render())
+
+        await pilot.press("tab")  # leaving the field again does not apply the user's text by itself
+        await settle(pilot)
+        assert stored(account, 1, "notes") == "Theirs"
+
+        await pilot.press("shift+tab", "shift+tab", "end", "exclamation_mark", "tab")  # an edit confirms: it is applied
+        await settle(pilot)
+        assert stored(account, 1, "notes") == "Mine!"
+        assert "it now reads" not in str(app.screen.query_one("#note-notes").render())
+
+
+async def test_ctrl_s_applies_the_users_text_over_a_conflict(db, db_path, account):
+    run = run_id(account)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        services.set_field(run, 1, "assignee", "bob", actor="bob")
+        await pilot.press("enter", "tab", "tab")
+        await type_text(pilot, "ana")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored(account, 1, "assignee") == "bob"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert stored(account, 1, "assignee") == "ana"
+        assert message(app) == "Everything is saved."
+
+
+async def test_another_sessions_change_shows_up_without_touching_unsaved_text(db, db_path, account):
+    run = run_id(account)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("enter")
+        await type_text(pilot, "typing")
+        # Another process writes (its own connection), then the app's watcher signals the change.
+        writer = threading.Thread(target=lambda: services.set_field(run, 1, "assignee", "bob", actor="bob"))
+        writer.start()
+        writer.join()
+        app.screen.post_message(DataChanged())
+        await settle(pilot)
+        assert app.screen.query_one("#field-assignee", Input).value == "bob"
+        assert app.screen.query_one("#field-notes", TextArea).text == "typing"
+        await pilot.press("ctrl+q")
+    assert stored(account, 1, "notes") == "typing"
+    assert AuditEvent.select().where(AuditEvent.action == "field.set", AuditEvent.actor == "tester").count() == 1
+
+
+async def test_every_checklist_action_is_in_the_command_palette(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Done")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert queries.run_view(account).step(1).status == "done"

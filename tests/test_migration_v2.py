@@ -1,0 +1,87 @@
+"""A database of the first release (schema 1) upgrades to schema 2 (KPI entries, objectives) when opened."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from acct_tui.store import kpis
+from acct_tui.store.db import close_database, latest_schema_version, open_database
+from acct_tui.store.models import SchemaVersion
+from acct_tui.store.queries import account_rows, find_account, run_view
+
+FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.db"
+NEW_TABLES = ("kpi_entry", "objective")
+
+
+def _schema(path: Path, table: str) -> tuple[list, list]:
+    """Columns and indexes of `table` as SQLite describes them, to compare two databases."""
+    with sqlite3.connect(path) as connection:
+        columns = connection.execute(f'PRAGMA table_info("{table}")').fetchall()
+        indexes = sorted(
+            (name, unique, connection.execute(f'PRAGMA index_info("{name}")').fetchall())
+            for _, name, unique, *_ in connection.execute(f'PRAGMA index_list("{table}")').fetchall()
+        )
+        foreign_keys = connection.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
+    return columns, indexes + foreign_keys
+
+
+@pytest.fixture
+def upgraded(tmp_path: Path):
+    path = tmp_path / "old" / "acct.db"
+    path.parent.mkdir(mode=0o700)
+    shutil.copyfile(FIXTURE, path)
+    path.chmod(0o600)
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT MAX(version) FROM schema_version").fetchone() == (1,)
+        accounts_before = connection.execute("SELECT id, name, version FROM account ORDER BY id").fetchall()
+        events_before = connection.execute("SELECT COUNT(*) FROM audit_event").fetchone()[0]
+    open_database(path)
+    yield path, accounts_before, events_before
+    close_database()
+
+
+def test_a_schema_1_database_upgrades_to_2_and_keeps_its_data(upgraded):
+    path, accounts_before, events_before = upgraded
+    assert latest_schema_version() == 2
+    assert [row.version for row in SchemaVersion.select().order_by(SchemaVersion.version)] == [1, 2]
+    with sqlite3.connect(path) as connection:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert set(NEW_TABLES) <= tables
+        assert connection.execute("SELECT id, name, version FROM account ORDER BY id").fetchall() == accounts_before
+        assert connection.execute("SELECT COUNT(*) FROM audit_event").fetchone()[0] == events_before
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    northwind = find_account("Northwind Traders")
+    view = run_view(northwind.id)
+    assert view.step(5).status == "approved"
+    assert [decision.decision for decision in run_view(find_account("Fabrikam Robotics").id).decisions] == ["rejected"]
+    assert {row.name for row in account_rows()} >= {"Northwind Traders", "Fabrikam Robotics", "[bold]Markup Test[/bold]"}
+
+
+def test_the_upgraded_tables_work_with_the_services(upgraded):
+    northwind = find_account("Northwind Traders")
+    entry_id = kpis.add_kpi(northwind.id, "csat", "4.2", date(2026, 3, 1), step=10)
+    objective_id = kpis.add_objective(northwind.run_id, "Raise satisfaction", "4.5", metric="csat")
+    assert [entry.id for entry in kpis.kpi_entries(northwind.id)] == [entry_id]
+    assert [objective.id for objective in kpis.objectives(northwind.run_id)] == [objective_id]
+
+
+def test_opening_the_upgraded_database_again_changes_nothing(upgraded):
+    path, *_ = upgraded
+    close_database()
+    open_database(path)
+    assert [row.version for row in SchemaVersion.select().order_by(SchemaVersion.version)] == [1, 2]
+
+
+def test_upgraded_and_new_databases_have_the_same_new_tables(upgraded, tmp_path: Path):
+    path, *_ = upgraded
+    close_database()
+    fresh = tmp_path / "fresh" / "acct.db"
+    open_database(fresh)
+    for table in NEW_TABLES:
+        assert _schema(path, table) == _schema(fresh, table)
