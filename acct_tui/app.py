@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Iterable
 
+import peewee
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -21,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
 from acct_tui.screens.accounts import AccountsScreen
+from acct_tui.screens.help import KeysScreen
 from acct_tui.store.db import data_version
 from acct_tui.stylesheet import stylesheet_path
 from acct_tui.text import printable
@@ -85,6 +88,7 @@ class AcctApp(App[None]):
         self.watch_interval = watch_interval
         self.current_account_id: uuid.UUID | None = None
         self._seen_data_version: int | None = None
+        self._watch_failed = False
 
     def on_mount(self) -> None:
         # Textual handles neither SIGHUP (SSH dropped, terminal closed) nor SIGTERM: without these handlers
@@ -104,7 +108,16 @@ class AcctApp(App[None]):
     def _check_for_changes(self) -> None:
         """Tell the screen in front to reload when another connection (another session, or one of this
         app's worker threads) has committed since the last look."""
-        version = data_version()
+        try:
+            version = data_version()
+        except (sqlite3.Error, peewee.PeeweeException) as error:
+            # Say it once (not every second); the app keeps what it shows and looks again next time.
+            if not self._watch_failed:
+                self._watch_failed = True
+                self.notify(printable(f"Cannot check the database for changes: {error}"), severity="warning",
+                            markup=False)
+            return
+        self._watch_failed = False
         if version != self._seen_data_version:
             self._seen_data_version = version
             self.screen.post_message(DataChanged())
@@ -112,14 +125,15 @@ class AcctApp(App[None]):
     def open_account(self, account_id: uuid.UUID) -> None:
         """Show the checklist of `account_id`."""
         self.current_account_id = account_id
-        self.switch_mode("checklist")
+        if self.current_mode == "checklist":
+            self.screen.reload()  # switching to the mode in front would not show the new account
+        else:
+            self.switch_mode("checklist")
 
     def action_back(self) -> None:
         self.switch_mode("accounts")
 
     def action_show_keys(self) -> None:
-        from acct_tui.screens.help import KeysScreen
-
         self.push_screen(KeysScreen(self.screen))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

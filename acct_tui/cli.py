@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from decimal import Decimal
 from typing import Any, Callable, NoReturn, Sequence
@@ -19,6 +20,9 @@ from acct_tui.text import printable
 
 CHECK_FAILED = 1  # `db check` found problems (each printed on its own line)
 USAGE_ERROR = 2
+# Python hands over bytes of the command line that are not UTF-8 as lone surrogates, which no database
+# or terminal can take.
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,6 +137,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_progress(fraction: float) -> None:
+    print(f"\racct-tui: exporting… {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from acct_tui.reports import ExportExists, default_export_path, render_account, render_portfolio, write_export
+    from acct_tui.store.queries import find_account
+    from acct_tui.store.reports import account_report, portfolio_report
+
+    _open(args)
+    today = date.today()
+    progress = _export_progress if args.output != "-" and sys.stderr.isatty() else None
+    if args.kind == "portfolio":
+        subject, content = "portfolio", render_portfolio(portfolio_report(today), args.format, progress)
+    else:
+        account = find_account(args.name)
+        subject, content = account.name, render_account(account_report(account.id, today), args.format, progress)
+    if progress:
+        print(file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(content)
+        return 0
+    path = args.output or default_export_path(subject, today, args.format)
+    try:
+        written = write_export(content, path, force=args.force, create_folder=args.output is None)
+    except ExportExists as error:
+        raise DomainError(f"{error} Use --force to replace it, or -o to choose another file.") from None
+    print(f"Wrote {printable(written)}")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from acct_tui.store.db import resolve_database_path
 
@@ -182,6 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("check", help="check the database's integrity, schema and permissions").set_defaults(
         handler=cmd_db_check)
 
+    report = commands.add_parser("report", help="write the portfolio report or an account's report to a file")
+    report_commands = report.add_subparsers(title="reports", metavar="REPORT", parser_class=_Parser, required=True)
+    for kind, formats, what in (("portfolio", ("md", "csv", "json", "html"), "every active account"),
+                                ("account", ("md", "json", "html"), "one account in full")):
+        one = report_commands.add_parser(kind, help=f"the {kind} report: {what}")
+        if kind == "account":
+            one.add_argument("name", metavar="NAME", help="the account's name (case does not matter)")
+        one.add_argument("--format", choices=formats, default="md", help="file format (default: md)")
+        one.add_argument("-o", "--output", metavar="FILE",
+                         help="file to write, - for standard output (default: acct-NAME-DATE.EXT in your "
+                              "documents folder)")
+        one.add_argument("--force", action="store_true", help="replace FILE if it exists")
+        one.set_defaults(handler=cmd_report, kind=kind)
+
     demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
     demo.set_defaults(handler=cmd_demo)
     return parser
@@ -205,4 +256,8 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # whatever the process writes (database, exports) is private to this user
     args = build_parser().parse_args(argv)
+    if any(isinstance(value, str) and _NOT_UTF8.search(value) for value in vars(args).values()):
+        print("acct-tui: an argument holds bytes that are not UTF-8 text; set the terminal to UTF-8 "
+              "(for instance LANG=C.UTF-8) and type it again.", file=sys.stderr)
+        return USAGE_ERROR
     return run_guarded(args.handler, args)

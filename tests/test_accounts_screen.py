@@ -10,7 +10,7 @@ import pytest
 
 from acct_tui.app import AcctApp
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
-from acct_tui.screens.accounts import AccountsScreen
+from acct_tui.screens.accounts import AccountCommands, AccountsScreen
 from acct_tui.store.models import Account
 from acct_tui.store.queries import AccountRow, account_detail, account_rows
 from acct_tui.store.services import archive_account, create_account, edit_account
@@ -377,3 +377,20 @@ async def test_hundred_thousand_accounts_filter_and_sort_in_memory(app):
         await pilot.press("home")
         assert table(app).selected.row.overdue == 2
         assert len(table(app).children) == 0  # no widget per row
+
+
+async def test_command_palette_offers_what_is_possible_and_sorts_by_any_column(app):
+    create_account("Alpha", owner="zed")
+    create_account("Beta", owner="amy")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        provider = AccountCommands(app.screen)
+        titles = [hit.text async for hit in provider.discover()]
+        assert "Edit account" in titles
+        assert "Load demo portfolio" not in titles  # not on a database with accounts
+        assert {f"Sort by {title}" for title in ("owner", "stage", "overdue", "last activity")} <= set(titles)
+        [hit] = [hit async for hit in provider.search("sort by owner")]
+        hit.command()
+        await pilot.pause()
+        assert table(app).shown_names == ["Beta", "Alpha"]
+        assert "by owner ▲" in screen_text(app)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 from acct_tui.app import AcctApp
 from acct_tui.screens.accounts import AccountsScreen
@@ -85,7 +87,12 @@ async def test_command_palette_finds_screens_by_name(app):
         assert titles[:4] == ["Accounts", "Checklist", "Approvals", "Reports"]
         await pilot.press("ctrl+p")
         await type_text(pilot, "Reports")
-        await pilot.pause(0.3)  # the palette searches on a short timer
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        for _ in range(500):  # the palette searches in the background: wait for its first hit
+            if palette.query_one(CommandList).option_count:
+                break
+            await pilot.pause()
         await pilot.press("enter")
         await settle(pilot)
         assert app.current_mode == "reports"
@@ -141,4 +148,48 @@ async def test_a_failing_worker_becomes_a_notification(app, monkeypatch):
         await settle(pilot)
         messages = [notification.message for notification in app._notifications]
         assert any("disk on fire" in message for message in messages)
+        assert app.is_running
+
+
+async def test_no_color_terminal_renders_every_screen(db, db_path, monkeypatch):
+    """NO_COLOR turns colours into greys through a filter that needs a style on every segment."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "No accounts yet" in screen_text(app)
+        create_account("Alpha")
+        app.screen.reload()
+        await settle(pilot)
+        assert "▶ Alpha" in screen_text(app)
+        for keys in (("a",), ("escape", "question_mark"), ("escape", "x"), ("n", "2"), ("3",), ("4",)):
+            await pilot.press(*keys)
+            await settle(pilot)
+            assert screen_text(app)
+        assert app.is_running
+
+
+async def test_ctrl_q_quits_from_a_dialog_too(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0
+        assert not app.is_running
+
+
+async def test_a_database_that_cannot_be_watched_is_reported_once(app, monkeypatch):
+    import acct_tui.app as app_module
+
+    def unreadable() -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(app_module, "data_version", unreadable)
+        app._check_for_changes()
+        app._check_for_changes()
+        await pilot.pause()
+        messages = [notification.message for notification in app._notifications]
+        assert messages == ["Cannot check the database for changes: disk I/O error"]
         assert app.is_running

@@ -222,6 +222,7 @@ async def test_a_change_from_another_session_is_never_overwritten_silently(db, d
         await pilot.press("shift+tab", "shift+tab", "end", "exclamation_mark", "tab")  # an edit confirms: it is applied
         await settle(pilot)
         assert stored(account, 1, "notes") == "Mine!"
+        assert message(app) == "Saved Notes."
         assert "it now reads" not in str(app.screen.query_one("#note-notes").render())
 
 
@@ -271,3 +272,25 @@ async def test_every_checklist_action_is_in_the_command_palette(db, db_path, acc
         await pilot.press("enter")
         await settle(pilot)
         assert queries.run_view(account).step(1).status == "done"
+
+
+async def test_text_held_back_by_a_conflict_survives_a_change_of_step(db, db_path, account):
+    run = run_id(account)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        services.set_field(run, 1, "notes", "Theirs", actor="bob")
+        await pilot.press("enter")
+        await type_text(pilot, "Mine")
+        await pilot.press("escape", "down")  # leave the form, then the step
+        await settle(pilot)
+        assert "Your text in Notes of step 1 is not applied yet" in message(app)
+        assert stored(account, 1, "notes") == "Theirs"
+        await pilot.press("up")
+        await settle(pilot)
+        notes = app.screen.query_one("#field-notes", TextArea)
+        assert notes.text == "Mine"
+        assert "it now reads: Theirs" in str(app.screen.query_one("#note-notes").render())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert stored(account, 1, "notes") == "Mine"

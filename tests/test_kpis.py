@@ -12,8 +12,9 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis, services
 from acct_tui.store.models import AuditEvent, KpiEntry, Objective
 from acct_tui.workflow import WorkflowError
+from acct_tui.workflow.fields import MAX_REVENUE
 from acct_tui.workflow.kpi import METRICS, format_metric_value, get_metric, parse_metric_value, validate_objective
-from portfolio_builder import finish_steps, run_of
+from tests.portfolio_builder import finish_steps, run_of
 
 TODAY = date(2026, 6, 30)
 
@@ -27,8 +28,8 @@ TODAY = date(2026, 6, 30)
         ("nps", ["-100", "100", "0", "35.5"], ["-100.1", "101"]),
         ("retention", ["0", "100", "92.5 %", "92.5%"], ["-0.01", "100.5"]),
         ("market_share", ["0", "100", "12.5"], ["-1", "101"]),
-        ("revenue", ["0", "1,250,000.50", "999999999999999.99"], ["-0.01", "1e15", "1000000000000000"]),
-        ("pipeline", ["0", "3_000_000"], ["-5", "2e15"]),
+        ("revenue", ["0", "1,250,000.50", str(MAX_REVENUE - 1)], ["-0.01", str(MAX_REVENUE), "1e20"]),
+        ("pipeline", ["0", "3_000_000"], ["-5", str(MAX_REVENUE * 2)]),
     ],
 )
 def test_each_metric_accepts_its_range_and_refuses_the_rest(metric, accepted, refused):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
+from textual.widgets import Input, TextArea
+
 from acct_tui.app import AcctApp
 from acct_tui.store import queries, services
 from acct_tui.store.models import ApprovalDecision, AuditEvent, FieldValue
@@ -101,3 +106,46 @@ async def test_complete_reject_redo_approve_and_keep_a_note(db, db_path):
         await pilot.press("enter")
         await settle(pilot)
         assert "Call the CFO" in screen_text(app)
+
+
+async def test_hostile_text_is_shown_literally_everywhere(db, db_path):
+    name = "a[/]b [bold]x[/bold] [@click=app.quit]q"
+    account = services.create_account(name, owner="ana")
+    run = queries.run_view(account).run_id
+    services.set_field(run, 4, "satisfaction", "Neutral")
+    services.set_field(run, 1, "notes", "[bold]x[/bold] a[/]b [$accent]v")
+    for step in (1, 2, 3, 4):
+        services.complete_step(run, step)
+    # Terminal control sequences cannot be typed in, but a damaged or imported database may hold them.
+    FieldValue.insert(id=uuid.uuid4(), run=run, step=1, key="assignee", value="\x1b[2Jwipe", version=1,
+                      updated_at=datetime(2030, 1, 1), updated_by="\x1b]0;X\x07mallory").execute()
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "▶ a[/]b [bold]x[/bold] [@click=app.quit]q · Approval: Account Status" in text
+        assert "    [bold]x[/bold] a[/]b [$accent]v" in text
+        assert "Assignee: ␛[2Jwipe" in text
+        assert "\x1b" not in text
+        await pilot.press("n")
+        await type_text(pilot, "No: a[/]b")
+        await pilot.press("enter")
+        await settle(pilot)
+
+        app.open_account(account)
+        await settle(pilot)
+        await pilot.press("home")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Checklist — a[/]b [bold]x[/bold] [@click=app.quit]q" in text
+        assert " a[/]b [bold]x[/bold] [@click=app.quit]q  0/20" in text
+        assert app.screen.query_one("#field-notes", TextArea).text == "[bold]x[/bold] a[/]b [$accent]v"
+        assert app.screen.query_one("#field-assignee", Input).value == "␛[2Jwipe"
+        history = str(app.screen.query_one("#step-history").render())
+        assert "notes: [bold]x[/bold] a[/]b [$accent]v" in history
+        await pilot.press(*["down"] * 4)
+        await settle(pilot)
+        assert "tester: rejected: No: a[/]b" in str(app.screen.query_one("#step-history").render())
+        assert app.current_mode == "checklist"

@@ -211,10 +211,10 @@ def account_document(report: AccountReport, template: Template | None = None) ->
         Heading("Objectives and results"),
         Table(("Objective", "Target", "Due", "Measured", "Achieved", "Result"),
               tuple(_objective_row(outcome) for outcome in report.objectives),
-              empty="No objectives yet: set them in step 6."),
+              empty="No objectives yet: set them in step 6.", stack_when_narrow=True),
         Heading("Approval history"),
         Table(("Gate", "Decision", "By", "Submitted", "Decided", "Took", "Comment"), decisions,
-              empty="No approval decided yet."),
+              empty="No approval decided yet.", stack_when_narrow=True),
         Heading("Answers"),
         *_answers(report, template),
     ]

@@ -38,6 +38,9 @@ class Table:
     numeric: frozenset[int] = frozenset()  # columns aligned right
     empty: str = "None."
     note: str = ""  # e.g. "The 20 oldest of 1,234." under the table
+    # Where the table does not fit (80 columns), show each row as a small block of "column: value" lines
+    # instead of cutting cells short: for tables whose cells are sentences people typed.
+    stack_when_narrow: bool = False
 
 
 @dataclass(frozen=True, slots=True)

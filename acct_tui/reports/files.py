@@ -51,8 +51,10 @@ def write_export(content: str, path: str | os.PathLike[str], force: bool = False
     try:
         if create_folder:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        elif not folder.is_dir():
+        elif not folder.exists():
             raise DomainError(f"The folder {folder} does not exist.")
+        elif not folder.is_dir():
+            raise DomainError(f"{folder} is not a folder.")
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
     except OSError as error:
         raise DomainError(f"Cannot write {target}: {error.strerror or error}.") from None

@@ -5,6 +5,8 @@ numbers as a table instead.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 
 from acct_tui.reports.charts import bar_lines, fit, sparkline
@@ -32,9 +34,26 @@ def column_widths(columns: tuple[str, ...], rows, width: int) -> list[int]:
     return widths
 
 
-def table_lines(columns: tuple[str, ...], rows, numeric: frozenset[int], width: int) -> list[Text]:
+def _stacked_lines(heads: tuple[str, ...], cells, width: int) -> list[Text]:
+    """Each row as its first cell (bold) and then one wrapped "column: value" line per other cell."""
+    labels = max(len(head) for head in heads[1:]) + 1
+    out = []
+    for row in cells:
+        out += [Text(line, style="bold") for line in wrap("• " + row[0], width)]
+        for head, value in zip(heads[1:], row[1:]):
+            lines = wrap(value, max(width - labels - 3, 10))
+            out.append(Text(f"  {head + ':':<{labels}} {lines[0]}"))
+            out += [Text(" " * (labels + 3) + more) for more in lines[1:]]
+    return out
+
+
+def table_lines(columns: tuple[str, ...], rows, numeric: frozenset[int], width: int,
+                stack_when_narrow: bool = False) -> list[Text]:
     cells = [tuple(_clean(cell) for cell in row) for row in rows]
     heads = tuple(_clean(column) for column in columns)
+    natural = sum(max([len(head)] + [len(row[index]) for row in cells]) for index, head in enumerate(heads))
+    if stack_when_narrow and natural + len(GAP) * (len(heads) - 1) > width:
+        return _stacked_lines(heads, [tuple(printable(cell) for cell in row) for row in rows], width)
     widths = column_widths(heads, cells, width)
 
     def line(values: tuple[str, ...]) -> str:
@@ -49,31 +68,44 @@ def table_lines(columns: tuple[str, ...], rows, numeric: frozenset[int], width: 
     return out
 
 
+def wrap(text: str, width: int) -> list[str]:
+    """Free text (may hold newlines) as lines of at most `width` characters; blank lines are kept."""
+    lines = []
+    for paragraph in printable(text).replace("\t", " ").split("\n"):
+        lines += textwrap.wrap(paragraph, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return lines
+
+
+def _wrapped(text: str, width: int, style: str = "") -> list[Text]:
+    return [Text(line, style=style) for line in wrap(text, width)]
+
+
 def _facts_lines(facts: Facts, width: int) -> list[Text]:
     labels = min(24, max(len(_clean(label)) for label, _ in facts.items) + 1)
     out = []
     for label, value in facts.items:
-        lines = printable(value).split("\n")
+        lines = wrap(value, max(width - labels - 1, 10))
         head = Text(f"{fit(_clean(label) + ':', labels):<{labels}} ", style="bold")
-        head.append(lines[0].replace("\t", " "))
+        head.append(lines[0])
         out.append(head)
-        out += [Text(" " * (labels + 1) + more.replace("\t", " ")) for more in lines[1:]]
+        out += [Text(" " * (labels + 1) + more) for more in lines[1:]]
     return out
 
 
 def _trend_lines(chart: TrendChart, width: int) -> list[Text]:
     labels = max(len(_clean(trend.label)) for trend in chart.trends)
+    sparks = [sparkline([value for _, value, _ in trend.points], SPARK_WIDTH) for trend in chart.trends]
+    room = max(len(spark) for spark in sparks)
     return [
-        Text(fit(f"{_clean(trend.label):<{labels}} {sparkline([v for _, v, _ in trend.points], SPARK_WIDTH):<{SPARK_WIDTH}}"
-                 f" {_clean(trend.summary)}", width))
-        for trend in chart.trends
+        Text(fit(f"{_clean(trend.label):<{labels}} {spark:<{room}} {_clean(trend.summary)}", width))
+        for trend, spark in zip(chart.trends, sparks)
     ]
 
 
 def render_text(document: Document, width: int, numbers: bool = False) -> Text:
-    """The whole document as one `Text`, lines at most `width` wide (long notes wrap where they are shown)."""
+    """The whole document as one `Text`, every line at most `width` wide (free text is wrapped)."""
     width = max(width, 20)
-    lines: list[Text] = [Text(fit(_clean(document.title), width), style="bold"), Text(_clean(document.subtitle))]
+    lines: list[Text] = [*_wrapped(document.title, width, "bold"), *_wrapped(document.subtitle, width)]
     for block in document.blocks:
         if isinstance(block, Heading):
             title = _clean(block.text)
@@ -83,17 +115,17 @@ def render_text(document: Document, width: int, numbers: bool = False) -> Text:
             else:
                 lines += [Text(""), Text(fit(title, width), style="bold underline")]
         elif isinstance(block, Paragraph):
-            lines.append(Text(_clean(block.text)))
+            lines += _wrapped(block.text, width)
         elif isinstance(block, Facts):
             lines += _facts_lines(block, width)
         elif isinstance(block, Table):
-            lines += (table_lines(block.columns, block.rows, block.numeric, width) if block.rows
-                      else [Text(_clean(block.empty))])
+            lines += (table_lines(block.columns, block.rows, block.numeric, width, block.stack_when_narrow)
+                      if block.rows else _wrapped(block.empty, width))
             if block.note:
-                lines.append(Text(_clean(block.note), style="italic"))
+                lines += _wrapped(block.note, width, "italic")
         elif isinstance(block, BarChart):
             if not block.bars:
-                lines.append(Text(_clean(block.empty)))
+                lines += _wrapped(block.empty, width)
             elif numbers:
                 table = block.numbers()
                 lines += table_lines(table.columns, table.rows, table.numeric, width)
@@ -102,7 +134,7 @@ def render_text(document: Document, width: int, numbers: bool = False) -> Text:
                 lines += [Text(line) for line in bar_lines(bars, width)]
         elif isinstance(block, TrendChart):
             if not block.trends:
-                lines.append(Text(_clean(block.empty)))
+                lines += _wrapped(block.empty, width)
             elif numbers:
                 table = block.numbers()
                 lines += table_lines(table.columns, table.rows, table.numeric, width)

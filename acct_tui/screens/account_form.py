@@ -31,6 +31,13 @@ FIELD_LABELS = {
     "annual_revenue": "Annual revenue",
 }
 CHOICES = {"segment": SEGMENTS, "stage": STAGES}
+# Shown in empty fields: without colour an empty field is otherwise invisible.
+PLACEHOLDERS = {
+    "name": "required, unique",
+    "owner": "who looks after the account",
+    "industry": "optional",
+    "annual_revenue": "optional, e.g. 1,250,000",
+}
 
 
 def field_problems(values: dict[str, str]) -> dict[str, str]:
@@ -90,8 +97,7 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
             current = getattr(self.account, key) if self.account else CHOICES[key][0]
             return Select([(Content(choice), choice) for choice in CHOICES[key]], value=current,
                           allow_blank=False, compact=True, id=key)
-        placeholder = "e.g. 1,250,000" if key == "annual_revenue" else ""
-        return Input(_initial_text(self.account, key), placeholder=placeholder, compact=True, id=key)
+        return Input(_initial_text(self.account, key), placeholder=PLACEHOLDERS[key], compact=True, id=key)
 
     def values(self) -> dict[str, str]:
         values = {}

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from functools import partial
+from typing import Callable
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
 from acct_tui.store.queries import account_detail, account_rows
@@ -34,18 +37,22 @@ def _shortened(text: str, limit: int = 16) -> str:
 class AccountCommands(Provider):
     """The account list's actions by name in the command palette (ctrl+p), sorting by each column too."""
 
-    def _commands(self) -> list[tuple[str, str, object]]:
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """(title, help, callback) of what can be done now: the screen's `check_action` decides, as for keys."""
         screen = self.screen
         assert isinstance(screen, AccountsScreen)
-        commands: list[tuple[str, str, object]] = [
-            ("Add account", "Add an account (key a)", screen.action_add),
-            ("Edit account", "Edit the selected account (key e)", screen.action_edit),
-            ("Archive or restore account", "Hide the selected account, or bring it back (key x)",
-             screen.action_archive),
-            ("Show or hide archived accounts", "Key z", screen.action_toggle_archived),
-            ("Filter accounts", "By name or owner, as you type (key /)", screen.action_filter),
-            ("Load demo portfolio", "36 accounts to try the app on (key D, empty database only)",
-             screen.action_load_demo),
+        actions = (
+            ("add", "Add account", "Add an account (key a)"),
+            ("edit", "Edit account", "Edit the selected account (key e)"),
+            ("archive", "Archive or restore account", "Hide the selected account, or bring it back (key x)"),
+            ("toggle_archived", "Show or hide archived accounts", "Key z"),
+            ("filter", "Filter accounts", "By name or owner, as you type (key /)"),
+            ("load_demo", "Load demo portfolio", "36 accounts to try the app on (key D, empty database only)"),
+        )
+        commands = [
+            (title, help_text, partial(screen.run_action, action))
+            for action, title, help_text in actions
+            if screen.check_action(action, ())
         ]
         commands += [
             (f"Sort by {column.title.lower()}", f"Sort the account list by {column.title.lower()}",
@@ -86,8 +93,7 @@ class AccountsScreen(Screen):
                 id="accounts.reverse_sort"),
         Binding("z", "toggle_archived", "Archived", show=False, tooltip="Show or hide archived accounts",
                 id="accounts.toggle_archived"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear the filter",
-                id="accounts.clear_filter"),
+        Binding("escape", "clear_filter", "Clear", tooltip="Clear the filter", id="accounts.clear_filter"),
     ]
 
     def __init__(self) -> None:
@@ -97,17 +103,20 @@ class AccountsScreen(Screen):
         # Set each time freshly loaded rows are on screen: tests (and anything else) can wait on a reload.
         self.rows_loaded = asyncio.Event()
         self._select_after_load: uuid.UUID | None = None
+        self._reload_requested = False
+        # Made here, not in compose, so `check_action` can ask them at any time.
+        self.table = AccountTable(id="accounts")
+        self.filter_input = Input(placeholder="type to filter by name or owner", id="filter", compact=True)
+        self.status_line = Static(id="status")
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="/ filter by name or owner", id="filter", compact=True)
-        yield AccountTable(id="accounts")
-        yield Static(id="status")
+        with Horizontal(id="filter-bar"):
+            yield Label("Filter /", id="filter-label")
+            yield self.filter_input
+        yield self.table
+        yield self.status_line
         yield Footer(compact=True)
-
-    @property
-    def table(self) -> AccountTable:
-        return self.query_one(AccountTable)
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -123,8 +132,16 @@ class AccountsScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
-        """Load every account again, off the UI thread; the newest reload wins."""
+        """Load every account again, off the UI thread. Requests that arrive before the load starts share
+        it (switching to this screen brings two resumes at once, a burst of changes several messages):
+        at 100,000 accounts each needless load would cost a second of a core."""
         self.rows_loaded.clear()
+        if not self._reload_requested:
+            self._reload_requested = True
+            self.call_later(self._start_reload)
+
+    def _start_reload(self) -> None:
+        self._reload_requested = False
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
@@ -190,7 +207,7 @@ class AccountsScreen(Screen):
                 status += " · archived shown (z)"
             elif archived:
                 status += f" · {archived:,} archived hidden (z)"
-        self.query_one("#status", Static).update(Content(status))
+        self.status_line.update(Content(status))
 
     @on(AccountTable.Highlighted)
     def _on_highlighted(self) -> None:
@@ -203,7 +220,7 @@ class AccountsScreen(Screen):
     # Filter and sort ---------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.filter_input.focus()
 
     @on(Input.Changed, "#filter")
     def _on_filter_changed(self, event: Input.Changed) -> None:
@@ -215,7 +232,7 @@ class AccountsScreen(Screen):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
-        self.query_one("#filter", Input).value = ""
+        self.filter_input.value = ""
         self.table.focus()
 
     def sort_by(self, key: str) -> None:
@@ -241,8 +258,15 @@ class AccountsScreen(Screen):
 
     def action_edit(self) -> None:
         selected = self.table.selected
-        if selected is not None:
-            self.app.push_screen(AccountForm(account_detail(selected.row.id)), self._after_save)
+        if selected is None:
+            return
+        try:
+            account = account_detail(selected.row.id)
+        except DomainError as error:  # gone or unreadable since the list was loaded
+            self.notify(printable(str(error)), severity="error", markup=False)
+            self.reload()
+            return
+        self.app.push_screen(AccountForm(account), self._after_save)
 
     def _after_save(self, account_id: uuid.UUID | None) -> None:
         if account_id is not None:
@@ -282,5 +306,5 @@ class AccountsScreen(Screen):
             # Only offered on an empty database: a stray D must not mix demo data into real accounts.
             return self.loaded_once and self.table.total_count == 0 and not self.demo_loading
         if action == "clear_filter":
-            return bool(self.table.filter_text) or self.query_one("#filter", Input).has_focus
+            return bool(self.table.filter_text) or self.filter_input.has_focus
         return True

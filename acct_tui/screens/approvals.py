@@ -21,15 +21,11 @@ from acct_tui.store import queries, services
 from acct_tui.store.queries import QueueItem, StepView
 from acct_tui.text import printable
 from acct_tui.widgets.step_form import local_time, step_summary
-from acct_tui.widgets.step_list import CursorOptionList
+from acct_tui.widgets.step_list import CursorOptionList, one_line
 
 QUEUE_GROUP = "approvals-queue"
 COVERED_GROUP = "approvals-covered"
 EMPTY = "Nothing waits for approval."
-
-
-def _line(text: str) -> Content:
-    return Content(printable(text, keep_newlines=False))
 
 
 def _covers(item: QueueItem) -> str:
@@ -39,9 +35,11 @@ def _covers(item: QueueItem) -> str:
 class ApprovalsScreen(Screen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
-        Binding("y", "approve", "Approve", id="approvals.approve"),
-        Binding("n", "reject", "Reject", id="approvals.reject"),
-        Binding("o", "open_account", "Open checklist", id="approvals.open"),
+        Binding("y", "approve", "Approve", tooltip="Grant the selected approval", id="approvals.approve"),
+        Binding("n", "reject", "Reject", tooltip="Send the selected approval back, with a comment",
+                id="approvals.reject"),
+        Binding("o", "open_account", "Open checklist", tooltip="Show the account's checklist",
+                id="approvals.open"),
     ]
 
     def __init__(self) -> None:
@@ -80,7 +78,11 @@ class ApprovalsScreen(Screen):
 
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
-        # Failures bubble on to the app, which shows them; results are applied here on the UI thread.
+        # Results are applied here on the UI thread; a failure goes to the app's one handler, which shows it
+        # (worker state messages do not bubble by themselves).
+        if event.state == WorkerState.ERROR:
+            self.app.post_message(event)
+            return
         if event.state != WorkerState.SUCCESS:
             return
         if event.worker.group == QUEUE_GROUP:
@@ -100,7 +102,7 @@ class ApprovalsScreen(Screen):
         self.query_one("#queue-summary", Static).update(Content(
             EMPTY if not items else
             f"{count} approval{'s' if count != 1 else ''} wait{'s' if count == 1 else ''} for a decision, "
-            "oldest first. y approves, n rejects, o opens the checklist."
+            "oldest first."
         ))
         queue = self.query_one("#queue-list", CursorOptionList)
         keys = [(item.run_id, item.step) for item in items]
@@ -147,7 +149,7 @@ class ApprovalsScreen(Screen):
                 ("Decide: ", "bold"), (printable(item.title, keep_newlines=False), "bold"),
                 " for ", (printable(item.account_name, keep_newlines=False), "bold"),
             ),
-            _line(f"Covers steps {_covers(item)}; submitted {local_time(item.submitted_at)} "
+            one_line(f"Covers steps {_covers(item)}; submitted {local_time(item.submitted_at)} "
                   f"by {item.submitted_by or '—'}."),
         ]
         parts.extend(Content("\n") + step_summary(step) for step in steps)

@@ -22,7 +22,8 @@ class ScreenBindingCommands(Provider):
             if not screen.check_action(binding.action, ()):
                 continue
             key = binding.key_display or self.app.get_key_display(binding)
-            yield binding.description, binding.action, f"key {key}"
+            help_text = f"{binding.tooltip} (key {key})" if binding.tooltip else f"key {key}"
+            yield binding.description, binding.action, help_text
 
     async def discover(self) -> Hits:
         for title, action, help_text in self._commands():

@@ -25,27 +25,41 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.store import queries, services
 from acct_tui.store.queries import RunView, StepView
+from acct_tui.template import DUE_KEY
 from acct_tui.text import printable
-from acct_tui.widgets.step_form import NOW, SOON, StepForm, local_time, step_summary
-from acct_tui.widgets.step_list import StepList, mark_text
+from acct_tui.widgets.step_form import NOW, SOON, HeldEdit, StepForm, local_time, step_summary
+from acct_tui.widgets.step_list import StepList, mark_text, one_line
+from acct_tui.widgets.kpi_editor import KpiEditor
+from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
+from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, RESULTS_STEP
 
 SAVE_DELAY = 0.5
 LOAD_GROUP = "checklist-load"
 NO_ACCOUNT = "Choose an account in the list (1)"
 
 
-def _line(text: str) -> Content:
-    return Content(printable(text, keep_newlines=False))
+def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | None:
+    """Editors of their own below a step's fields: KPI values in steps 10 and 13, objectives in step 6 and
+    their results in step 20 (see acct_tui.widgets.kpi_editor and objectives_editor)."""
+    refusal = view.step(number).edit_refusal
+    if number in KPI_STEPS:
+        return KpiEditor(view.account.id, number, refusal=refusal)
+    if number == OBJECTIVES_STEP:
+        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal)
+    if number == RESULTS_STEP:
+        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal)
+    return None
 
 
 class ChecklistScreen(Screen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
-        Binding("d", "complete", "Done", id="checklist.complete"),
-        Binding("o", "reopen", "Reopen", id="checklist.reopen"),
-        Binding("ctrl+s", "save_now", "Save now (also over a change made elsewhere)", show=False,
-                id="checklist.save"),
+        Binding("d", "complete", "Done", tooltip="Mark the selected step done", id="checklist.complete"),
+        Binding("o", "reopen", "Reopen", tooltip="Reopen the selected step, or take back a granted approval",
+                id="checklist.reopen"),
+        Binding("ctrl+s", "save_now", "Save now", show=False,
+                tooltip="Save every edit now, also over a value changed in another session", id="checklist.save"),
     ]
 
     def __init__(self) -> None:
@@ -55,6 +69,9 @@ class ChecklistScreen(Screen):
         self._form: StepForm | None = None
         self._shown_step: int | None = None
         self._save_timer: Timer | None = None
+        self._save_problem_shown = False  # the message line shows why a save failed
+        # Values a conflict kept from being saved, per (account, step), given back when the step is shown again.
+        self._held: dict[tuple[uuid.UUID, int], dict[str, HeldEdit]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,9 +93,13 @@ class ChecklistScreen(Screen):
 
     # Which account, and loading it ------------------------------------------------------------------------
     def on_screen_resume(self) -> None:
+        self.reload()
+
+    def _follow_current_account(self) -> None:
+        """Start over when the app's current account is not the one shown (a new one was opened)."""
         account_id = getattr(self.app, "current_account_id", None)
         if account_id != self._account_id:
-            self._save_drafts(reload=False)
+            self._put_form_away(reload=False)
             self._account_id = account_id
             self._view = None
             self._shown_step = None
@@ -91,8 +112,6 @@ class ChecklistScreen(Screen):
             self.sub_title = ""
             self.query_one("#checklist-summary", Static).update(Content(NO_ACCOUNT))
             self.query_one("#checklist-blocker", Static).update("")
-            return
-        self.reload()
 
     def on_screen_suspend(self) -> None:
         self._save_drafts(reload=False)
@@ -106,6 +125,7 @@ class ChecklistScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
+        self._follow_current_account()
         if self._account_id is not None:
             self._load(self._account_id)
 
@@ -115,7 +135,11 @@ class ChecklistScreen(Screen):
 
     @on(Worker.StateChanged)
     async def _loaded(self, event: Worker.StateChanged) -> None:
-        # Failures bubble on to the app, which shows them; a result is applied here on the UI thread.
+        # A result is applied here on the UI thread; a failure goes to the app's one handler, which shows it
+        # (worker state messages do not bubble by themselves).
+        if event.state == WorkerState.ERROR:
+            self.app.post_message(event)
+            return
         if event.worker.group != LOAD_GROUP or event.state != WorkerState.SUCCESS:
             return
         view: RunView = event.worker.result
@@ -140,7 +164,7 @@ class ChecklistScreen(Screen):
         self.query_one("#checklist-summary", Static).update(Content.assemble(
             (name, "bold"), f"  {progress.done}/{progress.total} ", bar, late,
         ))
-        self.query_one("#checklist-blocker", Static).update(_line(progress.blocker))
+        self.query_one("#checklist-blocker", Static).update(one_line(progress.blocker))
 
     @on(OptionList.OptionHighlighted, "#step-list")
     async def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -155,6 +179,11 @@ class ChecklistScreen(Screen):
             elif step is not None:
                 self._say(step.edit_refusal or "")
 
+    @on(KpiEditor.Changed)
+    @on(ObjectivesEditor.Changed)
+    def _extras_changed(self) -> None:
+        self.reload()  # the step's history shows what was added
+
     @on(StepForm.LeaveRequested)
     def _leave_form(self) -> None:
         self.query_one(StepList).focus()
@@ -165,16 +194,23 @@ class ChecklistScreen(Screen):
             return
         step = view.step(number)
         if number != self._shown_step:
-            self._save_drafts()
+            self._put_form_away()
             holder = self.query_one("#step-form-holder")
             await holder.remove_children()
-            self._form = None if step.is_approval else StepForm(step)
+            held = self._held.pop((view.account.id, number), None)
+            self._form = None if step.is_approval else StepForm(step, held=held)
             if self._form is not None:
                 await holder.mount(self._form)
+            extras = _step_extras(view, number)
+            if extras is not None:
+                await holder.mount(extras)
             self._shown_step = number
             self.query_one("#step-detail").scroll_home(animate=False)
         elif self._form is not None:
             self._form.refresh_from(step)
+            for extras in self.query("KpiEditor, ObjectivesEditor").results():
+                extras.set_refusal(step.edit_refusal)
+                extras.load()
         self.query_one("#step-heading", Static).update(self._heading(view, step))
         self.query_one("#step-guidance", Static).update(self._guidance(view, step))
         self.query_one("#step-history", Static).update(self._history(view, step))
@@ -192,9 +228,12 @@ class ChecklistScreen(Screen):
             state += f" since {local_time(step.submitted_at)} (submitted by {step.submitted_by or '—'})"
         elif step.mark in (DONE, APPROVED, REJECTED):
             state += f" by {step.finished_by or '—'} on {local_time(step.finished_at)}"
-        lines = [title, _line(state)]
+        if step.number in view.progress.overdue:
+            state += f" (overdue: due {step.field(DUE_KEY).value.isoformat()})"
+        lines = [title, one_line(state)]
         if step.is_approval:
-            lines.append(_line(f"Covers steps {', '.join(map(str, step.covers))} (shown below the guidance)."))
+            covered = "step" if len(step.covers) == 1 else "steps"
+            lines.append(one_line(f"Covers {covered} {', '.join(map(str, step.covers))} (shown below the guidance)."))
             if step.mark == PENDING:
                 lines.append(Content("Approve or reject it in the approval queue (key 3)."))
             elif step.mark == APPROVED:
@@ -219,12 +258,12 @@ class ChecklistScreen(Screen):
         if step.is_approval:
             for decision in reversed(view.decisions):
                 if decision.step == step.number:
-                    lines.append(_line(
+                    lines.append(one_line(
                         f"{local_time(decision.decided_at)} {decision.approver}: {decision.decision}"
                         + (f": {decision.comment}" if decision.comment else "")
                     ))
         lines.extend(
-            _line(f"{local_time(entry.at)} {entry.actor}: {entry.summary}") for entry in view.step_history(step.number)
+            one_line(f"{local_time(entry.at)} {entry.actor}: {entry.summary}") for entry in view.step_history(step.number)
         )
         if len(lines) == 1:
             lines.append(Content("Nothing has happened to this step yet."))
@@ -294,6 +333,19 @@ class ChecklistScreen(Screen):
                 self._save_timer.stop()
             self._save_timer = self.set_timer(SAVE_DELAY, self._save_drafts, name="save typed text")
 
+    def _put_form_away(self, reload: bool = True) -> None:
+        """Save the shown form before it goes; keep what a conflict held back for the next visit."""
+        form, view = self._form, self._view
+        if form is None or view is None:
+            return
+        self._save_drafts(reload=reload)
+        held = form.held()
+        if held:
+            self._held[(view.account.id, form.step_number)] = held
+            labels = ", ".join(form.label_of(key) for key in held)
+            self._say(f"Your text in {labels} of step {form.step_number} is not applied yet (changed elsewhere); "
+                      "it is kept: go back to that step to apply it.")
+
     def _save_drafts(self, include_conflicts: bool = False, reload: bool = True) -> bool:
         """Save the form's unsaved edits; False when one was refused (the message says why)."""
         if self._save_timer is not None:
@@ -302,8 +354,11 @@ class ChecklistScreen(Screen):
         form, view = self._form, self._view
         if form is None or view is None:
             return True
-        all_saved, saved_any = True, False
-        for edit in form.pending(include_conflicts):
+        edits = form.pending(include_conflicts)
+        if not edits:
+            return True
+        all_saved, saved = True, []
+        for edit in edits:
             try:
                 version = services.set_field(view.run_id, form.step_number, edit.key, edit.value,
                                              expected_version=edit.expected_version)
@@ -317,7 +372,10 @@ class ChecklistScreen(Screen):
                 all_saved = False
             else:
                 form.saved(edit, version)
-                saved_any = True
-        if saved_any and reload:
+                saved.append(form.label_of(edit.key))
+        if all_saved and self._save_problem_shown:
+            self._say(f"Saved {', '.join(saved)}.")
+        self._save_problem_shown = not all_saved
+        if saved and reload:
             self.reload()
         return all_saved

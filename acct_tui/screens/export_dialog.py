@@ -89,7 +89,7 @@ class ReplaceDialog(ModalScreen[bool]):
         with Vertical(id="replace-dialog", classes="dialog"):
             yield Label(Content("The file exists"), classes="dialog-title")
             yield Label(Content(printable(f"{self._path} already exists. Replace it with this report?")),
-                        classes="dialog-text")
+                        id="replace-question", classes="dialog-text")
             yield Label(Content("y: replace it · n or esc: keep it (nothing is written)"), classes="dialog-hint")
 
     def action_answer(self, replace: bool) -> None:

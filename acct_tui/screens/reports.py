@@ -81,6 +81,7 @@ class ReportsScreen(Screen):
         self.numbers = False
         self.loaded: LoadedReport | None = None
         self.exporting = False
+        self.notice = ""  # the outcome of the last export, shown until the next key changes the view
         self._export_request: tuple[LoadedReport, date, str, Path] | None = None
 
     def compose(self) -> ComposeResult:
@@ -116,7 +117,8 @@ class ReportsScreen(Screen):
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     def _load(self, view: str, account_id: uuid.UUID | None) -> LoadedReport:
         if view == PORTFOLIO:
-            document = portfolio_document(portfolio_report(), pending_limit=PENDING_ON_SCREEN, account_limit=0)
+            portfolio = portfolio_report(account_lines=False)  # the screen has no per-account table
+            document = portfolio_document(portfolio, pending_limit=PENDING_ON_SCREEN, account_limit=0)
             return LoadedReport(view, PORTFOLIO, document)
         if account_id is None:
             return LoadedReport(view, "", None, NO_ACCOUNT)
@@ -131,7 +133,7 @@ class ReportsScreen(Screen):
             return
         self.loaded = loaded
         self.query_one("#report", ReportView).show(loaded.document, loaded.problem)
-        self._status(self._summary())
+        self._refresh_status()
         self.refresh_bindings()
 
     def _summary(self) -> str:
@@ -143,6 +145,14 @@ class ReportsScreen(Screen):
 
     def _status(self, text: str) -> None:
         self.query_one("#reports-status", Static).update(Content(printable(text, keep_newlines=False)))
+
+    def _refresh_status(self) -> None:
+        """The outcome of the last export until the next key changes what is shown, else what is shown."""
+        self._status(self.notice or self._summary())
+
+    def _tell(self, notice: str) -> None:
+        self.notice = notice
+        self._refresh_status()
 
     # Keys ----------------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -157,11 +167,13 @@ class ReportsScreen(Screen):
     def action_show_numbers(self, numbers: bool) -> None:
         self.numbers = numbers
         self.query_one("#report", ReportView).show_numbers = numbers
-        self._status(self._summary())
+        self.notice = ""
+        self._refresh_status()
         self.refresh_bindings()
 
     def action_show_view(self, view: str) -> None:
         self.view = view
+        self.notice = ""
         self.loaded = None
         self.query_one("#report", ReportView).show(None)
         self.query_one("#reports-body", VerticalScroll).scroll_home(animate=False)
@@ -197,7 +209,7 @@ class ReportsScreen(Screen):
             if replace:
                 self._start_export(loaded, today, fmt, path, force=True)
             else:
-                self._status(f"Kept {path}: nothing was written.")
+                self._tell(f"Nothing was written: kept {path} as it was.")
 
         self.app.push_screen(ReplaceDialog(path), answered)
 
@@ -206,7 +218,7 @@ class ReportsScreen(Screen):
         self.exporting = True
         self.add_class("-exporting")
         self._show_progress(0.0)
-        self._status(f"Exporting to {path}…")
+        self._tell(f"Exporting to {path}…")
         self.refresh_bindings()
         create_folder = path == default_export_path(loaded.subject, today, fmt)
         self._export(loaded.view, self._account_id(), fmt, path, force, create_folder)
@@ -242,7 +254,7 @@ class ReportsScreen(Screen):
         elif worker.group == EXPORT_GROUP and event.state == WorkerState.SUCCESS:
             self._show_progress(1.0)
             self._export_finished()
-            self._status(f"Saved {worker.result}")
+            self._tell(f"Saved {worker.result}")
             self.notify(printable(f"Saved {worker.result}"), title="Export", markup=False)
         elif worker.group == EXPORT_GROUP and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
             self._export_finished()
@@ -251,6 +263,6 @@ class ReportsScreen(Screen):
                 event.stop()
                 self._ask_replace(*self._export_request)
                 return
-            self._status(f"Export failed: {error}" if error else "Export cancelled: nothing was written.")
+            self._tell(f"Export failed: {error}" if error else "Export cancelled: nothing was written.")
         elif worker.group == LOAD_GROUP and event.state == WorkerState.ERROR:
-            self._status(f"The report could not be read: {worker.error}")
+            self._tell(f"The report could not be read: {worker.error}")

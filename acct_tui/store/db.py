@@ -16,9 +16,12 @@ from typing import Callable, Iterator
 
 import peewee
 from platformdirs import user_data_path
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as apply_schema_changes
 
 from acct_tui.errors import StoreUnavailable
 from acct_tui.store.models import ALL_MODELS, SchemaVersion, database
+from acct_tui.template import DUE_KEY
 
 APP_NAME = "acct-tui"
 DB_ENV = "ACCT_TUI_DB"
@@ -46,6 +49,8 @@ _SCHEMA_2_SQL = (
     'FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE CASCADE)',
     'CREATE UNIQUE INDEX IF NOT EXISTS "kpi_entry_account_id_metric_measured_on" '
     'ON "kpi_entry" ("account_id", "metric", "measured_on")',
+    'CREATE INDEX IF NOT EXISTS "kpi_entry_account_id_metric_measured_on_value" '
+    'ON "kpi_entry" ("account_id", "metric", "measured_on", "value")',
     'CREATE TABLE IF NOT EXISTS "objective" ("id" TEXT NOT NULL PRIMARY KEY, "run_id" TEXT NOT NULL, '
     '"position" INTEGER NOT NULL, "title" VARCHAR(200) NOT NULL, "metric" VARCHAR(20), '
     '"target" VARCHAR(200) NOT NULL, "target_value" DECIMAL(17, 2), "due_on" DATE, "result" TEXT NOT NULL, '
@@ -61,8 +66,22 @@ def _add_kpis_and_objectives(db: peewee.Database) -> None:
         db.execute_sql(statement)
 
 
+def _add_step_due_dates(db: peewee.Database) -> None:
+    migrator = SchemaMigrator.from_database(db)
+    apply_schema_changes(
+        migrator.add_column("step_state", "due_on", peewee.DateField(null=True)),
+        migrator.add_index("step_state", ("status", "due_on", "run_id"), False),
+    )
+    db.execute_sql(
+        "UPDATE step_state SET due_on = (SELECT value FROM field_value WHERE field_value.run_id = step_state.run_id "
+        "AND field_value.step = step_state.number AND field_value.key = ? AND field_value.value != '')",
+        (DUE_KEY,),
+    )
+
+
 MIGRATIONS: list[Migration] = [
     (2, "KPI entries and objectives", _add_kpis_and_objectives),
+    (3, "due dates on step states, for overdue tasks", _add_step_due_dates),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
 
@@ -84,12 +103,12 @@ def resolve_database_path(cli_path: str | os.PathLike[str] | None = None) -> Pat
 def current_user() -> str:
     """Who is acting: the OS login (overridable with $ACCT_TUI_USER for shared service accounts and tests)."""
     override = os.environ.get(USER_ENV, "").strip()
-    if override:
-        return override
     try:
-        return getpass.getuser()
+        name = override or getpass.getuser()
     except (KeyError, OSError):
         return f"uid-{os.getuid()}"
+    # Bytes that are not UTF-8 reach Python as lone surrogates, which SQLite refuses: show them as U+FFFD.
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def permission_problems(path: Path) -> list[str]:

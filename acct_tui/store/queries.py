@@ -146,17 +146,12 @@ def _today(today: date | None) -> date:
 
 
 def overdue_counts(today: date | None = None) -> dict[uuid.UUID, int]:
-    """Open tasks whose due date has passed, counted per run, in one grouped query."""
+    """Open tasks whose due date has passed, counted per account: one range of the (status, due_on) index."""
     query = (
-        FieldValue.select(FieldValue.run, fn.COUNT(FieldValue.id))
-        .join(StepState, on=((StepState.run == FieldValue.run) & (StepState.number == FieldValue.step)))
-        .where(
-            (FieldValue.key == DUE_KEY)
-            & (FieldValue.value != "")
-            & (FieldValue.value < _today(today).isoformat())
-            & (StepState.status == OPEN)
-        )
-        .group_by(FieldValue.run)
+        StepState.select(Run.account, fn.COUNT(StepState.id))
+        .join(Run, on=(Run.id == StepState.run))
+        .where((StepState.status == OPEN) & (StepState.due_on < _today(today)))
+        .group_by(Run.account)
         .tuples()
     )
     return dict(query)
@@ -168,7 +163,7 @@ def account_rows(include_archived: bool = False, today: date | None = None) -> l
     query = (
         Account.select(
             Account.id, Account.name, Account.owner, Account.segment, Account.stage,
-            Run.id, Run.done_count, Run.step_count, Run.current_step, Run.next_approval,
+            Run.done_count, Run.step_count, Run.current_step, Run.next_approval,
             Account.last_activity_at, Account.archived,
         )
         .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
@@ -179,8 +174,8 @@ def account_rows(include_archived: bool = False, today: date | None = None) -> l
         query = query.where(Account.archived == False)  # noqa: E712 (Peewee expression)
     return [
         AccountRow(account_id, name, owner, segment, stage, done or 0, total or 0, current, next_gate,
-                   overdue.get(run_id, 0), activity, bool(archived))
-        for (account_id, name, owner, segment, stage, run_id, done, total, current, next_gate, activity, archived)
+                   overdue.get(account_id, 0), activity, bool(archived))
+        for (account_id, name, owner, segment, stage, done, total, current, next_gate, activity, archived)
         in query
     ]
 

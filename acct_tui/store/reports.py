@@ -8,6 +8,7 @@ per account. Archived accounts are left out of every number but their count.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -15,15 +16,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from peewee import JOIN, Case, fn
-
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
-from acct_tui.store.models import Account, ApprovalDecision, FieldValue, KpiEntry, Objective, Run, StepState, database, utcnow
-from acct_tui.store.queries import DecisionView, RunView, overdue_counts, run_view
+from acct_tui.store.models import database, utcnow
+from acct_tui.store.queries import DecisionView, RunView, run_view
 from acct_tui.template import ASSIGNEE_KEY, DUE_KEY, Template, packaged_template
 from acct_tui.workflow import OPEN, PENDING, REJECT
 from acct_tui.workflow.fields import SEGMENTS, STAGES
-from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, get_metric, meets_target, to_places
+from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
 
 SATISFACTION = (4, "satisfaction")
 HISTORY_ISSUES = (3, "history_issues")
@@ -185,9 +184,25 @@ def decision_turnaround(decision: DecisionView) -> float | None:
 
 
 # Portfolio -----------------------------------------------------------------------------------------------
+#
+# Every number is aggregated by SQLite (grouped counts, sums, averages): Python only sorts out a few hundred
+# groups. The line per account (the CSV rows) is a separate, optional set of flat per-account queries, so
+# the screen, which does not show them, does not pay for them. Raw SQL on purpose: at 100,000 accounts,
+# turning rows into Peewee field objects (UUIDs, timestamps) costs more than SQLite's own work.
+# `CROSS JOIN` fixes the join order where the planner would otherwise start from every account.
 
-def _active(query):
-    return query.where(Account.archived == False)  # noqa: E712 (Peewee expression)
+# `INDEXED BY`: statistics gathered while nothing was archived make the planner scan every account here.
+ARCHIVED_RUNS = ("(SELECT run.id FROM account INDEXED BY account_archived JOIN run ON run.account_id = account.id "
+                 "WHERE account.archived = 1)")
+ARCHIVED_ACCOUNTS = "(SELECT id FROM account INDEXED BY account_archived WHERE archived = 1)"
+
+
+def _rows(sql: str, params: tuple = ()) -> list[tuple]:
+    return database.execute_sql(sql, params).fetchall()
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _tallies(labels: tuple[str, ...], counts: Counter) -> tuple[Tally, ...]:
@@ -212,32 +227,80 @@ def _progress_bucket(done: int, total: int) -> str:
     return next(label for label, low in reversed(PROGRESS_BUCKETS) if percent >= low)
 
 
-def _option_counts(step: int, key: str) -> dict[str, int]:
-    """How many active accounts chose each option of a multiple-choice field (stored as a JSON list)."""
-    cursor = database.execute_sql(
-        "SELECT chosen.value, COUNT(*) FROM field_value AS fv "
-        "JOIN run ON run.id = fv.run_id JOIN account ON account.id = run.account_id "
-        "JOIN json_each(CASE WHEN json_valid(fv.value) THEN fv.value ELSE '[]' END) AS chosen "
-        "WHERE fv.step = ? AND fv.key = ? AND account.archived = 0 GROUP BY chosen.value",
-        (step, key),
+class _Shape(NamedTuple):
+    """The portfolio's shape: counts by stage, segment and progress, from one grouped query."""
+
+    active: int
+    by_stage: Counter
+    by_segment: Counter
+    progress: Counter
+    average_progress: float | None
+    finished: int
+
+
+def _shape() -> _Shape:
+    stages: Counter = Counter()
+    segments: Counter = Counter()
+    progress: Counter = Counter()
+    active = with_run = finished = 0
+    percent_sum = 0.0
+    for stage, segment, done, total, complete, count in _rows(
+        "SELECT account.stage, account.segment, run.done_count, run.step_count, run.current_step IS NULL, COUNT(*) "
+        "FROM account LEFT JOIN run ON run.account_id = account.id WHERE account.archived = 0 "
+        "GROUP BY 1, 2, 3, 4, 5"
+    ):
+        active += count
+        stages[stage] += count
+        segments[segment] += count
+        if total is not None:
+            with_run += count
+            percent_sum += count * (100 * done / total if total else 0)
+            progress[_progress_bucket(done, total)] += count
+            finished += count if complete else 0
+    return _Shape(active, stages, segments, progress, percent_sum / with_run if with_run else None, finished)
+
+
+def _option_counts(step: int, key: str) -> Counter:
+    """How many active accounts chose each option of a field (a label, or a JSON list of labels). SQLite
+    groups the stored values (a few dozen distinct ones) and Python counts their options: much quicker
+    than `json_each`, which pulls the planner off the (key, value) index."""
+    counts: Counter = Counter()
+    for stored, accounts in _rows(
+        f"SELECT value, COUNT(*) FROM field_value WHERE key = ? AND step = ? AND value != '' "
+        f"AND +run_id NOT IN {ARCHIVED_RUNS} GROUP BY value",
+        (key, step),
+    ):
+        try:
+            chosen = json.loads(stored) if stored.startswith("[") else [stored]
+        except ValueError:
+            continue
+        for option in set(chosen) if isinstance(chosen, list) else ():
+            counts[str(option)] += accounts
+    return counts
+
+
+def _pending(today: date, template: Template) -> tuple[PendingApproval, ...]:
+    rows = _rows(
+        "SELECT account.id, account.name, account.owner, state.number, state.submitted_at FROM step_state AS state "
+        "CROSS JOIN run ON run.id = state.run_id CROSS JOIN account ON account.id = run.account_id "
+        "WHERE state.status = ? AND account.archived = 0 ORDER BY state.submitted_at, account.name_key",
+        (PENDING,),
     )
-    return {str(option): count for option, count in cursor.fetchall()}
+    pending = []
+    for account_id, name, owner, number, submitted in rows:
+        submitted_at = _time(submitted)
+        pending.append(PendingApproval(uuid.UUID(account_id), name, owner, number, template.step(number).title,
+                                       submitted_at, (today - submitted_at.date()).days if submitted_at else None))
+    return tuple(pending)
 
 
 def _gate_stats(template: Template, pending: tuple[PendingApproval, ...]) -> tuple[GateStats, ...]:
-    hours = (fn.julianday(ApprovalDecision.decided_at) - fn.julianday(ApprovalDecision.submitted_at)) * 24
-    query = _active(
-        ApprovalDecision.select(
-            ApprovalDecision.step,
-            fn.COUNT(ApprovalDecision.id),
-            fn.SUM(Case(None, [(ApprovalDecision.decision == REJECT, 1)], 0)),
-            fn.COUNT(ApprovalDecision.submitted_at),
-            fn.AVG(hours), fn.MIN(hours), fn.MAX(hours),
-        )
-        .join(Run, on=(ApprovalDecision.run == Run.id))
-        .join(Account, on=(Run.account == Account.id))
-    ).group_by(ApprovalDecision.step).tuples()
-    rows = {row[0]: row[1:] for row in query}
+    hours = "(julianday(decided_at) - julianday(submitted_at)) * 24"
+    rows = {row[0]: row[1:] for row in _rows(
+        f"SELECT step, COUNT(*), SUM(decision = ?), COUNT(submitted_at), AVG({hours}), MIN({hours}), MAX({hours}) "
+        f"FROM approval_decision WHERE +run_id NOT IN {ARCHIVED_RUNS} GROUP BY step",
+        (REJECT,),
+    )}
     waiting = Counter(item.step for item in pending)
     stats = []
     for gate in template.approvals:
@@ -247,157 +310,130 @@ def _gate_stats(template: Template, pending: tuple[PendingApproval, ...]) -> tup
     return tuple(stats)
 
 
-def _pending(today: date, template: Template) -> tuple[PendingApproval, ...]:
-    query = _active(
-        StepState.select(Account.id, Account.name, Account.owner, StepState.number, StepState.submitted_at)
-        .join(Run, on=(StepState.run == Run.id))
-        .join(Account, on=(Run.account == Account.id))
-        .where(StepState.status == PENDING)
-    ).order_by(StepState.submitted_at, Account.name_key).tuples()
-    return tuple(
-        PendingApproval(account_id, name, owner, number, template.step(number).title, submitted,
-                        (today - submitted.date()).days if submitted else None)
-        for account_id, name, owner, number, submitted in query
-    )
-
-
 def _overdue_by_owner(today: date) -> tuple[OwnerOverdue, ...]:
-    """Open tasks past their due date, grouped by who has them: the step's assignee, else the account owner."""
-    cursor = database.execute_sql(
-        "SELECT COALESCE(NULLIF(TRIM(who.value), ''), NULLIF(account.owner, ''), ?) AS owner, "
-        "COUNT(*), COUNT(DISTINCT account.id) "
-        "FROM field_value AS due "
-        "JOIN step_state AS state ON state.run_id = due.run_id AND state.number = due.step AND state.status = ? "
-        "JOIN run ON run.id = due.run_id JOIN account ON account.id = run.account_id AND account.archived = 0 "
-        "LEFT JOIN field_value AS who ON who.run_id = due.run_id AND who.step = due.step AND who.key = ? "
-        "WHERE due.key = ? AND due.value != '' AND due.value < ? "
-        "GROUP BY 1 ORDER BY 2 DESC, 1",
-        (UNASSIGNED, OPEN, ASSIGNEE_KEY, DUE_KEY, today.isoformat()),
+    """Open tasks past their due date (one range of the step states' (status, due_on) index), by who has
+    them: the step's assignee, else the account owner."""
+    tasks: Counter = Counter()
+    accounts: dict[str, set[str]] = {}
+    for holder, account_id, count in _rows(
+        "SELECT COALESCE(NULLIF(TRIM(who.value), ''), NULLIF(account.owner, ''), ?), account.id, COUNT(*) "
+        "FROM step_state AS state CROSS JOIN run ON run.id = state.run_id "
+        "CROSS JOIN account ON account.id = run.account_id "
+        "LEFT JOIN field_value AS who ON who.run_id = state.run_id AND who.step = state.number AND who.key = ? "
+        "WHERE state.status = ? AND state.due_on < ? AND account.archived = 0 GROUP BY 1, 2",
+        (UNASSIGNED, ASSIGNEE_KEY, OPEN, today.isoformat()),
+    ):
+        tasks[holder] += count
+        accounts.setdefault(holder, set()).add(account_id)
+    return tuple(OwnerOverdue(holder, tasks[holder], len(accounts[holder]))
+                 for holder in sorted(tasks, key=lambda holder: (-tasks[holder], holder)))
+
+
+# The latest value of each metric per account. SQLite takes the bare `value` column from the row holding
+# MAX(measured_on) (documented behaviour); the covering (account, metric, date, value) index makes it a walk.
+LATEST_KPIS = "SELECT account_id, metric, value, MAX(measured_on) FROM kpi_entry GROUP BY account_id, metric"
+
+
+def _kpi_summaries() -> tuple[KpiSummary, ...]:
+    rows = {metric: rest for metric, *rest in _rows(
+        f"SELECT metric, COUNT(*), AVG(value), MIN(value), MAX(value) FROM ({LATEST_KPIS}) "
+        f"WHERE account_id NOT IN {ARCHIVED_ACCOUNTS} GROUP BY metric"
+    )}
+    return tuple(KpiSummary(key, *rows.get(key, (0, None, None, None))) for key in METRIC_KEYS)
+
+
+def _objective_totals(today: date) -> ObjectiveTotals:
+    # CASE, not a bare comparison: achieved and due_on may be NULL, and a SUM of nothing but NULLs is NULL.
+    total, achieved, missed, overdue = _rows(
+        "SELECT COUNT(*), TOTAL(CASE WHEN achieved = 1 THEN 1 END), TOTAL(CASE WHEN achieved = 0 THEN 1 END), "
+        "TOTAL(CASE WHEN achieved IS NULL AND due_on < ? THEN 1 END) "
+        f"FROM objective WHERE +run_id NOT IN {ARCHIVED_RUNS}",
+        (today.isoformat(),),
+    )[0]
+    return ObjectiveTotals(total, int(achieved), int(missed), total - int(achieved) - int(missed), int(overdue))
+
+
+def _account_lines(today: date, template: Template, pending: tuple[PendingApproval, ...]) -> tuple[AccountLine, ...]:
+    """One line per active account, by name: a handful of flat queries joined by id in one pass."""
+    accounts = _rows(
+        "SELECT account.id, account.name, account.owner, account.segment, account.stage, account.industry, "
+        "account.annual_revenue, account.last_activity_at, run.id, run.done_count, run.step_count, "
+        "run.current_step, run.next_approval FROM account LEFT JOIN run ON run.account_id = account.id "
+        "WHERE account.archived = 0 ORDER BY account.name_key"
     )
-    return tuple(OwnerOverdue(*row) for row in cursor.fetchall())
+    ratings = dict(_rows("SELECT run_id, value FROM field_value WHERE key = ? AND step = ? AND value != ''",
+                         (SATISFACTION[1], SATISFACTION[0])))
+    overdue = dict(_rows("SELECT run_id, COUNT(*) FROM step_state WHERE status = ? AND due_on < ? GROUP BY run_id",
+                         (OPEN, today.isoformat())))
+    objective_counts = {run_id: (count, achieved) for run_id, count, achieved in _rows(
+        "SELECT run_id, COUNT(*), TOTAL(CASE WHEN achieved = 1 THEN 1 END) FROM objective GROUP BY run_id"
+    )}
+    metrics = {metric.key: metric for metric in METRICS}
+    latest: dict[str, dict[str, Decimal]] = {}
+    for account_id, key, value, _ in _rows(LATEST_KPIS):
+        if key in metrics:
+            latest.setdefault(account_id, {})[key] = to_places(metrics[key], value)
+    waiting_since: dict[uuid.UUID, datetime | None] = {}
+    for item in pending:  # oldest first: the first one of an account is what it waits on longest
+        waiting_since.setdefault(item.account_id, item.submitted_at)
+    titles = {step.number: step.title for step in template.steps}
+    no_values = (None,) * len(METRIC_KEYS)
+    lines = []
+    for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
+         next_gate) in accounts:
+        values = latest.get(account_id)
+        account_uuid = uuid.UUID(account_id)
+        count, achieved = objective_counts.get(run_id, (0, 0))
+        lines.append(AccountLine(
+            account_uuid, name, owner, segment, stage, industry,
+            None if revenue is None else Decimal(str(revenue)), done or 0, total or 0, current,
+            titles[current] if current else "", next_gate, waiting_since.get(account_uuid),
+            overdue.get(run_id, 0), ratings.get(run_id),
+            tuple(values.get(key) for key in METRIC_KEYS) if values else no_values, count, int(achieved),
+            _time(activity),
+        ))
+    return tuple(lines)
 
 
-def _latest_kpis() -> dict[uuid.UUID, dict[str, Decimal]]:
-    """Each account's most recent value of each metric. SQLite takes the bare `value` column from the row
-    that holds MAX(measured_on) (documented behaviour), and the (account, metric, date) index makes it a walk."""
-    query = KpiEntry.select(KpiEntry.account, KpiEntry.metric, KpiEntry.value, fn.MAX(KpiEntry.measured_on)).group_by(
-        KpiEntry.account, KpiEntry.metric
-    ).tuples()
-    latest: dict[uuid.UUID, dict[str, Decimal]] = {}
-    for account_id, metric, value, _ in query:
-        if metric in METRIC_KEYS:
-            latest.setdefault(uuid.UUID(str(account_id)), {})[metric] = to_places(get_metric(metric), value)
-    return latest
-
-
-def _objective_counts(today: date) -> tuple[dict[uuid.UUID, tuple[int, int]], ObjectiveTotals]:
-    query = _active(
-        Objective.select(Objective.run, Objective.achieved, Objective.due_on < today, fn.COUNT(Objective.id))
-        .join(Run, on=(Objective.run == Run.id))
-        .join(Account, on=(Run.account == Account.id))
-    ).group_by(Objective.run, Objective.achieved, Objective.due_on < today).tuples()
-    per_run: dict[uuid.UUID, list[int]] = {}
-    achieved = missed = still_open = overdue = 0
-    for run_id, judged, past_due, count in query:
-        entry = per_run.setdefault(run_id, [0, 0])
-        entry[0] += count
-        if judged is None:
-            still_open += count
-            overdue += count if past_due else 0
-        elif judged:
-            achieved += count
-            entry[1] += count
-        else:
-            missed += count
-    totals = ObjectiveTotals(achieved + missed + still_open, achieved, missed, still_open, overdue)
-    return {run_id: (total, done) for run_id, (total, done) in per_run.items()}, totals
-
-
-def portfolio_report(today: date | None = None, template: Template | None = None) -> PortfolioReport:
-    """Every number of the portfolio report, as of `today`."""
+def portfolio_report(today: date | None = None, template: Template | None = None, *,
+                     account_lines: bool = True) -> PortfolioReport:
+    """Every number of the portfolio report, as of `today`. `account_lines=False` leaves out the line per
+    account (the CSV rows), which the Reports screen does not show: about half the work at 100,000 accounts."""
     template = template or packaged_template()
     today = today or date.today()
     with database.atomic():  # one snapshot: every number describes the same moment
-        archived = Account.select().where(Account.archived == True).count()  # noqa: E712
-        base = _active(
-            Account.select(
-                Account.id, Account.name, Account.owner, Account.segment, Account.stage, Account.industry,
-                Account.annual_revenue, Run.id, Run.done_count, Run.step_count, Run.current_step,
-                Run.next_approval, Account.last_activity_at,
-            ).join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
-        ).order_by(Account.name_key).tuples()
-        rows = list(base)
-        satisfaction = dict(
-            FieldValue.select(FieldValue.run, FieldValue.value)
-            .where((FieldValue.step == SATISFACTION[0]) & (FieldValue.key == SATISFACTION[1]) & (FieldValue.value != ""))
-            .tuples()
-        )
-        overdue = overdue_counts(today)
+        archived = _rows("SELECT COUNT(*) FROM account WHERE archived = 1")[0][0]
+        shape = _shape()
         pending = _pending(today, template)
         gates = _gate_stats(template, pending)
         owners = _overdue_by_owner(today)
-        latest = _latest_kpis()
-        objective_counts, objective_totals = _objective_counts(today)
+        ratings = _option_counts(*SATISFACTION)
+        kpi_summaries = _kpi_summaries()
+        objective_totals = _objective_totals(today)
         history = _option_counts(*HISTORY_ISSUES)
         categories = _option_counts(*ISSUE_CATEGORIES)
-
-    pending_by_account: dict[uuid.UUID, PendingApproval] = {}
-    for item in pending:
-        pending_by_account.setdefault(item.account_id, item)
-    stages: Counter = Counter()
-    segments: Counter = Counter()
-    progress: Counter = Counter()
-    ratings: Counter = Counter()
-    metric_values: dict[str, list[Decimal]] = {key: [] for key in METRIC_KEYS}
-    percent_sum = 0.0
-    with_run = finished = 0
-    lines = []
-    for (account_id, name, owner, segment, stage, industry, revenue, run_id, done, total, current, next_gate,
-         activity) in rows:
-        stages[stage] += 1
-        segments[segment] += 1
-        if run_id is not None:
-            with_run += 1
-            percent_sum += 100 * done / total if total else 0
-            progress[_progress_bucket(done, total)] += 1
-            finished += current is None
-        rating = satisfaction.get(run_id)
-        ratings[rating or NOT_ASSESSED] += 1
-        values = latest.get(account_id, {})
-        for key, value in values.items():
-            metric_values[key].append(value)
-        waiting = pending_by_account.get(account_id)
-        counted, achieved = objective_counts.get(run_id, (0, 0))
-        lines.append(AccountLine(
-            account_id, name, owner, segment, stage, industry, revenue, done or 0, total or 0, current,
-            template.step(current).title if current else "", next_gate, waiting.submitted_at if waiting else None,
-            overdue.get(run_id, 0), rating, tuple(values.get(key) for key in METRIC_KEYS), counted, achieved,
-            activity,
-        ))
+        lines = _account_lines(today, template, pending) if account_lines else ()
+    ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
     satisfaction_options = template.step(SATISFACTION[0]).field(SATISFACTION[1]).options
     return PortfolioReport(
         generated_at=utcnow(),
         as_of=today,
-        active_accounts=len(rows),
+        active_accounts=shape.active,
         archived_accounts=archived,
-        by_stage=_tallies(STAGES, stages),
-        by_segment=_tallies(SEGMENTS, segments),
-        progress=tuple(Tally(label, progress.get(label, 0)) for label, _ in PROGRESS_BUCKETS),
-        average_progress=percent_sum / with_run if with_run else None,
-        finished=finished,
+        by_stage=_tallies(STAGES, shape.by_stage),
+        by_segment=_tallies(SEGMENTS, shape.by_segment),
+        progress=tuple(Tally(label, shape.progress.get(label, 0)) for label, _ in PROGRESS_BUCKETS),
+        average_progress=shape.average_progress,
+        finished=shape.finished,
         pending=pending,
         gates=gates,
         overdue_by_owner=owners,
         satisfaction=_tallies((*satisfaction_options, NOT_ASSESSED), ratings),
-        kpis=tuple(
-            KpiSummary(key, len(found), float(sum(found) / len(found)) if found else None,
-                       float(min(found)) if found else None, float(max(found)) if found else None)
-            for key, found in metric_values.items()
-        ),
+        kpis=kpi_summaries,
         objectives=objective_totals,
         history_issues=_ranked(template.step(HISTORY_ISSUES[0]).field(HISTORY_ISSUES[1]).options, history),
         issue_categories=_ranked(template.step(ISSUE_CATEGORIES[0]).field(ISSUE_CATEGORIES[1]).options, categories),
-        accounts=tuple(lines),
+        accounts=lines,
     )
 
 

@@ -20,7 +20,7 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store.db import current_user, write_transaction
 from acct_tui.store.models import Account, ApprovalDecision, AuditEvent, FieldValue, Run, StepState, utcnow
 from acct_tui.store.values import decode_value, display_value, encode_value
-from acct_tui.template import Field, Template, packaged_template
+from acct_tui.template import DUE_KEY, Field, Template, packaged_template
 from acct_tui.workflow import APPROVE, APPROVED, DONE, REJECT, REJECTED, Progress, RunState, Transition
 from acct_tui.workflow.fields import (
     MAX_COMMENT,
@@ -342,6 +342,8 @@ def set_field(
             FieldValue.update(value=encoded, version=FieldValue.version + 1, updated_at=now, updated_by=actor).where(
                 FieldValue.id == existing.id
             ).execute()
+        if key == DUE_KEY:
+            StepState.update(due_on=normalized).where((StepState.run == run.id) & (StepState.number == step)).execute()
         Run.update(updated_at=now).where(Run.id == run.id).execute()
         Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
         _audit("field.set", "field", existing.id, actor, account_id=run.account_id, step=step,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import compress
 from typing import Callable, Iterable, Literal
 
 from rich.cells import cell_len, set_cell_size
@@ -26,7 +27,7 @@ from textual.strip import Strip
 
 from acct_tui.store.queries import AccountRow
 from acct_tui.text import printable
-from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
+from acct_tui.workflow.fields import SEGMENTS, STAGES
 
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
@@ -34,27 +35,26 @@ MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible wi
 NAME_COLUMN = "name"
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: rows compare by identity, so finding the selected row in 100,000 is one fast `list.index`.
+@dataclass(frozen=True, slots=True, eq=False)
 class ListedAccount:
-    """One row as the list shows it: user text made printable and keys for filtering and sorting."""
+    """One row as the list shows it: user text made printable, and folded text for filtering and sorting."""
 
     row: AccountRow
     name: str
     owner: str
     search_text: str  # folded "name\nowner": what the filter looks in
-    name_order: str
     owner_order: str
 
 
 def prepare_rows(rows: Iterable[AccountRow]) -> list[ListedAccount]:
-    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread)."""
-    prepared = []
-    for row in rows:
-        name = printable(row.name, keep_newlines=False)
-        owner = printable(row.owner, keep_newlines=False)
-        prepared.append(ListedAccount(row, name, owner, f"{row.name}\n{row.owner}".casefold(),
-                                      name_key(row.name), name_key(row.owner)))
-    return prepared
+    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread).
+    The rows come in name order (`account_rows`), which is also the list's default order."""
+    return [
+        ListedAccount(row, printable(row.name, keep_newlines=False), printable(row.owner, keep_newlines=False),
+                      f"{row.name}\n{row.owner}".casefold(), row.owner.casefold())
+        for row in rows
+    ]
 
 
 def _local_time(utc: datetime) -> datetime:
@@ -102,15 +102,14 @@ class Column:
     width: int  # full width
     short_width: int  # abbreviated width, used when the terminal is narrow
     cell: Cell  # (account, abbreviated, now) -> text
-    sort_key: Callable[[ListedAccount], object]
+    sort_key: Callable[[ListedAccount], object] | None  # None: the order rows are loaded in (by name)
     align: Literal["left", "right"] = "left"
     descending_first: bool = False  # the direction most useful on the first press of "sort"
 
 
 COLUMNS: tuple[Column, ...] = (
     Column(NAME_COLUMN, "Account", "Account", 30, 20,
-           lambda a, short, now: f"{ARCHIVED_GLYPH} {a.name}" if a.row.archived else a.name,
-           lambda a: a.name_order),
+           lambda a, short, now: f"{ARCHIVED_GLYPH} {a.name}" if a.row.archived else a.name, None),
     Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_order),
     Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.row.segment,
            lambda a: _position(a.row.segment, SEGMENTS)),
@@ -118,7 +117,7 @@ COLUMNS: tuple[Column, ...] = (
            lambda a: _position(a.row.stage, STAGES)),
     Column("progress", "Progress", "Progress", 16, 11,
            lambda a, short, now: _progress(a.row, 5 if short else 10),
-           lambda a: (a.row.done / a.row.total if a.row.total else -1.0, a.row.done)),
+           lambda a: a.row.done / a.row.total if a.row.total else -1.0),
     Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a.row),
            lambda a: _missing_last(a.row.current_step), align="right"),
     Column("approval", "Approval", "Appr", 8, 4,
@@ -240,12 +239,15 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._by_name: list[ListedAccount] = []  # every loaded account, in name order
-        self._all: list[ListedAccount] = []  # the same, in the current sort order
-        self._shown: list[ListedAccount] = []  # those passing the filter and the archived switch
+        self._candidates: list[ListedAccount] = []  # in sort order, archived ones only when shown
+        self._candidate_texts: list[str] = []  # their search texts, in the same order
+        self._shown: list[ListedAccount] = []  # the candidates that pass the filter
+        self._shown_texts: list[str] = []
+        self._shown_needle = ""  # the filter `_shown` was computed for
+        self._active_count = 0
         self._cursor = 0
-        self._selected_id: uuid.UUID | None = None
+        self._selected: ListedAccount | None = None
         self._filter = ""
-        self._folded_filter = ""
         self.show_archived = False
         self.sort_column: Column = COLUMN_BY_KEY[NAME_COLUMN]
         self.sort_descending = False
@@ -258,11 +260,11 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def total_count(self) -> int:
         """Accounts loaded, archived ones included."""
-        return len(self._all)
+        return len(self._by_name)
 
     @property
     def active_count(self) -> int:
-        return sum(1 for account in self._all if not account.row.archived)
+        return self._active_count
 
     @property
     def shown_count(self) -> int:
@@ -278,27 +280,27 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def shown_names(self) -> list[str]:
-        """The names in the order shown (for tests and the status line)."""
+        """The names in the order shown."""
         return [account.row.name for account in self._shown]
 
     # What the screen changes ------------------------------------------------------------------------
 
     def set_rows(self, accounts: list[ListedAccount], select: uuid.UUID | None = None) -> None:
-        """Show freshly loaded rows (in name order); the cursor stays on the same account when it is still
-        shown, or moves to `select`."""
-        if select is not None:
-            self._selected_id = select
+        """Show freshly loaded rows (in name order). The cursor moves to the account `select`, else stays
+        on the account it was on when that is still shown."""
+        wanted = select or (self._selected.row.id if self._selected else None)
+        self._selected = next((account for account in accounts if account.row.id == wanted), None)
         self._by_name = accounts
+        self._active_count = sum(1 for account in accounts if not account.row.archived)
         self._sort()
 
     def set_filter(self, text: str) -> None:
         self._filter = text
-        self._folded_filter = text.casefold()
         self._apply_filter()
 
     def set_show_archived(self, show: bool) -> None:
         self.show_archived = show
-        self._apply_filter()
+        self._sort()
 
     def sort_by(self, key: str, descending: bool | None = None) -> None:
         """Sort by the column `key`; without a direction, the one most useful for that column."""
@@ -312,19 +314,28 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _sort(self) -> None:
         """Order by the current column; the sort is stable, so ties stay in name order either way."""
-        if self.sort_column.key == NAME_COLUMN:
-            self._all = self._by_name[::-1] if self.sort_descending else self._by_name
+        accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.row.archived]
+        if self.sort_column.sort_key is None:
+            self._candidates = accounts[::-1] if self.sort_descending else accounts
         else:
-            self._all = sorted(self._by_name, key=self.sort_column.sort_key, reverse=self.sort_descending)
+            self._candidates = sorted(accounts, key=self.sort_column.sort_key, reverse=self.sort_descending)
+        self._candidate_texts = [account.search_text for account in self._candidates]
+        self._shown_needle = ""
+        self._shown, self._shown_texts = self._candidates, self._candidate_texts
         self._apply_filter()
 
     def _apply_filter(self) -> None:
-        needle = self._folded_filter
-        show_archived = self.show_archived
-        self._shown = [
-            account for account in self._all
-            if (show_archived or not account.row.archived) and (not needle or needle in account.search_text)
-        ]
+        needle = self._filter.casefold()
+        # Typing on narrows what is already shown; anything else starts again from every candidate.
+        if self._shown_needle in needle:
+            accounts, texts = self._shown, self._shown_texts
+        else:
+            accounts, texts = self._candidates, self._candidate_texts
+        if needle != self._shown_needle or accounts is not self._shown:
+            matches = [needle in text for text in texts]
+            self._shown = list(compress(accounts, matches))
+            self._shown_texts = list(compress(texts, matches))
+            self._shown_needle = needle
         self._restore_cursor()
         self.virtual_size = Size(self.size.width, len(self._shown) + 1)
         self._scroll_cursor_into_view()
@@ -332,17 +343,12 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.post_message(self.Highlighted(self, self.selected))
 
     def _restore_cursor(self) -> None:
-        if self._selected_id is not None:
-            for index, account in enumerate(self._shown):
-                if account.row.id == self._selected_id:
-                    self._cursor = index
-                    return
-        self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
-        self._remember_selection()
-
-    def _remember_selection(self) -> None:
-        selected = self.selected
-        self._selected_id = selected.row.id if selected else None
+        """Keep the cursor on the selected account when it is still shown, else at the same position."""
+        try:
+            self._cursor = self._shown.index(self._selected) if self._selected is not None else 0
+        except ValueError:
+            self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
+        self._selected = self.selected
 
     # Moving ----------------------------------------------------------------------------------------
 
@@ -356,7 +362,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = max(0, min(index, len(self._shown) - 1))
         if index != self._cursor:
             self._cursor = index
-            self._remember_selection()
+            self._selected = self.selected
             self.post_message(self.Highlighted(self, self.selected))
         self._scroll_cursor_into_view()
         self.refresh()
@@ -467,5 +473,6 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         lines = Text(self.empty_message, style=style).wrap(self.app.console, max(10, width - MARKER_WIDTH * 2))
         if line == 0 or line > len(lines):
             return Strip.blank(width, base)
-        segments = [Segment(" " * MARKER_WIDTH, base), *lines[line - 1].render(self.app.console)]
-        return Strip(segments).adjust_cell_length(width, base)
+        # Rendered text can carry segments without a style; colour filters (NO_COLOR) need one on each.
+        text = Strip(lines[line - 1].render(self.app.console)).apply_style(style)
+        return Strip([Segment(" " * MARKER_WIDTH, base), *text]).adjust_cell_length(width, base)

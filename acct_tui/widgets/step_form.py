@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -26,7 +26,7 @@ from acct_tui.store.queries import FieldView, StepView
 from acct_tui.store.values import display_value
 from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE
 from acct_tui.text import printable
-from acct_tui.widgets.step_list import CursorOptionList, mark_text
+from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
 
 # When an edit should be saved: toggles at once, typing after a short pause, dates when the user leaves
 # the field or presses Enter (a half-typed date is not an error worth showing).
@@ -63,7 +63,7 @@ def field_summary(step: StepView) -> Content:
             lines.append(Content.assemble(label))
             lines.extend(Content("    " + line) for line in printable(field.value).split("\n"))
         else:
-            lines.append(Content.assemble(label, printable(display_value(field, field.value), keep_newlines=False)))
+            lines.append(Content.assemble(label, one_line(display_value(field, field.value))))
     return Content("\n").join(lines)
 
 
@@ -71,8 +71,7 @@ def step_summary(step: StepView) -> Content:
     """A step as an approver reads it: title, state with who and when, then every field's value."""
     return Content("\n").join([
         Content.assemble((f"Step {step.number}: ", "bold"), (printable(step.title, keep_newlines=False), "bold")),
-        Content(printable(f"{mark_text(step.mark)} by {step.finished_by or '—'} on {local_time(step.finished_at)}",
-                          keep_newlines=False)),
+        one_line(f"{mark_text(step.mark)} by {step.finished_by or '—'} on {local_time(step.finished_at)}"),
         field_summary(step),
     ])
 
@@ -102,7 +101,7 @@ class ChoiceList(CursorOptionList):
         self._choices = tuple(options)
         self._multiple = multiple
         self._chosen: set[str] = set()
-        self._set_chosen(value)
+        self.set_value(value)
 
     @property
     def value(self) -> object:
@@ -111,30 +110,27 @@ class ChoiceList(CursorOptionList):
             return chosen
         return chosen[0] if chosen else None
 
-    def _set_chosen(self, value: object) -> None:
+    def set_value(self, value: object) -> None:
+        """Show `value` (a tuple of labels, or one label or None); sends no Changed message."""
         if self._multiple:
             self._chosen = set(value or ())
         else:
             self._chosen = {value} if value else set()
         boxes = ("[x] ", "[ ] ") if self._multiple else ("(•) ", "( ) ")
         self.set_rows(
-            [Content.assemble(boxes[0] if option in self._chosen else boxes[1], printable(option, keep_newlines=False))
+            [Content.assemble(boxes[0] if option in self._chosen else boxes[1], one_line(option))
              for option in self._choices],
             self.highlighted or 0,
         )
-
-    def set_value(self, value: object) -> None:
-        """Show a value loaded from the database (no Changed message)."""
-        self._set_chosen(value)
 
     def action_toggle(self) -> None:
         if self.highlighted is None or self.disabled:
             return
         option = self._choices[self.highlighted]
         if option in self._chosen:
-            self._set_chosen(tuple(self._chosen - {option}) if self._multiple else None)
+            self.set_value(tuple(self._chosen - {option}) if self._multiple else None)
         else:
-            self._set_chosen(tuple(self._chosen | {option}) if self._multiple else option)
+            self.set_value(tuple(self._chosen | {option}) if self._multiple else option)
         self.post_message(self.Changed(self, self.value))
 
     def action_select(self) -> None:
@@ -146,6 +142,15 @@ class PendingEdit:
     key: str
     value: object
     expected_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEdit:
+    """A user's value not saved because someone else saved first, and what is stored now."""
+
+    value: object
+    current_value: object
+    current_version: int
 
 
 class StepForm(Vertical):
@@ -165,15 +170,25 @@ class StepForm(Vertical):
     class LeaveRequested(Message):
         """The user pressed Escape inside the form: focus goes back to the step list."""
 
-    def __init__(self, step: StepView, *, id: str | None = None) -> None:
+    def __init__(self, step: StepView, *, held: Mapping[str, HeldEdit] | None = None, id: str | None = None) -> None:
+        """`held`: the user's values from an earlier visit that a conflict kept from being saved (see `held`)."""
         super().__init__(id=id, classes="step-form")
         self.step_number = step.number
         self._fields = {field.key: field for field in step.fields}
         self._base = {field.key: editor_value(field) for field in step.fields}
         self._versions = {field.key: field.version for field in step.fields}
         self._drafts: dict[str, object] = {}
-        self._conflicts: dict[str, int] = {}
+        # key -> (value stored now, its version), for edits refused because someone else saved first
+        self._conflicts: dict[str, tuple[object, int]] = {}
         self._refusal = step.edit_refusal
+        for key, edit in (held or {}).items():
+            field = self._fields.get(key)
+            if field is None:
+                continue
+            newest = (field.value, field.version) if field.version >= edit.current_version else (
+                edit.current_value, edit.current_version)
+            self._drafts[key] = edit.value
+            self._conflicts[key] = newest
 
     # Building ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -186,10 +201,12 @@ class StepForm(Vertical):
 
     def on_mount(self) -> None:
         self._show_refusal()
+        for key in self._conflicts:
+            self._show_conflict(key)
 
     def _editor(self, field: FieldView) -> Widget:
         editor_id = f"field-{field.key}"
-        value = self._base[field.key]
+        value = self._drafts.get(field.key, self._base[field.key])
         if field.type in (CHECKLIST, MULTI, SINGLE):
             return ChoiceList(field.options, value, multiple=field.type != SINGLE, id=editor_id)
         if field.type == NOTES:
@@ -225,7 +242,7 @@ class StepForm(Vertical):
     def _edited(self, key: str, value: object, urgency: str) -> None:
         if key in self._conflicts:
             # Editing again after a conflict is the user's go-ahead to replace the value now stored.
-            self._versions[key] = self._conflicts.pop(key)
+            self._versions[key] = self._conflicts.pop(key)[1]
             self._note(key, "")
         if value == self._base[key]:
             self._drafts.pop(key, None)
@@ -282,7 +299,7 @@ class StepForm(Vertical):
             if key in self._conflicts:
                 if not include_conflicts:
                     continue
-                version = self._conflicts[key]
+                version = self._conflicts[key][1]
             else:
                 version = self._versions[key]
             edits.append(PendingEdit(key, value, version))
@@ -299,11 +316,17 @@ class StepForm(Vertical):
 
     def conflict(self, key: str, current_value: object, current_version: int) -> None:
         """Someone else saved this field first: keep the user's text, show what is stored now."""
-        field = self._fields[key]
-        self._conflicts[key] = current_version
-        now_reads = display_value(field, current_value)
+        self._conflicts[key] = (current_value, current_version)
+        self._show_conflict(key)
+
+    def _show_conflict(self, key: str) -> None:
+        now_reads = display_value(self._fields[key], self._conflicts[key][0])
         self._note(key, f"Changed in another session; it now reads: {now_reads[:300]}\n"
                         "Your text is kept here: edit it (or press ctrl+s) to save it over that.")
+
+    def held(self) -> dict[str, HeldEdit]:
+        """The user's values that a conflict kept from being saved, to give back on the next visit."""
+        return {key: HeldEdit(self._drafts[key], *self._conflicts[key]) for key in self._conflicts if key in self._drafts}
 
     def refused(self, key: str, message: str) -> None:
         self._note(key, message)
@@ -315,6 +338,8 @@ class StepForm(Vertical):
         """Show values loaded from the database, except in fields holding the user's unsaved edits."""
         for field in step.fields:
             key = field.key
+            if key in self._conflicts and field.version > self._conflicts[key][1]:
+                self.conflict(key, field.value, field.version)
             if key in self._drafts or key in self._conflicts:
                 continue
             value = editor_value(field)

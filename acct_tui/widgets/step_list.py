@@ -41,6 +41,11 @@ MARK_WORDS = {
 }
 
 
+def one_line(text: str) -> Content:
+    """User or stored text as one line of literal Content: controls made visible, line breaks shown as ⏎."""
+    return Content(printable(text, keep_newlines=False))
+
+
 def mark_text(mark: str) -> str:
     """The glyph and the word for a step mark, e.g. `[#] locked`."""
     return f"{MARKS[mark]} {MARK_WORDS[mark]}"
@@ -65,8 +70,8 @@ class CursorOptionList(OptionList):
     def set_rows(self, rows: Sequence[Content], highlight: int | None = None) -> None:
         """Show `rows` (Content only, so user text is never parsed as markup) and highlight one of them.
 
-        When the number of rows is unchanged the prompts are replaced in place: the highlight does not
-        move and no highlight message is sent, so a reload does not disturb the user.
+        When the number of rows is unchanged the prompts are replaced in place: unless `highlight` says
+        otherwise the highlight stays and no highlight message is sent, so a reload does not disturb the user.
         """
         same_shape = len(rows) == len(self._rows)
         self._rows = list(rows)
@@ -106,8 +111,7 @@ class StepList(CursorOptionList):
 
     @classmethod
     def row(cls, step: StepView) -> Content:
-        title = Content(printable(step.title, keep_newlines=False))
-        row = Content.assemble(f"{step.number:>2} {MARKS[step.mark]} ", title)
+        row = Content.assemble(f"{step.number:>2} {MARKS[step.mark]} ", one_line(step.title))
         return row.stylize("bold") if step.is_approval else row
 
     @property

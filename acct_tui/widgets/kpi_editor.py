@@ -1,0 +1,196 @@
+"""Entering KPI values in the checklist (steps 10 and 13): the values measured so far, and one line to add
+a value or correct the chosen one. Enter saves; a refused value stays in the inputs with the reason.
+
+The editor calls the KPI services itself and posts `KpiEditor.Changed` after each saved change; it never
+sees the ORM (entries come from `kpis.kpi_entries` as plain views, read in a thread worker).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.worker import Worker, WorkerState
+
+from acct_tui.errors import DomainError, StaleEdit
+from acct_tui.store import kpis
+from acct_tui.store.kpis import KpiView
+from acct_tui.text import printable
+from acct_tui.widgets.step_form import StepForm
+from acct_tui.widgets.step_list import CursorOptionList
+from acct_tui.workflow.kpi import METRICS, get_metric
+
+LOAD_GROUP = "kpi-editor-load"
+HINT = ("Choose the metric, type the value and the date it was measured; enter saves. "
+        "In the list: enter corrects a value, delete removes it.")
+
+
+def entry_row(entry: KpiView) -> Content:
+    metric = get_metric(entry.metric)
+    where = f"  (step {entry.step})" if entry.step else ""
+    return Content(f"{metric.short:<9} {entry.measured_on.isoformat()}  {entry.text}{where}")
+
+
+class KpiEditor(Vertical):
+    DEFAULT_CSS = """
+    KpiEditor { height: auto; margin-bottom: 1; }
+    KpiEditor #kpi-entries { height: auto; max-height: 8; border: none; padding: 0; }
+    KpiEditor .kpi-inputs { height: auto; }
+    KpiEditor #kpi-metric { width: 16; }
+    KpiEditor #kpi-value, KpiEditor #kpi-date { width: 1fr; }
+    KpiEditor #kpi-message { height: auto; text-style: italic; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "leave", "Back to the steps", id="kpi_editor.leave"),
+        Binding("delete", "delete_entry", "Delete value", show=False, id="kpi_editor.delete"),
+    ]
+
+    class Changed(Message):
+        """A KPI value of the account was added, corrected or deleted."""
+
+        def __init__(self, editor: KpiEditor) -> None:
+            super().__init__()
+            self.editor = editor
+
+        @property
+        def control(self) -> KpiEditor:
+            return self.editor
+
+    def __init__(self, account_id: uuid.UUID, step: int, *, refusal: str | None = None, id: str | None = None) -> None:
+        """`refusal`: why the step cannot be changed now (a granted approval covers it), or None."""
+        super().__init__(id=id)
+        self.account_id = account_id
+        self.step = step
+        self.refusal = refusal
+        self.entries: tuple[KpiView, ...] = ()
+        self.editing: KpiView | None = None  # the entry being corrected, else a new value is added
+
+    def compose(self) -> ComposeResult:
+        yield Label(Content.styled(f"KPI values (entered here count as step {self.step}'s)", "bold"),
+                    classes="field-label")
+        yield Static(Content(HINT), classes="kpi-hint")
+        yield CursorOptionList(id="kpi-entries")
+        with Horizontal(classes="kpi-inputs"):
+            yield Select([(Content(metric.short), metric.key) for metric in METRICS], value=METRICS[0].key,
+                         allow_blank=False, id="kpi-metric")
+            yield Input(placeholder="value", id="kpi-value")
+            yield Input("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
+        yield Static(id="kpi-message")
+
+    def on_mount(self) -> None:
+        self.set_refusal(self.refusal)
+        self.load()
+
+    def set_refusal(self, refusal: str | None) -> None:
+        """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
+        changed = refusal != self.refusal
+        self.refusal = refusal
+        for widget in self.query("#kpi-metric, #kpi-value, #kpi-date"):
+            widget.disabled = bool(refusal)
+        if refusal or changed:  # else the line keeps the outcome of the last save
+            self._say(refusal or "")
+
+    # Reading ----------------------------------------------------------------------------------------------
+    def load(self) -> None:
+        self._read(self.account_id)
+
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
+    def _read(self, account_id: uuid.UUID) -> tuple[KpiView, ...]:
+        return kpis.kpi_entries(account_id)
+
+    @on(Worker.StateChanged)
+    def _read_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != LOAD_GROUP:
+            return
+        if event.state == WorkerState.ERROR:
+            self.app.post_message(event)  # the app's one handler shows it
+        elif event.state == WorkerState.SUCCESS:
+            self._show(event.worker.result)
+
+    def _show(self, entries: tuple[KpiView, ...]) -> None:
+        self.entries = entries
+        rows = [entry_row(entry) for entry in entries] or [Content("No values yet.")]
+        listing = self.query_one("#kpi-entries", CursorOptionList)
+        listing.set_rows(rows, min(listing.highlighted or 0, len(rows) - 1))
+
+    def _say(self, text: str) -> None:
+        self.query_one("#kpi-message", Static).update(Content(printable(text)))
+
+    # Editing ----------------------------------------------------------------------------------------------
+    def _selected(self) -> KpiView | None:
+        index = self.query_one("#kpi-entries", CursorOptionList).highlighted
+        return self.entries[index] if index is not None and index < len(self.entries) else None
+
+    @on(OptionList.OptionSelected, "#kpi-entries")
+    def _correct(self) -> None:
+        entry = self._selected()
+        if entry is None:
+            return
+        self.editing = entry
+        metric = self.query_one("#kpi-metric", Select)
+        metric.value = entry.metric
+        metric.disabled = True
+        self.query_one("#kpi-value", Input).value = f"{entry.value:f}"
+        self.query_one("#kpi-date", Input).value = entry.measured_on.isoformat()
+        self.query_one("#kpi-value", Input).focus()
+        self._say(f"Correcting {get_metric(entry.metric).short} of {entry.measured_on.isoformat()}: "
+                  "enter saves, escape stops.")
+
+    def _stop_correcting(self) -> None:
+        self.editing = None
+        self.query_one("#kpi-metric", Select).disabled = bool(self.refusal)
+        self.query_one("#kpi-value", Input).value = ""
+
+    @on(Input.Submitted, "#kpi-value, #kpi-date")
+    def _save(self) -> None:
+        value = self.query_one("#kpi-value", Input).value
+        measured_on = self.query_one("#kpi-date", Input).value
+        metric = get_metric(self.query_one("#kpi-metric", Select).value)
+        try:
+            if self.editing is None:
+                kpis.add_kpi(self.account_id, metric.key, value, measured_on, step=self.step)
+            else:
+                kpis.edit_kpi(self.editing.id, value=value, measured_on=measured_on,
+                              expected_version=self.editing.version)
+        except StaleEdit as error:
+            self._say(str(error))  # the user's numbers stay in the inputs; the list shows what is stored
+            self.load()
+            return
+        except DomainError as error:
+            self._say(str(error))
+            return
+        self._say(f"Saved {metric.short} {value.strip()} for {measured_on.strip()}.")
+        self._stop_correcting()
+        self.query_one("#kpi-value", Input).focus()
+        self._changed()
+
+    def action_delete_entry(self) -> None:
+        entry = self._selected()
+        if entry is None or not self.query_one("#kpi-entries").has_focus:
+            return
+        try:
+            kpis.delete_kpi(entry.id, expected_version=entry.version)
+        except DomainError as error:
+            self._say(str(error))
+            return
+        self._say(f"Deleted {get_metric(entry.metric).short} {entry.text} of {entry.measured_on.isoformat()} "
+                  "(the history keeps it).")
+        self._changed()
+
+    def _changed(self) -> None:
+        self.load()
+        self.post_message(self.Changed(self))
+
+    def action_leave(self) -> None:
+        if self.editing is not None:
+            self._stop_correcting()
+            self._say("")
+            return
+        self.post_message(StepForm.LeaveRequested())

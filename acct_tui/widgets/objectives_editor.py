@@ -1,0 +1,234 @@
+"""Objectives in the checklist: set them in step 6 (title, target, optional KPI, due date) and record what
+came of each in step 20 (result, achieved or missed). Enter saves; a refused entry stays with the reason.
+
+The editor calls the objective services itself and posts `ObjectivesEditor.Changed` after each saved
+change; objectives come from `kpis.objectives` as plain views, read in a thread worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.worker import Worker, WorkerState
+
+from acct_tui.errors import DomainError, StaleEdit
+from acct_tui.store import kpis
+from acct_tui.store.kpis import ObjectiveView
+from acct_tui.text import printable
+from acct_tui.widgets.step_form import StepForm
+from acct_tui.widgets.step_list import CursorOptionList
+from acct_tui.workflow.kpi import METRICS
+
+DEFINE = "define"  # step 6
+RESULTS = "results"  # step 20
+LOAD_GROUP = "objectives-editor-load"
+FREE_TEXT = "text"  # the metric choice for a target in words
+VERDICTS = (("not judged yet", None), ("achieved", True), ("missed", False))
+HINTS = {
+    DEFINE: "Type the objective, its target and due date; a target can be a KPI value (choose the metric). "
+            "Enter saves. In the list: enter changes one, delete removes it.",
+    RESULTS: "Choose an objective in the list (enter), write what came of it and whether it was achieved; "
+             "enter saves.",
+}
+
+
+def objective_row(objective: ObjectiveView, mode: str) -> Content:
+    due = f" by {objective.due_on.isoformat()}" if objective.due_on else ""
+    text = f"{objective.title} · target {objective.target}{due}"
+    if mode == RESULTS:
+        verdict = next(name for name, value in VERDICTS if value is objective.achieved)
+        text += f" · {verdict}" + (f": {objective.result}" if objective.result else "")
+    return Content(printable(text, keep_newlines=False))
+
+
+class ObjectivesEditor(Vertical):
+    DEFAULT_CSS = """
+    ObjectivesEditor { height: auto; margin-bottom: 1; }
+    ObjectivesEditor #objective-list { height: auto; max-height: 8; border: none; padding: 0; }
+    ObjectivesEditor .objective-inputs { height: auto; }
+    ObjectivesEditor #objective-metric, ObjectivesEditor #objective-verdict { width: 18; }
+    ObjectivesEditor #objective-target, ObjectivesEditor #objective-due { width: 1fr; }
+    ObjectivesEditor #objective-message { height: auto; text-style: italic; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "leave", "Back to the steps", id="objectives_editor.leave"),
+        Binding("delete", "remove", "Remove objective", show=False, id="objectives_editor.remove"),
+    ]
+
+    class Changed(Message):
+        """An objective was added, changed, removed or judged."""
+
+        def __init__(self, editor: ObjectivesEditor) -> None:
+            super().__init__()
+            self.editor = editor
+
+        @property
+        def control(self) -> ObjectivesEditor:
+            return self.editor
+
+    def __init__(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None, id: str | None = None) -> None:
+        """`refusal`: why the step cannot be changed now (approval 8 granted, for step 6), or None."""
+        super().__init__(id=id)
+        self.run_id = run_id
+        self.mode = mode
+        self.refusal = refusal
+        self.objectives: tuple[ObjectiveView, ...] = ()
+        self.editing: ObjectiveView | None = None
+
+    def compose(self) -> ComposeResult:
+        title = "Objectives" if self.mode == DEFINE else "Objectives: results"
+        yield Label(Content.styled(title, "bold"), classes="field-label")
+        yield Static(Content(HINTS[self.mode]), classes="objective-hint")
+        yield CursorOptionList(id="objective-list")
+        if self.mode == DEFINE:
+            yield Input(placeholder="objective, e.g. Raise customer satisfaction", id="objective-title",
+                        classes="objective-field")
+            with Horizontal(classes="objective-inputs"):
+                yield Select([(Content("free text"), FREE_TEXT)]
+                             + [(Content(metric.short), metric.key) for metric in METRICS],
+                             value=FREE_TEXT, allow_blank=False, id="objective-metric", classes="objective-field")
+                yield Input(placeholder="target", id="objective-target", classes="objective-field")
+                yield Input(placeholder="due: YYYY-MM-DD or +30", id="objective-due", classes="objective-field")
+        else:
+            with Horizontal(classes="objective-inputs"):
+                yield Select([(Content(name), index) for index, (name, _) in enumerate(VERDICTS)], value=0,
+                             allow_blank=False, id="objective-verdict", classes="objective-field")
+                yield Input(placeholder="what came of it", id="objective-result", classes="objective-field")
+        yield Static(id="objective-message")
+
+    def on_mount(self) -> None:
+        self.set_refusal(self.refusal)
+        self.load()
+
+    def set_refusal(self, refusal: str | None) -> None:
+        """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
+        changed = refusal != self.refusal
+        self.refusal = refusal
+        for widget in self.query(".objective-field"):
+            widget.disabled = bool(refusal)
+        if refusal or changed:  # else the line keeps the outcome of the last save
+            self._say(refusal or "")
+
+    # Reading ----------------------------------------------------------------------------------------------
+    def load(self) -> None:
+        self._read(self.run_id)
+
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
+    def _read(self, run_id: uuid.UUID) -> tuple[ObjectiveView, ...]:
+        return kpis.objectives(run_id)
+
+    @on(Worker.StateChanged)
+    def _read_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != LOAD_GROUP:
+            return
+        if event.state == WorkerState.ERROR:
+            self.app.post_message(event)
+        elif event.state == WorkerState.SUCCESS:
+            self._show(event.worker.result)
+
+    def _show(self, objectives: tuple[ObjectiveView, ...]) -> None:
+        self.objectives = objectives
+        rows = [objective_row(item, self.mode) for item in objectives] or [Content("No objectives yet.")]
+        listing = self.query_one("#objective-list", CursorOptionList)
+        listing.set_rows(rows, min(listing.highlighted or 0, len(rows) - 1))
+
+    def _say(self, text: str) -> None:
+        self.query_one("#objective-message", Static).update(Content(printable(text)))
+
+    def _input(self, name: str) -> Input:
+        return self.query_one(f"#objective-{name}", Input)
+
+    # Editing ----------------------------------------------------------------------------------------------
+    def _selected(self) -> ObjectiveView | None:
+        index = self.query_one("#objective-list", CursorOptionList).highlighted
+        return self.objectives[index] if index is not None and index < len(self.objectives) else None
+
+    @on(OptionList.OptionSelected, "#objective-list")
+    def _choose(self) -> None:
+        chosen = self._selected()
+        if chosen is None:
+            return
+        self.editing = chosen
+        if self.mode == DEFINE:
+            self._input("title").value = chosen.title
+            self.query_one("#objective-metric", Select).value = chosen.metric or FREE_TEXT
+            self._input("target").value = f"{chosen.target_value:f}" if chosen.metric else chosen.target
+            self._input("due").value = chosen.due_on.isoformat() if chosen.due_on else ""
+            self._input("title").focus()
+            self._say(f"Changing “{chosen.title}”: enter saves, escape stops.")
+        else:
+            verdict = next(index for index, (_, value) in enumerate(VERDICTS) if value is chosen.achieved)
+            self.query_one("#objective-verdict", Select).value = verdict
+            self._input("result").value = chosen.result
+            self._input("result").focus()
+            self._say(f"Result of “{chosen.title}”: enter saves, escape stops.")
+
+    def _clear(self) -> None:
+        self.editing = None
+        for name in ("title", "target", "due") if self.mode == DEFINE else ("result",):
+            self._input(name).value = ""
+
+    @on(Input.Submitted)
+    def _save(self) -> None:
+        try:
+            saved = self._save_define() if self.mode == DEFINE else self._save_result()
+        except StaleEdit as error:
+            self._say(str(error))  # what the user typed stays; the list shows what is stored now
+            self.load()
+            return
+        except DomainError as error:
+            self._say(str(error))
+            return
+        if saved:
+            self._say(saved)
+            self._clear()
+            self.post_message(self.Changed(self))
+            self.load()
+
+    def _save_define(self) -> str:
+        metric = self.query_one("#objective-metric", Select).value
+        metric = None if metric == FREE_TEXT else metric
+        title, target, due = (self._input(name).value for name in ("title", "target", "due"))
+        if self.editing is None:
+            kpis.add_objective(self.run_id, title, target, due, metric=metric)
+            return f"Added “{title.strip()}”."
+        kpis.edit_objective(self.editing.id, expected_version=self.editing.version, title=title, target=target,
+                            metric=metric, due=due)
+        return f"Saved “{title.strip()}”."
+
+    def _save_result(self) -> str:
+        if self.editing is None:
+            self._say("Choose the objective in the list first (enter).")
+            return ""
+        achieved = VERDICTS[self.query_one("#objective-verdict", Select).value][1]
+        kpis.record_result(self.editing.id, self._input("result").value, achieved,
+                           expected_version=self.editing.version)
+        return f"Recorded the result of “{self.editing.title}”."
+
+    def action_remove(self) -> None:
+        chosen = self._selected()
+        if self.mode != DEFINE or chosen is None or not self.query_one("#objective-list").has_focus:
+            return
+        try:
+            kpis.remove_objective(chosen.id, expected_version=chosen.version)
+        except DomainError as error:
+            self._say(str(error))
+            return
+        self._say(f"Removed “{chosen.title}” (the history keeps it).")
+        self.post_message(self.Changed(self))
+        self.load()
+
+    def action_leave(self) -> None:
+        if self.editing is not None:
+            self._clear()
+            self._say("")
+            return
+        self.post_message(StepForm.LeaveRequested())

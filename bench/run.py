@@ -1,0 +1,429 @@
+"""Benchmark acct-tui on large portfolios (a script, not a test).
+
+    python bench/run.py [--sizes 1000 10000 100000] [--json bench/results.json] [--dir DIR] [--regenerate]
+
+For each size it generates a portfolio (bench/generate.py; kept in DIR and reused), then measures, each in a
+fresh process so start-up and peak memory are those of a real session:
+- the store: the account list's rows, one checklist's data, the approval queue, the portfolio report, and a
+  CSV export of the portfolio (report + rendering + writing the file);
+- the app, headless at 80x24 and 200x50: start (process launch) to the first rows on screen; a keystroke in
+  the filter to the redrawn list (median and p95 over many keystrokes: narrowing, widening, clearing);
+  opening a checklist; switching to the approval queue; switching to the portfolio report; peak memory.
+
+"Shown" means: the frame the compositor renders after the data reached the widget (headless Textual
+renders every frame, it only does not write it to a terminal). Keys are posted to the app the way a
+terminal's input reaches it, and timed from that moment. Prints one table and writes it as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+TERMINALS = ((80, 24), (200, 50))
+# Targets at 100,000 accounts (milliseconds; memory in MB).
+TARGETS = {"first_rows_ms": 1500, "keystroke_p95_ms": 50, "checklist_ms": 100, "report_ms": 1000,
+           "peak_memory_mb": 400}
+KEYSTROKE_SCRIPT = ("northwind", 9, "alice", 5, "tr", 2, "zz", 2, "000", 3, "sakura", 6)  # text typed, backspaces
+CHECKLISTS_OPENED = 15
+STORE_REPEATS = 5
+WAIT_SECONDS = 90  # longest wait for something to show before the bench calls it failed
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def note_failure(results: dict[str, Any], name: str, error: BaseException) -> None:
+    """A measurement that failed is reported as such; the others still run."""
+    results.setdefault("failures", {})[name] = f"{type(error).__name__}: {error}"[:300]
+
+
+def timed(call: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median wall time of `call` in ms, and its last result."""
+    samples, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), result
+
+
+# The store, without the UI ---------------------------------------------------------------------------------
+
+def measure_store(db: Path) -> dict[str, Any]:
+    from acct_tui.reports import render_portfolio, write_export
+    from acct_tui.store.db import open_database
+    from acct_tui.store.queries import account_rows, approval_queue, run_view
+    from acct_tui.store.reports import portfolio_report
+    from acct_tui.widgets.account_table import prepare_rows
+
+    open_database(db)
+    results: dict[str, Any] = {}
+    results["store_account_rows_ms"], rows = timed(lambda: account_rows(include_archived=True), STORE_REPEATS)
+    results["store_prepare_rows_ms"], _ = timed(lambda: prepare_rows(rows), STORE_REPEATS)
+    picks = random.Random(7).sample(rows, min(40, len(rows)))
+    samples = []
+    for row in picks:
+        started = time.perf_counter()
+        run_view(row.id)
+        samples.append((time.perf_counter() - started) * 1000)
+    results["store_run_view_ms"] = statistics.median(samples)
+    results["store_run_view_p95_ms"] = p95(samples)
+    results["store_approval_queue_ms"], queue = timed(approval_queue, STORE_REPEATS)
+    results["approvals_pending"] = len(queue)
+    today = date.today()
+    try:
+        results["store_portfolio_report_ms"], _ = timed(lambda: portfolio_report(today, account_lines=False), 3)
+        results["store_portfolio_report_with_lines_ms"], report = timed(lambda: portfolio_report(today), 3)
+        results["csv_render_ms"], content = timed(lambda: render_portfolio(report, "csv"), 3)
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "portfolio.csv"
+            results["csv_write_ms"], _ = timed(lambda: write_export(content, target, force=True), 3)
+            results["csv_bytes"] = target.stat().st_size
+
+            def whole_export() -> None:
+                write_export(render_portfolio(portfolio_report(today), "csv"), target, force=True)
+
+            results["export_csv_ms"], _ = timed(whole_export, 3)
+    except Exception as error:  # a bench reports a failing part and goes on with the rest
+        note_failure(results, "portfolio report and CSV export", error)
+    results["store_peak_memory_mb"] = peak_memory_mb()
+    return results
+
+
+# The app, headless --------------------------------------------------------------------------------------------
+
+class Frames:
+    """Resolves waiters on the first frame the compositor renders once their condition holds; fails them
+    when the app shows an error instead (what it does when a screen's loading worker fails)."""
+
+    def __init__(self) -> None:
+        self.waiters: list[tuple[Callable[[], bool], asyncio.Future[float]]] = []
+
+    def fail(self, message: str) -> None:
+        for _, future in self.waiters:
+            if not future.done():
+                future.set_exception(RuntimeError(f"the app showed an error: {message}"))
+        self.waiters.clear()
+
+    def install(self) -> None:
+        from textual.screen import Screen
+
+        original = Screen._compositor_refresh
+        frames = self
+
+        def refresh_and_notify(screen: Screen) -> None:
+            original(screen)
+            now = time.perf_counter()
+            for waiter in list(frames.waiters):
+                condition, future = waiter
+                if not future.done() and condition():
+                    future.set_result(now)
+                    frames.waiters.remove(waiter)
+
+        Screen._compositor_refresh = refresh_and_notify
+
+    def expect(self, condition: Callable[[], bool]) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters.append((condition, future))
+        return future
+
+
+async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> dict[str, Any]:
+    from textual import events
+
+    from acct_tui.app import AcctApp
+    from acct_tui.store.db import open_database
+    from acct_tui.widgets.account_table import AccountTable
+
+    imported_at = time.time()
+    # The list is drawn line by line: note which filter each drawn line belonged to and how many rows there were.
+    draw_line = AccountTable.render_line
+
+    def render_line_noted(table: AccountTable, y: int):
+        table.drawn_for = (table.filter_text, table.shown_count)
+        return draw_line(table, y)
+
+    AccountTable.render_line = render_line_noted
+    frames = Frames()
+    frames.install()
+    notify = AcctApp.notify
+
+    def notify_noted(app: AcctApp, message: str, *args: Any, severity: str = "information", **kwargs: Any):
+        if severity == "error":
+            frames.fail(message)
+        return notify(app, message, *args, severity=severity, **kwargs)
+
+    AcctApp.notify = notify_noted
+    open_database(db)
+    app = AcctApp(db)
+    results: dict[str, Any] = {"import_ms": (imported_at - launched_at) * 1000}
+
+    def table() -> AccountTable | None:
+        tables = app.screen.query(AccountTable) if app.screen.id != "_default" else []
+        return tables.first() if tables else None
+
+    def drawn(filter_text: str) -> Callable[[], bool]:
+        def check() -> bool:
+            current = table()
+            return bool(current and getattr(current, "drawn_for", (None,))[0] == filter_text
+                        and current.drawn_for[1] == current.shown_count and current.filter_text == filter_text)
+        return check
+
+    async def press(key: str, character: str | None, condition: Callable[[], bool]) -> float:
+        shown = frames.expect(condition)
+        event = events.Key(key, character)
+        event.set_sender(app)
+        started = time.perf_counter()
+        app._driver.send_message(event)
+        return (await asyncio.wait_for(shown, WAIT_SECONDS) - started) * 1000
+
+    first_rows = frames.expect(lambda: bool(table() and table().shown_count and
+                                            getattr(table(), "drawn_for", ("", 0))[1] > 0))
+    async with app.run_test(size=size) as pilot:
+        await asyncio.wait_for(first_rows, 120)
+        results["first_rows_ms"] = (time.time() - launched_at) * 1000
+        results["accounts_listed"] = table().total_count
+        await pilot.pause()
+
+        # Filter keystrokes: type, take back, type again.
+        keystrokes = []
+        await press("slash", "/", lambda: app.focused is not None and app.focused.id == "filter")
+        text = ""
+        script = list(KEYSTROKE_SCRIPT)
+        while script:
+            typed, backspaces = script.pop(0), script.pop(0)
+            for character in typed:
+                text += character
+                keystrokes.append(await press(character, character, drawn(text)))
+            for _ in range(backspaces):
+                text = text[:-1]
+                keystrokes.append(await press("backspace", "\x08", drawn(text)))
+        results["keystroke_median_ms"] = statistics.median(keystrokes)
+        results["keystroke_p95_ms"] = p95(keystrokes)
+        results["keystrokes"] = len(keystrokes)
+        await press("escape", "\x1b", lambda: app.focused is table())
+
+        # Opening checklists of accounts spread through the list.
+        opens = []
+        listed = table()
+        positions = random.Random(3).sample(range(listed.shown_count), min(CHECKLISTS_OPENED, listed.shown_count))
+        for position in positions:
+            listed = table()
+            listed.move_cursor(position)
+            wanted = listed.selected.row.id
+            await pilot.pause()
+
+            def checklist_shown(wanted=wanted) -> bool:
+                view = getattr(app.screen, "_view", None)
+                return (app.current_mode == "checklist" and view is not None and view.account.id == wanted
+                        and app.screen._shown_step is not None)
+
+            opens.append(await press("enter", "\r", checklist_shown))
+            await press("escape", "\x1b", lambda: app.current_mode == "accounts" and table() is not None)
+            await pilot.pause()
+        results["checklist_first_ms"] = opens[0]
+        results["checklist_median_ms"] = statistics.median(opens[1:] or opens)
+        results["checklist_p95_ms"] = p95(opens[1:] or opens)
+
+        # The approval queue and the portfolio report: first visit, then a return to each.
+        for mode, key, name, ready in (
+            ("approvals", "3", "approvals", lambda: getattr(app.screen, "_loaded", False)),
+            ("reports", "4", "report", lambda: (getattr(app.screen, "loaded", None) is not None
+                                                and app.screen.loaded.document is not None)),
+        ):
+            for visit in ("first", "again"):
+                marker = None
+                if visit == "again":
+                    await press("1", "1", lambda: app.current_mode == "accounts")
+                    await pilot.pause()
+                    marker = _reset_loaded(app, mode)
+                try:
+                    results[f"{name}_{visit}_ms"] = await press(
+                        key, key, (lambda mode=mode, ready=ready, marker=marker:
+                                   app.current_mode == mode and ready() and (marker is None or marker())))
+                except (TimeoutError, RuntimeError) as error:
+                    note_failure(results, f"{name} ({visit})",
+                                 error if str(error) else TimeoutError(f"not shown in {WAIT_SECONDS} s"))
+                    break
+                await pilot.pause()
+    results["peak_memory_mb"] = peak_memory_mb()
+    return results
+
+
+def _reset_loaded(app: Any, mode: str) -> Callable[[], bool]:
+    """For a second visit: a condition that holds once the screen showed freshly loaded data."""
+    shows = {"approvals": "_show_queue", "reports": "_show"}
+    screen = app._screen_stacks[mode][-1] if mode in getattr(app, "_screen_stacks", {}) else None
+    if screen is None:
+        return lambda: True
+    calls = {"count": 0}
+    method = getattr(screen, shows[mode])
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        calls["count"] += 1
+        return method(*args, **kwargs)
+
+    setattr(screen, shows[mode], noted)
+    return lambda: calls["count"] > 0
+
+
+# Driving the children and reporting --------------------------------------------------------------------------
+
+def run_child(*args: str) -> dict[str, Any]:
+    launched_at = time.time()
+    result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args, repr(launched_at)],
+                            capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark child {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def child_main(args: list[str]) -> int:
+    kind, db, *rest = args
+    if kind == "store":
+        results = measure_store(Path(db))
+    else:
+        width, height = map(int, rest[0].split("x"))
+        results = asyncio.run(measure_app(Path(db), (width, height), float(rest[1])))
+    print(json.dumps(results))
+    return 0
+
+
+ROWS = (
+    ("generate_s", "generate the portfolio (s)", "{:,.1f}"),
+    ("db_mb", "database size (MB)", "{:,.0f}"),
+    ("first_rows_ms", "start to first rows shown (ms)", "{:,.0f}"),
+    ("keystroke_median_ms", "filter keystroke, median (ms)", "{:,.1f}"),
+    ("keystroke_p95_ms", "filter keystroke, p95 (ms)", "{:,.1f}"),
+    ("checklist_first_ms", "open a checklist, first (ms)", "{:,.0f}"),
+    ("checklist_median_ms", "open a checklist, median (ms)", "{:,.0f}"),
+    ("checklist_p95_ms", "open a checklist, p95 (ms)", "{:,.0f}"),
+    ("approvals_first_ms", "approval queue, first visit (ms)", "{:,.0f}"),
+    ("approvals_again_ms", "approval queue, again (ms)", "{:,.0f}"),
+    ("report_first_ms", "portfolio report screen, first (ms)", "{:,.0f}"),
+    ("report_again_ms", "portfolio report screen, again (ms)", "{:,.0f}"),
+    ("peak_memory_mb", "app peak memory (MB)", "{:,.0f}"),
+    ("store_account_rows_ms", "store: account rows (ms)", "{:,.0f}"),
+    ("store_prepare_rows_ms", "list: prepare rows (ms)", "{:,.0f}"),
+    ("store_run_view_ms", "store: one checklist's data (ms)", "{:,.1f}"),
+    ("store_approval_queue_ms", "store: approval queue (ms)", "{:,.0f}"),
+    ("approvals_pending", "approvals pending", "{:,}"),
+    ("store_portfolio_report_ms", "store: portfolio report (ms)", "{:,.0f}"),
+    ("store_portfolio_report_with_lines_ms", "store: report with account lines (ms)", "{:,.0f}"),
+    ("csv_render_ms", "CSV: render (ms)", "{:,.0f}"),
+    ("csv_write_ms", "CSV: write the file (ms)", "{:,.0f}"),
+    ("export_csv_ms", "export portfolio as CSV, total (ms)", "{:,.0f}"),
+    ("store_peak_memory_mb", "store process peak memory (MB)", "{:,.0f}"),
+)
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    columns = [(size, terminal) for size in results for terminal in results[size]["app"]]
+    header = ["measure"] + [f"{int(size):,} @{terminal}" for size, terminal in columns]
+    lines = []
+    for key, label, fmt in ROWS:
+        cells = []
+        for size, terminal in columns:
+            source = {**results[size], **results[size]["store"], **results[size]["app"][terminal]}
+            value = source.get(key)
+            cells.append("—" if value is None else fmt.format(value))
+        lines.append([label] + cells)
+    widths = [max(len(row[i]) for row in [header] + lines) for i in range(len(header))]
+    print("| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)) + " |")
+    print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    for line in lines:
+        print("| " + " | ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                                for i, cell in enumerate(line)) + " |")
+
+
+def misses(results: dict[str, dict[str, Any]]) -> list[str]:
+    largest = max(results, key=int)
+    found = []
+    for terminal, app in results[largest]["app"].items():
+        for key, target in TARGETS.items():
+            value = app.get("checklist_median_ms" if key == "checklist_ms" else
+                            "report_first_ms" if key == "report_ms" else key)
+            if value is not None and value > target:
+                found.append(f"{int(largest):,} accounts @{terminal}: {key} = {value:,.0f} (target {target:,})")
+    return found
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return child_main(sys.argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "acct-tui-bench",
+                        help="where generated portfolios are kept between runs")
+    parser.add_argument("--regenerate", action="store_true", help="generate the portfolios again")
+    args = parser.parse_args()
+    from generate import generate
+
+    args.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    results: dict[str, dict[str, Any]] = {}
+    for size in args.sizes:
+        db = args.dir / f"portfolio-{size}.db"
+        entry: dict[str, Any] = {}
+        if args.regenerate or not db.exists():
+            for leftover in args.dir.glob(f"{db.name}*"):
+                leftover.unlink()
+            print(f"generating {size:,} accounts…", file=sys.stderr)
+            started = time.perf_counter()
+            generate(db, size)
+            entry["generate_s"] = time.perf_counter() - started
+        entry["db_mb"] = db.stat().st_size / 1e6
+        print(f"measuring {size:,} accounts: store…", file=sys.stderr)
+        entry["store"] = run_child("store", str(db))
+        entry["app"] = {}
+        for width, height in TERMINALS:
+            print(f"measuring {size:,} accounts: app at {width}x{height}…", file=sys.stderr)
+            entry["app"][f"{width}x{height}"] = run_child("app", str(db), f"{width}x{height}")
+        results[str(size)] = entry
+    print_table(results)
+    missed = misses(results)
+    for line in missed:
+        print(f"missed: {line}")
+    for size, entry in results.items():
+        for where, found in [("store", entry["store"]), *entry["app"].items()]:
+            for name, problem in found.get("failures", {}).items():
+                print(f"failed: {int(size):,} accounts, {where}: {name}: {problem}")
+    args.json.write_text(json.dumps({
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count()},
+        "targets_at_largest": TARGETS,
+        "results": results,
+        "missed": missed,
+    }, indent=2))
+    print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""The KPI and objectives editors, driven by keys in a small app at 80x24 and checked in the database."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from acct_tui.store import kpis, services
+from acct_tui.widgets.kpi_editor import KpiEditor
+from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
+from tests.portfolio_builder import finish_steps, run_of
+from tests.ui_support import settle, type_text
+
+SIZE = (80, 24)
+
+
+class EditorApp(App[None]):
+    def __init__(self, editor: Widget) -> None:
+        super().__init__()
+        self.editor = editor
+        self.changes = 0
+        self.leaves = 0
+
+    def compose(self) -> ComposeResult:
+        yield self.editor
+
+    def on_kpi_editor_changed(self) -> None:
+        self.changes += 1
+
+    def on_objectives_editor_changed(self) -> None:
+        self.changes += 1
+
+    def on_step_form_leave_requested(self) -> None:
+        self.leaves += 1
+
+
+def message(app: App) -> str:
+    return str(app.screen.query_one("#kpi-message, #objective-message").content)
+
+
+async def test_kpi_values_are_added_refused_with_a_reason_corrected_and_deleted(db):
+    account = services.create_account("Acme")
+    app = EditorApp(KpiEditor(account, 13))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one("#kpi-value").focus()
+        await type_text(pilot, "1,250,000")
+        await pilot.press("enter")
+        await settle(pilot)
+        [entry] = kpis.kpi_entries(account)
+        assert (entry.metric, entry.value, entry.measured_on, entry.step) == (
+            "revenue", Decimal("1250000.00"), date.today(), 13)
+        assert app.changes == 1
+        assert app.editor.entries == (entry,)
+
+        app.query_one("#kpi-metric").value = "csat"
+        app.query_one("#kpi-value").focus()
+        await type_text(pilot, "7")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "out of range: use a number from 1 to 5" in message(app)
+        assert app.query_one("#kpi-value").value == "7"  # what was typed is kept
+        assert len(kpis.kpi_entries(account)) == 1
+
+        app.query_one("#kpi-entries").focus()
+        await pilot.press("enter")  # correct the highlighted entry
+        await settle(pilot)
+        assert app.query_one("#kpi-metric").disabled
+        assert app.query_one("#kpi-value").value == "1250000.00"
+        app.query_one("#kpi-value").value = "1300000"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert kpis.kpi_entries(account)[0].value == Decimal("1300000.00")
+        assert kpis.kpi_entries(account)[0].version == 2
+
+        app.query_one("#kpi-entries").focus()
+        await pilot.press("delete")
+        await settle(pilot)
+        assert kpis.kpi_entries(account) == ()
+        assert "the history keeps it" in message(app)
+        assert app.changes == 3
+
+        await pilot.press("escape")
+        assert app.leaves == 1
+
+
+async def test_a_frozen_step_13_value_is_refused_in_words(db):
+    account = services.create_account("Acme")
+    kpis.add_kpi(account, "csat", "4", "2026-01-01", step=13)
+    finish_steps(run_of(account), 15)
+    app = EditorApp(KpiEditor(account, 13))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one("#kpi-entries").focus()
+        await pilot.press("delete")
+        await settle(pilot)
+        assert "reopen that approval" in message(app)
+        assert len(kpis.kpi_entries(account)) == 1
+
+
+async def test_objectives_are_defined_in_step_6(db):
+    run_id = run_of(services.create_account("Acme"))
+    app = EditorApp(ObjectivesEditor(run_id, DEFINE))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one("#objective-title").focus()
+        await type_text(pilot, "Raise CSAT")
+        app.query_one("#objective-metric").value = "csat"
+        app.query_one("#objective-target").value = "4.5"
+        app.query_one("#objective-due").value = "2026-09-30"
+        await pilot.press("enter")
+        await settle(pilot)
+        [objective] = kpis.objectives(run_id)
+        assert (objective.title, objective.metric, objective.target, objective.due_on) == (
+            "Raise CSAT", "csat", "4.5/5", date(2026, 9, 30))
+        assert app.query_one("#objective-title").value == ""
+
+        app.query_one("#objective-title").value = "Renew"
+        app.query_one("#objective-metric").value = "text"
+        await pilot.press("enter")  # no target
+        await settle(pilot)
+        assert "Target cannot be empty" in message(app)
+        assert app.query_one("#objective-title").value == "Renew"
+
+        app.query_one("#objective-list").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.query_one("#objective-target").value == "4.50"
+        app.query_one("#objective-target").value = "4.7"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert kpis.objectives(run_id)[0].target == "4.7/5"
+
+        app.query_one("#objective-list").focus()
+        await pilot.press("delete")
+        await settle(pilot)
+        assert kpis.objectives(run_id) == ()
+        assert app.changes == 3
+
+
+async def test_results_are_recorded_in_step_20(db):
+    run_id = run_of(services.create_account("Acme"))
+    kpis.add_objective(run_id, "Renew the contract", "Signed by June")
+    app = EditorApp(ObjectivesEditor(run_id, RESULTS))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one("#objective-result").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert message(app) == "Choose the objective in the list first (enter)."
+
+        app.query_one("#objective-list").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        app.query_one("#objective-verdict").value = 1  # achieved
+        await type_text(pilot, "Signed on June 3 [bold]early[/bold]")
+        await pilot.press("enter")
+        await settle(pilot)
+        [objective] = kpis.objectives(run_id)
+        assert (objective.achieved, objective.result) == (True, "Signed on June 3 [bold]early[/bold]")
+        assert "achieved: Signed on June 3 [bold]early[/bold]" in str(app.query_one("#objective-list").get_option_at_index(0).prompt)
+
+
+async def test_the_checklist_shows_the_editors_in_steps_6_10_13_and_20(db, db_path):
+    from acct_tui.app import AcctApp
+    from tests.ui_support import screen_text
+
+    account = services.create_account("Acme")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # open the checklist of the only account, on step 1
+        await settle(pilot)
+        for step, editor in ((6, ObjectivesEditor), (10, KpiEditor), (13, KpiEditor), (20, ObjectivesEditor)):
+            app.screen.query_one("#step-list").highlighted = step - 1
+            await settle(pilot)
+            shown = app.screen.query(editor)
+            assert len(shown) == 1, step
+        assert app.screen.query_one(ObjectivesEditor).mode == RESULTS
+        app.screen.query_one("#step-list").highlighted = 12
+        await settle(pilot)
+        kpi_editor = app.screen.query_one(KpiEditor)
+        assert kpi_editor.step == 13
+        app.screen.query_one("#kpi-value").focus()
+        await type_text(pilot, "250000")
+        await pilot.press("enter")
+        await settle(pilot)
+        [entry] = kpis.kpi_entries(account)
+        assert (entry.value, entry.step) == (Decimal("250000.00"), 13)
+        await pilot.press("escape")  # back to the step list, as from the step's own fields
+        await settle(pilot)
+        assert app.screen.query_one("#step-list").has_focus
+        app.screen.query_one("#step-list").highlighted = 3
+        await settle(pilot)
+        assert not app.screen.query(KpiEditor) and "Step 4" in screen_text(app)
+
+
+async def test_objectives_frozen_by_approval_8_say_so_until_it_is_reopened(db, db_path):
+    from acct_tui.app import AcctApp
+
+    account = services.create_account("Acme")
+    run_id = run_of(account)
+    kpis.add_objective(run_id, "Raise CSAT", "4.5", metric="csat")
+    finish_steps(run_id, 8)
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        app.screen.query_one("#step-list").highlighted = 5
+        await settle(pilot)
+        editor = app.screen.query_one(ObjectivesEditor)
+        assert "reopen that approval to change it" in message(app)
+        assert app.screen.query_one("#objective-title").disabled
+        app.screen.query_one("#step-list").highlighted = 7
+        await settle(pilot)
+        await pilot.press("o")  # take approval 8 back
+        await settle(pilot)
+        app.screen.query_one("#step-list").highlighted = 5
+        await settle(pilot)
+        editor = app.screen.query_one(ObjectivesEditor)
+        assert editor.refusal is None and not app.screen.query_one("#objective-title").disabled
