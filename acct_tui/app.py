@@ -82,10 +82,11 @@ class AcctApp(App[None]):
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
     ]
 
-    def __init__(self, db_path: Path, *, watch_interval: float = 1.0) -> None:
+    def __init__(self, db_path: Path, *, watch_interval: float = 1.0, startup_warnings: Iterable[str] = ()) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.watch_interval = watch_interval
+        self.startup_warnings = tuple(startup_warnings)
         self.current_account_id: uuid.UUID | None = None
         self._seen_data_version: int | None = None
         self._watch_failed = False
@@ -99,6 +100,8 @@ class AcctApp(App[None]):
         self._seen_data_version = data_version()
         self.set_interval(self.watch_interval, self._check_for_changes, name="data-version watch")
         self.switch_mode("accounts")
+        for warning in self.startup_warnings:
+            self.notify(printable(warning), title="Warning", severity="warning", timeout=30, markup=False)
 
     def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()

@@ -40,12 +40,17 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
 
 
-def _open(args: argparse.Namespace) -> None:
+def _open_quietly(args: argparse.Namespace) -> list[str]:
+    """Open the database; returns the warnings to give the user (a database other users can read)."""
     from acct_tui.store.db import open_database, permission_problems, resolve_database_path
 
     path = resolve_database_path(args.db)
     open_database(path)
-    for problem in permission_problems(path):
+    return permission_problems(path)
+
+
+def _open(args: argparse.Namespace) -> None:
+    for problem in _open_quietly(args):
         print(f"acct-tui: warning: {problem}", file=sys.stderr)
 
 
@@ -174,10 +179,10 @@ def cmd_app(args: argparse.Namespace) -> int:
     from acct_tui.store.db import resolve_database_path
 
     path = resolve_database_path(args.db)
-    _open(args)
+    warnings = _open_quietly(args)  # shown inside the app: the full-screen UI would paint over stderr
     from acct_tui.app import AcctApp
 
-    AcctApp(path).run()
+    AcctApp(path, startup_warnings=warnings).run()
     return 0
 
 

@@ -9,11 +9,15 @@ from datetime import date, timedelta
 
 from acct_tui.errors import DomainError
 from acct_tui.store.db import write_transaction
+from acct_tui.store.kpis import add_kpi, add_objective, record_result
 from acct_tui.store.models import Account
 from acct_tui.store.queries import account_detail
 from acct_tui.store.services import approve, complete_step, create_account, reject, set_field
 from acct_tui.template import ASSIGNEE_KEY, CHECKLIST, DUE_KEY, MULTI, NOTES_KEY, SINGLE, Template, packaged_template
 from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
+from acct_tui.workflow.kpi import OBJECTIVES_STEP, RESULTS_STEP
+
+MONITORING_STEP = 10
 
 DEMO_NAMES = (
     "Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam Robotics", "Tailspin Airlines", "Wingtip Toys",
@@ -54,9 +58,50 @@ def _fill_step(run_id, step_number: int, template: Template, rng: random.Random,
     set_field(run_id, step_number, DUE_KEY, due)
 
 
-def _advance(run_id, target: int, template: Template, rng: random.Random, today: date) -> None:
+OBJECTIVES = (  # title, target value, the metric that measures it
+    ("Raise customer satisfaction", "4.5", "csat"),
+    ("Keep the customer", "95", "retention"),
+    ("Grow the pipeline", "2000000", "pipeline"),
+    ("Win more of their market", "12", "market_share"),
+)
+
+
+def _kpi_history(account_id, revenue: int, rng: random.Random, today: date) -> None:
+    """A year of monthly monitoring (step 10), drifting the way real accounts do."""
+    csat, nps, retention, share = rng.uniform(2.8, 4.4), rng.uniform(-20, 50), rng.uniform(80, 97), rng.uniform(2, 15)
+    pipeline = revenue * rng.uniform(0.2, 0.8)
+    for months_ago in range(11, -1, -1):
+        measured = today - timedelta(days=30 * months_ago + rng.randint(0, 4))
+        csat = min(5, max(1, csat + rng.uniform(-0.25, 0.3)))
+        nps = min(100, max(-100, nps + rng.uniform(-6, 8)))
+        retention = min(100, max(0, retention + rng.uniform(-2, 2)))
+        share = min(100, max(0, share + rng.uniform(-0.6, 0.8)))
+        pipeline = max(0, pipeline * rng.uniform(0.9, 1.15))
+        for metric, value in (("revenue", revenue / 12 * rng.uniform(0.8, 1.2)), ("csat", csat), ("nps", nps),
+                              ("retention", retention), ("pipeline", pipeline), ("market_share", share)):
+            add_kpi(account_id, metric, f"{value:.1f}", measured, step=MONITORING_STEP)
+
+
+def _objectives(run_id, rng: random.Random, today: date) -> list:
+    return [
+        add_objective(run_id, title, target, today + timedelta(days=rng.randint(-30, 180)), metric=metric)
+        for title, target, metric in rng.sample(OBJECTIVES, rng.randint(2, 3))
+    ]
+
+
+def _advance(run_id, account_id, revenue: int, target: int, template: Template, rng: random.Random,
+             today: date) -> None:
     """Work through the steps before `target`; approvals are granted, now and then after a rejection."""
+    objective_ids: list = []
     for step in template.steps:
+        if step.number == OBJECTIVES_STEP:
+            objective_ids = _objectives(run_id, rng, today)
+        if step.number == MONITORING_STEP:
+            _kpi_history(account_id, revenue, rng, today)
+        if step.number == RESULTS_STEP:
+            for objective_id in objective_ids:
+                achieved = rng.random() < 0.6
+                record_result(objective_id, "Target reached." if achieved else "Fell short; carried over.", achieved)
         if step.number >= target:
             if not step.is_approval:
                 _fill_step(run_id, step.number, template, rng, today, finished=False)
@@ -82,13 +127,14 @@ def load_demo_portfolio(seed: int = 7, today: date | None = None) -> int:
         if Account.select().where(Account.name_key.in_(keys)).exists():
             raise DomainError("The demo portfolio is already loaded (its account names exist).")
         for index, name in enumerate(DEMO_NAMES):
+            revenue = rng.randrange(50, 50_000) * 1000
             account_id = create_account(
                 name,
                 owner=OWNERS[index % len(OWNERS)],
                 segment=rng.choice(SEGMENTS),
                 stage=rng.choice(STAGES),
                 industry=rng.choice(INDUSTRIES),
-                annual_revenue=rng.randrange(50, 50_000) * 1000,
+                annual_revenue=revenue,
             )
-            _advance(account_detail(account_id).run_id, rng.randint(1, 21), template, rng, today)
+            _advance(account_detail(account_id).run_id, account_id, revenue, rng.randint(1, 21), template, rng, today)
     return len(DEMO_NAMES)

@@ -3,8 +3,10 @@ write is lost, and two people saving the same value are told instead of one sile
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepStat
 from acct_tui.store.queries import account_detail, run_view
 from acct_tui.store.services import create_account, edit_account, set_field
 from acct_tui.template import NOTES_KEY
-from processes import child_env, start_writer
+from processes import acct, child_env, start_writer
 
 BURST = 120
 
@@ -121,3 +123,27 @@ def test_a_second_process_opening_while_the_first_writes_waits_instead_of_failin
     finally:
         writer.kill()
     assert writer.returncode == 0, errors
+
+
+async def test_the_app_shows_what_the_command_line_adds_within_about_a_second(db, db_path):
+    """Two sessions for real: the app (default watch interval) and `acct-tui accounts add` in another process."""
+    from acct_tui.app import AcctApp
+    from acct_tui.screens.accounts import AccountsScreen
+    from tests.ui_support import screen_text, settle
+
+    create_account("Already here")
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen) and screen.table.shown_names == ["Already here"]
+        screen.rows_loaded.clear()
+        added = await asyncio.to_thread(acct, "accounts", "add", "Added from a shell", db=db_path)
+        assert added.returncode == 0, added.stderr
+        committed = time.monotonic()
+        await asyncio.wait_for(screen.rows_loaded.wait(), timeout=10)
+        shown_after = time.monotonic() - committed
+        await pilot.pause()
+        assert screen.table.shown_names == ["Added from a shell", "Already here"]
+        assert "Added from a shell" in screen_text(app)
+    assert shown_after < 2.5  # the watcher looks every second; loading the list takes the rest

@@ -3,17 +3,25 @@ shown as saved, and leaves a database that passes SQLite's integrity check."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pty
+import select
 import signal
 import sqlite3
+import struct
+import sys
+import termios
 import time
 from pathlib import Path
 
 import pytest
 
 from acct_tui.store.db import close_database, open_database
-from acct_tui.store.queries import account_detail
+from acct_tui.store.queries import account_detail, find_account, run_view
 from acct_tui.store.services import create_account
-from processes import acct, start_writer
+from processes import acct, child_env, start_writer
 
 
 def kill_mid_burst(db_path: Path, how: signal.Signals, after: int) -> list[str]:
@@ -94,3 +102,119 @@ def test_a_session_killed_while_creating_the_database_leaves_one_that_opens(db_p
     finally:
         close_database()
     assert_intact_with(db_path, [])
+
+
+# The real app in a real (pseudo-)terminal ---------------------------------------------------------------------
+
+LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
+
+
+class Terminal:
+    """`acct-tui` running in a pseudo-terminal of 80x24, as over SSH: what it draws is read back raw."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: becomes the app (pty.fork made the terminal its controlling one)
+            os.execve(sys.executable, [sys.executable, "-m", "acct_tui", "--db", str(db_path)],
+                      child_env(TERM="xterm-256color", COLUMNS="80", LINES="24"))
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.output = b""
+
+    def read_until(self, wanted: bytes, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.output:
+            assert time.monotonic() < deadline, f"{wanted!r} never appeared"
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                self.output += os.read(self.fd, 65536)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def wait_for_exit(self, timeout: float = 30) -> int:
+        """Read everything the app still writes, and return its wait status."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            finished, status = os.waitpid(self.pid, os.WNOHANG)
+            try:
+                ready, _, _ = select.select([self.fd], [], [], 0.05)
+                if ready:
+                    self.output += os.read(self.fd, 65536)
+            except OSError:  # EIO: the app closed its side
+                pass
+            if finished:
+                return status
+        os.kill(self.pid, signal.SIGKILL)
+        raise AssertionError("the app did not exit")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+@pytest.fixture
+def terminal_on(db_path):
+    opened: list[Terminal] = []
+
+    def start() -> Terminal:
+        opened.append(Terminal(db_path))
+        return opened[-1]
+
+    yield start
+    for terminal in opened:
+        terminal.close()
+
+
+def test_a_hangup_ends_the_app_in_order_and_gives_the_terminal_back(db_path, terminal_on):
+    open_database(db_path)
+    create_account("Northwind Traders")
+    close_database()
+    terminal = terminal_on()
+    terminal.read_until(b"Northwind Traders")
+    os.kill(terminal.pid, signal.SIGHUP)  # what the kernel sends when the SSH session or the window goes
+    status = terminal.wait_for_exit()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status  # handled: not killed by the signal
+    assert LEAVE_ALTERNATE_SCREEN in terminal.output  # the terminal is back to normal
+    assert_intact_with(db_path, [])
+
+
+def test_a_closed_terminal_does_not_leave_the_app_running(db_path, terminal_on):
+    open_database(db_path)
+    create_account("Northwind Traders")
+    close_database()
+    terminal = terminal_on()
+    terminal.read_until(b"Northwind Traders")
+    os.close(terminal.fd)  # the window is closed: the kernel hangs up the terminal
+    deadline = time.monotonic() + 15
+    while os.waitpid(terminal.pid, os.WNOHANG)[0] == 0:
+        assert time.monotonic() < deadline, "the app kept running without its terminal"
+        time.sleep(0.05)
+    assert_intact_with(db_path, [])
+
+
+def test_notes_typed_just_before_a_hangup_are_saved(db_path, terminal_on):
+    open_database(db_path)
+    create_account("Northwind Traders")
+    close_database()
+    terminal = terminal_on()
+    terminal.read_until(b"Northwind Traders")
+    terminal.type(b"\r")  # open the checklist of the selected (only) account
+    terminal.read_until(b"Notes")
+    terminal.type(b"\t")  # into the step's form: its first field is the notes
+    time.sleep(0.3)
+    terminal.type("Call Ana before Friday — café".encode())
+    terminal.read_until("café".encode())  # drawn: the user has seen it typed
+    os.kill(terminal.pid, signal.SIGHUP)
+    status = terminal.wait_for_exit()
+    assert os.WIFEXITED(status), status
+    open_database(db_path)
+    try:
+        account = account_detail(create_account("Second"))  # the database still works
+        notes = run_view(find_account("Northwind Traders").id).step(1).field("notes").value
+    finally:
+        close_database()
+    assert account.name == "Second"
+    assert notes == "Call Ana before Friday — café"

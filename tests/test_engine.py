@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from acct_tui.errors import DomainError
 from acct_tui.template import packaged_template
 from acct_tui.workflow import (
     APPROVED,
@@ -203,9 +204,11 @@ def test_approvals_cannot_be_edited():
     assert "approval queue" in RunState.new(TEMPLATE).edit_refusal(8)
 
 
-def test_unknown_steps_are_refused():
-    with pytest.raises(KeyError):
+def test_unknown_steps_are_refused_in_words():
+    with pytest.raises(DomainError, match="There is no step 21: steps run from 1 to 20"):
         RunState.new(TEMPLATE).complete(21)
+    with pytest.raises(DomainError, match="There is no step 0"):
+        RunState.new(TEMPLATE).status(0)
 
 
 def test_the_whole_run_to_the_end():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -99,6 +100,19 @@ def test_archiving_and_restoring_moves_an_account_in_and_out_of_every_number(por
     assert dict(report.satisfaction)["Very Satisfied"] == 1
     assert {summary.metric: summary.accounts for summary in report.kpis}["csat"] == 3
     assert report.overdue_tasks == 5
+
+
+def test_the_account_lines_add_up_to_the_portfolio_numbers(portfolio):
+    report = portfolio_report(TODAY)
+    lines = report.accounts
+    assert len(lines) == report.active_accounts
+    assert sum(line.overdue for line in lines) == report.overdue_tasks
+    assert Counter(line.stage for line in lines) == {label: count for label, count in report.by_stage if count}
+    assert Counter(line.satisfaction or "Not assessed" for line in lines) == {
+        label: count for label, count in report.satisfaction if count}
+    assert sum(line.objectives for line in lines) == report.objectives.total
+    assert sum(line.pending_since is not None for line in lines) == len(report.pending)
+    assert portfolio_report(TODAY, account_lines=False).accounts == ()
 
 
 def test_the_portfolio_report_costs_the_same_queries_whatever_its_size(db, monkeypatch):

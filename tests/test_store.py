@@ -318,3 +318,19 @@ def test_covered_steps_show_what_the_approver_judges(db):
     assert [view.number for view in covered] == [1, 2, 3, 4]
     assert covered[2].field("notes").value == "Two late payments in 2025"
     assert covered[3].field("satisfaction").value == "Satisfied"
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "after", "expected"),
+    [
+        ("field.set", {"notes": None}, {"notes": "Call back"}, "set notes: Call back"),
+        ("approval.reject", {"states": {"5": "pending"}}, {"states": {"5": "rejected"}, "comment": "Redo"},
+         "rejected (5→rejected): Redo"),
+        ("kpi.add", {}, {"metric": "csat", "value": "4.5"}, "KPI added: metric: csat; value: 4.5"),
+        ("objective.remove", {"title": "Grow"}, {}, "objective removed: title: Grow"),
+        ("account.archive", {"archived": False}, {"archived": True}, "archived"),
+        ("something.new", {}, {}, "something new"),
+    ],
+)
+def test_history_lines_say_what_happened_in_words(action, before, after, expected):
+    assert queries.describe_event(action, before, after) == expected

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from acct_tui.errors import DomainError
 from acct_tui.template import TemplateError, load_template, packaged_template, parse_template
 
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "account-management-template.txt"
@@ -260,7 +261,7 @@ def test_minimal_template_parses():
     assert [step.kind for step in template.steps] == ["task", "approval"]
     assert [f.key for f in template.step(1).fields] == ["pick", "notes", "due", "assignee"]
     assert template.step(2).covers == (1,)
-    with pytest.raises(KeyError):
+    with pytest.raises(DomainError, match="There is no step 3: steps run from 1 to 2"):
         template.step(3)
 
 

@@ -31,7 +31,7 @@ def _day(value: date | None) -> str | None:
 def _number(value: Decimal | float | None) -> float | int | None:
     if value is None:
         return None
-    number = Decimal(str(value)) if isinstance(value, float) else value
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     return int(number) if number == number.to_integral_value() else float(number)
 
 

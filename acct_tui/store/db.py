@@ -119,6 +119,8 @@ def permission_problems(path: Path) -> list[str]:
             mode = stat.S_IMODE(target.stat().st_mode)
         except OSError:
             continue
+        if target.is_dir() and mode & stat.S_ISVTX:
+            continue  # a shared sticky folder such as /tmp: others cannot touch the file, which is checked itself
         if mode & 0o077:
             problems.append(
                 f"The database {what} {target} can be read by other users (mode {mode:04o}). "

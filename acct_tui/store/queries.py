@@ -201,24 +201,42 @@ def find_account(name: str) -> AccountDetail:
     return account_detail(account.id)
 
 
+EVENT_VERBS = {
+    "field.set": "set",
+    "step.complete": "completed",
+    "step.reopen": "reopened",
+    "approval.approve": "approved",
+    "approval.reject": "rejected",
+    "approval.reopen": "reopened approval",
+    "account.create": "account created",
+    "account.edit": "edited",
+    "account.archive": "archived",
+    "account.restore": "restored",
+    "run.start": "run started",
+    "kpi.add": "KPI added",
+    "kpi.edit": "KPI changed",
+    "kpi.delete": "KPI deleted",
+    "objective.add": "objective added",
+    "objective.edit": "objective changed",
+    "objective.remove": "objective removed",
+    "objective.result": "objective result",
+}
+
+
 def describe_event(action: str, before: dict, after: dict) -> str:
-    """One line of history, in words."""
-    if action == "field.set":
-        return "; ".join(f"{key}: {after[key]}" for key in after) or "cleared"
-    if action.startswith("step.") or action.startswith("approval."):
-        verb = {
-            "step.complete": "completed",
-            "step.reopen": "reopened",
-            "approval.approve": "approved",
-            "approval.reject": "rejected",
-            "approval.reopen": "reopened approval",
-        }.get(action, action)
-        states = ", ".join(f"{number}→{state}" for number, state in after.get("states", {}).items())
+    """One line of history, in words: the verb, then what changed (the new values, or the old on removal)."""
+    verb = EVENT_VERBS.get(action, action.replace(".", " "))
+    if "states" in after:
+        states = ", ".join(f"{number}→{state}" for number, state in after["states"].items())
         comment = after.get("comment")
         return f"{verb} ({states})" + (f": {comment}" if comment else "")
-    if action == "account.edit":
-        return "edited " + ", ".join(f"{key}: {after[key]}" for key in after)
-    return action.replace(".", " ")
+    if action in ("account.archive", "account.restore"):
+        return verb  # the verb is the whole change
+    details = after or before
+    pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
+    if not pairs:
+        return verb
+    return f"{verb} {pairs}" if action == "field.set" else f"{verb}: {pairs}"
 
 
 def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:

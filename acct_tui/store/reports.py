@@ -19,7 +19,7 @@ from typing import NamedTuple
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.models import database, utcnow
 from acct_tui.store.queries import DecisionView, RunView, run_view
-from acct_tui.template import ASSIGNEE_KEY, DUE_KEY, Template, packaged_template
+from acct_tui.template import ASSIGNEE_KEY, CHECKLIST, MULTI, Template, packaged_template
 from acct_tui.workflow import OPEN, PENDING, REJECT
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
@@ -260,10 +260,11 @@ def _shape() -> _Shape:
     return _Shape(active, stages, segments, progress, percent_sum / with_run if with_run else None, finished)
 
 
-def _option_counts(step: int, key: str) -> Counter:
-    """How many active accounts chose each option of a field (a label, or a JSON list of labels). SQLite
-    groups the stored values (a few dozen distinct ones) and Python counts their options: much quicker
+def _option_counts(step: int, key: str, template: Template) -> Counter:
+    """How many active accounts chose each option of a choice field. SQLite groups the stored values (a few
+    dozen distinct ones: a label, or a JSON list of labels) and Python counts their options: much quicker
     than `json_each`, which pulls the planner off the (key, value) index."""
+    is_list = template.step(step).field(key).type in (CHECKLIST, MULTI)
     counts: Counter = Counter()
     for stored, accounts in _rows(
         f"SELECT value, COUNT(*) FROM field_value WHERE key = ? AND step = ? AND value != '' "
@@ -271,7 +272,7 @@ def _option_counts(step: int, key: str) -> Counter:
         (key, step),
     ):
         try:
-            chosen = json.loads(stored) if stored.startswith("[") else [stored]
+            chosen = json.loads(stored) if is_list else [stored]
         except ValueError:
             continue
         for option in set(chosen) if isinstance(chosen, list) else ():
@@ -407,11 +408,11 @@ def portfolio_report(today: date | None = None, template: Template | None = None
         pending = _pending(today, template)
         gates = _gate_stats(template, pending)
         owners = _overdue_by_owner(today)
-        ratings = _option_counts(*SATISFACTION)
+        ratings = _option_counts(*SATISFACTION, template)
         kpi_summaries = _kpi_summaries()
         objective_totals = _objective_totals(today)
-        history = _option_counts(*HISTORY_ISSUES)
-        categories = _option_counts(*ISSUE_CATEGORIES)
+        history = _option_counts(*HISTORY_ISSUES, template)
+        categories = _option_counts(*ISSUE_CATEGORIES, template)
         lines = _account_lines(today, template, pending) if account_lines else ()
     ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
     satisfaction_options = template.step(SATISFACTION[0]).field(SATISFACTION[1]).options

@@ -81,9 +81,9 @@ class Template:
     steps: tuple[Step, ...]
 
     def step(self, number: int) -> Step:
-        if 1 <= number <= len(self.steps):
+        if isinstance(number, int) and 1 <= number <= len(self.steps):
             return self.steps[number - 1]
-        raise KeyError(f"there is no step {number}")
+        raise DomainError(f"There is no step {number!r}: steps run from 1 to {len(self.steps)}.")
 
     @property
     def approvals(self) -> tuple[Step, ...]:

@@ -21,7 +21,8 @@ MAX_NAME = 200
 MAX_SHORT_TEXT = 200
 MAX_NOTES = 20_000
 MAX_COMMENT = 4_000
-MAX_REVENUE = Decimal("1e15")
+# SQLite keeps DECIMAL as an 8-byte float: 15 significant digits survive the round trip exactly.
+MAX_REVENUE = Decimal("1e13")
 
 SEGMENTS = ("Transactional", "Relationship", "Strategic", "Key")
 STAGES = (
@@ -126,7 +127,7 @@ def parse_revenue(value: object) -> Decimal | None:
     else:
         raise DomainError("Annual revenue must be a number.")
     if not number.is_finite() or number < 0 or number >= MAX_REVENUE:
-        raise DomainError("Annual revenue must be a number from 0 up to 999,999,999,999,999.")
+        raise DomainError(f"Annual revenue must be a number from 0 up to {MAX_REVENUE - Decimal('0.01'):,}.")
     return number.quantize(Decimal("0.01"))
 
 

@@ -41,7 +41,7 @@ class Metric:
     @property
     def range_text(self) -> str:
         if self.unit == CURRENCY:
-            return "a number from 0 up to 999,999,999,999,999"
+            return f"a number from 0 up to {self.maximum - Decimal('0.01'):,}"
         low, high = format_plain(self.minimum), format_plain(self.maximum)
         suffix = " %" if self.unit == PERCENT else ""
         return f"a number from {low} to {high}{suffix}"

@@ -1,4 +1,5 @@
-"""A database of the first release (schema 1) upgrades to schema 2 (KPI entries, objectives) when opened."""
+"""A database of the first release (schema 1) upgrades to the latest schema when opened: 2 adds KPI entries and
+objectives, 3 copies each task's due date onto its step state (for overdue counts)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from acct_tui.store import kpis
 from acct_tui.store.db import close_database, latest_schema_version, open_database
-from acct_tui.store.models import SchemaVersion
+from acct_tui.store.models import SchemaVersion, StepState
 from acct_tui.store.queries import account_rows, find_account, run_view
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.db"
@@ -87,3 +88,13 @@ def test_upgraded_and_new_databases_have_the_same_new_tables(upgraded, tmp_path:
     open_database(fresh)
     for table in NEW_TABLES:
         assert _schema(path, table) == _schema(fresh, table)
+
+
+def test_schema_3_copies_the_due_dates_onto_the_step_states(upgraded):
+    northwind = find_account("Northwind Traders")
+    due = dict(StepState.select(StepState.number, StepState.due_on).where(StepState.run == northwind.run_id).tuples())
+    assert due[4] == date(2026, 1, 15)
+    assert [number for number, value in due.items() if value is not None] == [4]
+    with sqlite3.connect(upgraded[0]) as connection:
+        indexes = {name for _, name, *_ in connection.execute('PRAGMA index_list("step_state")')}
+    assert "step_state_status_due_on_run_id" in indexes
