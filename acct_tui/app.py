@@ -80,6 +80,11 @@ class AcctApp(App[None]):
         Binding("question_mark", "app.show_keys", "Keys", key_display="?", id="app.keys"),
         Binding("escape", "app.back", "Back", id="app.back"),
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
+        # Focus moves as soon as tab is read, before the keys typed after it are handed out: over a slow link
+        # "name<tab>owner" arrives in one read, and without priority "owner" would land in the name field.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="app.focus_next"),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
+                id="app.focus_previous"),
     ]
 
     def __init__(self, db_path: Path, *, watch_interval: float = 1.0, startup_warnings: Iterable[str] = ()) -> None:

@@ -19,6 +19,7 @@ from acct_tui.store.queries import AccountDetail
 from acct_tui.store.services import ACCOUNT_FIELDS, create_account, edit_account, validate_account
 from acct_tui.text import printable
 from acct_tui.workflow.fields import SEGMENTS, STAGES
+from acct_tui.widgets.editors import LineEditor
 
 SAVE_WORKER = "save-account"
 
@@ -97,7 +98,7 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
             current = getattr(self.account, key) if self.account else CHOICES[key][0]
             return Select([(Content(choice), choice) for choice in CHOICES[key]], value=current,
                           allow_blank=False, compact=True, id=key)
-        return Input(_initial_text(self.account, key), placeholder=PLACEHOLDERS[key], compact=True, id=key)
+        return LineEditor(_initial_text(self.account, key), placeholder=PLACEHOLDERS[key], compact=True, id=key)
 
     def values(self) -> dict[str, str]:
         values = {}

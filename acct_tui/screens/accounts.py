@@ -24,6 +24,7 @@ from acct_tui.store.queries import account_detail, account_rows
 from acct_tui.store.services import archive_account
 from acct_tui.text import printable
 from acct_tui.widgets.account_table import COLUMNS, AccountTable, ListedAccount, prepare_rows
+from acct_tui.widgets.editors import LineEditor
 
 LOAD_WORKER = "load-accounts"
 DEMO_WORKER = "load-demo"
@@ -86,7 +87,9 @@ class AccountsScreen(Screen):
                 id="accounts.archive"),
         Binding("D", "load_demo", "Demo", tooltip="Load the demo portfolio (only into an empty database)",
                 id="accounts.load_demo"),
-        Binding("slash", "filter", "Filter", key_display="/", show=False,
+        # Priority, and focus moved at once (not with `focus()`, which waits its turn): "/name" typed in one
+        # read over a slow link must land in the filter, not in the list.
+        Binding("slash", "filter", "Filter", key_display="/", show=False, priority=True,
                 tooltip="Filter by name or owner as you type", id="accounts.filter"),
         Binding("s", "next_sort", "Sort", show=False, tooltip="Sort by the next column", id="accounts.sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False, tooltip="Reverse the sort order",
@@ -106,7 +109,7 @@ class AccountsScreen(Screen):
         self._reload_requested = False
         # Made here, not in compose, so `check_action` can ask them at any time.
         self.table = AccountTable(id="accounts")
-        self.filter_input = Input(placeholder="type to filter by name or owner", id="filter", compact=True)
+        self.filter_input = LineEditor(placeholder="type to filter by name or owner", id="filter", compact=True)
         self.status_line = Static(id="status")
 
     def compose(self) -> ComposeResult:
@@ -220,7 +223,7 @@ class AccountsScreen(Screen):
     # Filter and sort ---------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        self.filter_input.focus()
+        self.set_focus(self.filter_input)
 
     @on(Input.Changed, "#filter")
     def _on_filter_changed(self, event: Input.Changed) -> None:
@@ -307,4 +310,6 @@ class AccountsScreen(Screen):
             return self.loaded_once and self.table.total_count == 0 and not self.demo_loading
         if action == "clear_filter":
             return bool(self.table.filter_text) or self.filter_input.has_focus
+        if action == "filter":
+            return self.focused is not self.filter_input  # there, "/" is a character of the filter
         return True

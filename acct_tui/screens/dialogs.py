@@ -13,6 +13,7 @@ from textual.widgets import Input, Label, Static
 from acct_tui.errors import DomainError
 from acct_tui.text import printable
 from acct_tui.workflow.fields import MAX_COMMENT, multi_line_text
+from acct_tui.widgets.editors import LineEditor
 
 
 class CommentDialog(ModalScreen[str | None]):
@@ -29,7 +30,7 @@ class CommentDialog(ModalScreen[str | None]):
         with Vertical(id="comment-dialog", classes="dialog"):
             yield Label(Content(printable(self._question)), id="comment-question", classes="dialog-title")
             yield Label(Content(printable(self._hint)), id="comment-hint", classes="dialog-text")
-            yield Input(id="comment-input", max_length=MAX_COMMENT, placeholder="What has to change?")
+            yield LineEditor(id="comment-input", max_length=MAX_COMMENT, placeholder="What has to change?")
             yield Static(id="comment-problem")
 
     @on(Input.Submitted, "#comment-input")

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from acct_tui.reports import FORMAT_NAMES
 from acct_tui.text import printable
 from acct_tui.widgets.step_list import CursorOptionList
+from acct_tui.widgets.editors import LineEditor
 
 
 class ExportDialog(ModalScreen[tuple[str, Path] | None]):
@@ -36,7 +37,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             yield Label(Content(f"Export {printable(self._subject, keep_newlines=False)}"), classes="dialog-title")
             yield CursorOptionList(id="export-format")
             yield Label(Content("File:"), classes="dialog-text")
-            yield Input(self._suggested, id="export-path", placeholder="where to write the report")
+            yield LineEditor(self._suggested, id="export-path", placeholder="where to write the report")
             yield Static(id="export-problem")
             yield Label(Content("↑↓ format · enter: next · enter in the file name: export · esc: cancel"),
                         classes="dialog-hint")

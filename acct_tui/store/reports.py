@@ -11,13 +11,26 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from peewee import JOIN, Case, Expression, Function, ModelSelect, Node, fn
+
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
-from acct_tui.store.models import database, utcnow
+from acct_tui.store.models import (
+    Account,
+    ApprovalDecision,
+    FieldValue,
+    KpiEntry,
+    Objective,
+    Run,
+    StepState,
+    database,
+    utcnow,
+)
 from acct_tui.store.queries import DecisionView, RunView, run_view
 from acct_tui.template import ASSIGNEE_KEY, CHECKLIST, MULTI, Template, packaged_template
 from acct_tui.workflow import OPEN, PENDING, REJECT
@@ -172,11 +185,15 @@ class AccountReport:
     objectives: tuple[ObjectiveOutcome, ...]
 
 
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600
+
+
 def turnaround_hours(submitted_at: datetime | None, decided_at: datetime) -> float | None:
     """Hours from submission to decision, when the submission time is known."""
     if submitted_at is None:
         return None
-    return (decided_at - submitted_at).total_seconds() / 3600
+    return _hours(decided_at - submitted_at)
 
 
 def decision_turnaround(decision: DecisionView) -> float | None:
@@ -185,24 +202,178 @@ def decision_turnaround(decision: DecisionView) -> float | None:
 
 # Portfolio -----------------------------------------------------------------------------------------------
 #
-# Every number is aggregated by SQLite (grouped counts, sums, averages): Python only sorts out a few hundred
-# groups. The line per account (the CSV rows) is a separate, optional set of flat per-account queries, so
-# the screen, which does not show them, does not pay for them. Raw SQL on purpose: at 100,000 accounts,
-# turning rows into Peewee field objects (UUIDs, timestamps) costs more than SQLite's own work.
-# `CROSS JOIN` fixes the join order where the planner would otherwise start from every account.
-
-# `INDEXED BY`: statistics gathered while nothing was archived make the planner scan every account here.
-ARCHIVED_RUNS = ("(SELECT run.id FROM account INDEXED BY account_archived JOIN run ON run.account_id = account.id "
-                 "WHERE account.archived = 1)")
-ARCHIVED_ACCOUNTS = "(SELECT id FROM account INDEXED BY account_archived WHERE archived = 1)"
-
-
-def _rows(sql: str, params: tuple = ()) -> list[tuple]:
-    return database.execute_sql(sql, params).fetchall()
+# Every number is aggregated in SQL (grouped counts, averages) wherever standard SQL can say it, so Python only
+# sorts out a few hundred groups; turnaround hours, which SQLite and PostgreSQL spell differently, are worked
+# out here from the two timestamps. The line per account (the CSV rows) is a separate, optional set of flat
+# per-account queries, so the screen, which does not show them, does not pay for them.
+#
+# Portable by rule: every query is built with Peewee's query builder from standard SQL (joins, subqueries,
+# COUNT/AVG/MIN/MAX, CASE, COALESCE, NULLIF, TRIM) and runs unchanged on SQLite and PostgreSQL: no planner
+# hints, no date functions, no bare column beside an aggregate. Each query has a builder of its own
+# (`*_query`), so a test compiles every one of them for PostgreSQL.
 
 
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def _active() -> Expression:
+    return Account.archived == False  # noqa: E712 (Peewee expression)
+
+
+def _archived() -> Expression:
+    return Account.archived == True  # noqa: E712 (Peewee expression)
+
+
+def archived_accounts_query() -> ModelSelect:
+    return Account.select(Account.id).where(_archived())
+
+
+def archived_runs_query() -> ModelSelect:
+    """The runs of archived accounts, which every number but the archived count leaves out."""
+    return Run.select(Run.id).where(Run.account.in_(archived_accounts_query()))
+
+
+def _count_where(condition: Expression) -> Function:
+    """How many rows meet `condition`: 0, not NULL, when none do."""
+    return fn.COUNT(Case(None, ((condition, 1),)))
+
+
+def archived_count_query() -> ModelSelect:
+    return Account.select(fn.COUNT(Account.id)).where(_archived())
+
+
+def shape_query() -> ModelSelect:
+    """Active accounts grouped by stage, segment and progress: a few thousand groups whatever the size."""
+    finished = Run.current_step.is_null()
+    return (
+        Account.select(Account.stage, Account.segment, Run.done_count, Run.step_count, finished,
+                       fn.COUNT(Account.id))
+        .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
+        .where(_active())
+        .group_by(Account.stage, Account.segment, Run.done_count, Run.step_count, finished)
+    )
+
+
+def option_values_query(step: int, key: str) -> ModelSelect:
+    """The stored values of a choice field across active accounts, each with how many chose it."""
+    return (
+        FieldValue.select(FieldValue.value, fn.COUNT(FieldValue.id))
+        .where((FieldValue.key == key) & (FieldValue.step == step) & (FieldValue.value != "")
+               & FieldValue.run.not_in(archived_runs_query()))
+        .group_by(FieldValue.value)
+    )
+
+
+def pending_query() -> ModelSelect:
+    """Approvals waiting for a decision, oldest first: `queries.approval_queue` without the run ids, step
+    coverage and submitters the report does not show (a UUID per row is most of that query's time)."""
+    return (
+        StepState.select(Account.id, Account.name, Account.owner, StepState.number, StepState.submitted_at)
+        .join(Run, on=(StepState.run == Run.id))
+        .join(Account, on=(Run.account == Account.id))
+        .where((StepState.status == PENDING) & _active())
+        .order_by(StepState.submitted_at, Account.name_key)
+    )
+
+
+def decisions_query() -> ModelSelect:
+    """Every decision of an active account: its gate, verdict and the two times its turnaround is counted
+    between (hours between timestamps have no portable SQL spelling)."""
+    return (
+        ApprovalDecision.select(ApprovalDecision.step, ApprovalDecision.decision, ApprovalDecision.submitted_at,
+                                ApprovalDecision.decided_at)
+        .where(ApprovalDecision.run.not_in(archived_runs_query()))
+    )
+
+
+def overdue_by_holder_query(today: date) -> ModelSelect:
+    """Open tasks past their due date (one range of the step states' (status, due_on) index), counted by who
+    has them: the step's assignee, else the account owner."""
+    who = FieldValue.alias("who")
+    # Grouped by its alias: the expression written out again would bind its parameters again, and
+    # PostgreSQL does not see `$1` and `$4` as the same grouping expression.
+    holder = fn.COALESCE(fn.NULLIF(fn.TRIM(who.value), ""), fn.NULLIF(Account.owner, ""), UNASSIGNED).alias("holder")
+    return (
+        StepState.select(holder, fn.COUNT(StepState.id), fn.COUNT(Account.id.distinct()))
+        .join(Run, on=(StepState.run == Run.id))
+        .join(Account, on=(Run.account == Account.id))
+        .join(who, JOIN.LEFT_OUTER, on=((who.run == StepState.run) & (who.step == StepState.number)
+                                        & (who.key == ASSIGNEE_KEY)))
+        .where((StepState.status == OPEN) & (StepState.due_on < today) & _active())
+        .group_by(holder)
+    )
+
+
+def _latest_kpis(*columns: Node) -> ModelSelect:
+    """`columns` of each account's latest entry per metric: the entry dated MAX(measured_on) of its account
+    and metric: one walk of the (account, metric, date) index for the dates, then one look-up per pair."""
+    last = (KpiEntry.select(KpiEntry.account, KpiEntry.metric, fn.MAX(KpiEntry.measured_on).alias("measured_on"))
+            .group_by(KpiEntry.account, KpiEntry.metric)
+            .alias("last"))
+    return KpiEntry.select(*columns).join(last, on=(
+        (KpiEntry.account == last.c.account_id) & (KpiEntry.metric == last.c.metric)
+        & (KpiEntry.measured_on == last.c.measured_on)))
+
+
+def kpi_summary_query() -> ModelSelect:
+    value = KpiEntry.value
+    return (
+        _latest_kpis(KpiEntry.metric, fn.COUNT(KpiEntry.id), fn.AVG(value), fn.MIN(value), fn.MAX(value))
+        .where(KpiEntry.account.not_in(archived_accounts_query()))
+        .group_by(KpiEntry.metric)
+    )
+
+
+def objective_totals_query(today: date) -> ModelSelect:
+    return (
+        Objective.select(fn.COUNT(Objective.id), _count_where(Objective.achieved == True),  # noqa: E712
+                         _count_where(Objective.achieved == False),  # noqa: E712
+                         _count_where(Objective.achieved.is_null() & (Objective.due_on < today)))
+        .where(Objective.run.not_in(archived_runs_query()))
+    )
+
+
+def account_lines_query(today: date) -> ModelSelect:
+    """One row per active account, by name, with everything its line shows: the per-run and per-account
+    figures are grouped subqueries, left-joined, so nothing is matched up row by row in Python."""
+    step, key = SATISFACTION
+    rating = FieldValue.alias("rating")
+    # COUNT(run): the (status, due_on, run) index holds it, so the table itself is not read.
+    overdue = (StepState.select(StepState.run, fn.COUNT(StepState.run).alias("tasks"))
+               .where((StepState.status == OPEN) & (StepState.due_on < today))
+               .group_by(StepState.run)
+               .alias("overdue"))
+    goals = (Objective.select(Objective.run, fn.COUNT(Objective.id).alias("total"),
+                              _count_where(Objective.achieved == True).alias("achieved"))  # noqa: E712
+             .group_by(Objective.run)
+             .alias("goals"))
+    # One column per metric: each account has at most one latest entry per metric, so MAX picks it.
+    latest = (_latest_kpis(KpiEntry.account, *(
+        fn.MAX(Case(KpiEntry.metric, ((metric, KpiEntry.value),))).alias(metric) for metric in METRIC_KEYS))
+              .group_by(KpiEntry.account)
+              .alias("latest"))
+    return (
+        Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage, Account.industry,
+                       Account.annual_revenue, Account.last_activity_at, Run.done_count, Run.step_count,
+                       Run.current_step, Run.next_approval, rating.value, overdue.c.tasks, goals.c.total,
+                       goals.c.achieved, *(getattr(latest.c, metric) for metric in METRIC_KEYS))
+        .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
+        .join(rating, JOIN.LEFT_OUTER, on=((rating.run == Run.id) & (rating.step == step) & (rating.key == key)
+                                           & (rating.value != "")))
+        .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.run_id == Run.id))
+        .join(goals, JOIN.LEFT_OUTER, on=(goals.c.run_id == Run.id))
+        .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account_id == Account.id))
+        .where(_active())
+        .order_by(Account.name_key)
+    )
+
+
+def _rows(query: ModelSelect) -> list[tuple]:
+    return list(query.tuples())
+
+
+def _driver_rows(query: ModelSelect) -> Iterable[tuple]:
+    """The rows as the database driver returns them, for the two queries with a row per account or per
+    decision: the few columns that need it go through their field's own converter (`python_value`), the work
+    `.tuples()` does on every column of every row, which would cost more than the query at 100,000 accounts."""
+    return database.execute(query)
 
 
 def _tallies(labels: tuple[str, ...], counts: Counter) -> tuple[Tally, ...]:
@@ -244,11 +415,7 @@ def _shape() -> _Shape:
     progress: Counter = Counter()
     active = with_run = finished = 0
     percent_sum = 0.0
-    for stage, segment, done, total, complete, count in _rows(
-        "SELECT account.stage, account.segment, run.done_count, run.step_count, run.current_step IS NULL, COUNT(*) "
-        "FROM account LEFT JOIN run ON run.account_id = account.id WHERE account.archived = 0 "
-        "GROUP BY 1, 2, 3, 4, 5"
-    ):
+    for stage, segment, done, total, complete, count in _rows(shape_query()):
         active += count
         stages[stage] += count
         segments[segment] += count
@@ -261,16 +428,12 @@ def _shape() -> _Shape:
 
 
 def _option_counts(step: int, key: str, template: Template) -> Counter:
-    """How many active accounts chose each option of a choice field. SQLite groups the stored values (a few
-    dozen distinct ones: a label, or a JSON list of labels) and Python counts their options: much quicker
-    than `json_each`, which pulls the planner off the (key, value) index."""
+    """How many active accounts chose each option of a choice field. SQL groups the stored values (a few
+    dozen distinct ones: a label, or a JSON list of labels) and Python counts their options: portable, and
+    quicker than unpacking the JSON lists in SQL."""
     is_list = template.step(step).field(key).type in (CHECKLIST, MULTI)
     counts: Counter = Counter()
-    for stored, accounts in _rows(
-        f"SELECT value, COUNT(*) FROM field_value WHERE key = ? AND step = ? AND value != '' "
-        f"AND +run_id NOT IN {ARCHIVED_RUNS} GROUP BY value",
-        (key, step),
-    ):
+    for stored, accounts in _rows(option_values_query(step, key)):
         try:
             chosen = json.loads(stored) if is_list else [stored]
         except ValueError:
@@ -281,117 +444,84 @@ def _option_counts(step: int, key: str, template: Template) -> Counter:
 
 
 def _pending(today: date, template: Template) -> tuple[PendingApproval, ...]:
-    rows = _rows(
-        "SELECT account.id, account.name, account.owner, state.number, state.submitted_at FROM step_state AS state "
-        "CROSS JOIN run ON run.id = state.run_id CROSS JOIN account ON account.id = run.account_id "
-        "WHERE state.status = ? AND account.archived = 0 ORDER BY state.submitted_at, account.name_key",
-        (PENDING,),
+    return tuple(
+        PendingApproval(account_id, name, owner, step, template.step(step).title, submitted_at,
+                        (today - submitted_at.date()).days if submitted_at else None)
+        for account_id, name, owner, step, submitted_at in _rows(pending_query())
     )
-    pending = []
-    for account_id, name, owner, number, submitted in rows:
-        submitted_at = _time(submitted)
-        pending.append(PendingApproval(uuid.UUID(account_id), name, owner, number, template.step(number).title,
-                                       submitted_at, (today - submitted_at.date()).days if submitted_at else None))
-    return tuple(pending)
 
 
 def _gate_stats(template: Template, pending: tuple[PendingApproval, ...]) -> tuple[GateStats, ...]:
-    hours = "(julianday(decided_at) - julianday(submitted_at)) * 24"
-    rows = {row[0]: row[1:] for row in _rows(
-        f"SELECT step, COUNT(*), SUM(decision = ?), COUNT(submitted_at), AVG({hours}), MIN({hours}), MAX({hours}) "
-        f"FROM approval_decision WHERE +run_id NOT IN {ARCHIVED_RUNS} GROUP BY step",
-        (REJECT,),
-    )}
+    """Counts and turnarounds in one pass over the decisions (200,000 at 100,000 accounts)."""
+    decisions: Counter = Counter()
+    rejections: Counter = Counter()
+    turnarounds: dict[int, list[timedelta]] = {}
+    to_time = ApprovalDecision.decided_at.python_value
+    for step, decision, submitted_at, decided_at in _driver_rows(decisions_query()):
+        decisions[step] += 1
+        if decision == REJECT:
+            rejections[step] += 1
+        if submitted_at is not None:
+            turnarounds.setdefault(step, []).append(to_time(decided_at) - to_time(submitted_at))
     waiting = Counter(item.step for item in pending)
     stats = []
     for gate in template.approvals:
-        decisions, rejected, timed, average, shortest, longest = rows.get(gate.number, (0, 0, 0, None, None, None))
-        stats.append(GateStats(gate.number, gate.title, waiting[gate.number], decisions, decisions - rejected,
-                               rejected, timed, average, shortest, longest))
+        spans = turnarounds.get(gate.number, [])
+        hours = (_hours(sum(spans, timedelta())) / len(spans), _hours(min(spans)), _hours(max(spans))) \
+            if spans else (None, None, None)
+        decided, rejected = decisions[gate.number], rejections[gate.number]
+        stats.append(GateStats(gate.number, gate.title, waiting[gate.number], decided, decided - rejected,
+                               rejected, len(spans), *hours))
     return tuple(stats)
 
 
 def _overdue_by_owner(today: date) -> tuple[OwnerOverdue, ...]:
-    """Open tasks past their due date (one range of the step states' (status, due_on) index), by who has
-    them: the step's assignee, else the account owner."""
-    tasks: Counter = Counter()
-    accounts: dict[str, set[str]] = {}
-    for holder, account_id, count in _rows(
-        "SELECT COALESCE(NULLIF(TRIM(who.value), ''), NULLIF(account.owner, ''), ?), account.id, COUNT(*) "
-        "FROM step_state AS state CROSS JOIN run ON run.id = state.run_id "
-        "CROSS JOIN account ON account.id = run.account_id "
-        "LEFT JOIN field_value AS who ON who.run_id = state.run_id AND who.step = state.number AND who.key = ? "
-        "WHERE state.status = ? AND state.due_on < ? AND account.archived = 0 GROUP BY 1, 2",
-        (UNASSIGNED, ASSIGNEE_KEY, OPEN, today.isoformat()),
-    ):
-        tasks[holder] += count
-        accounts.setdefault(holder, set()).add(account_id)
-    return tuple(OwnerOverdue(holder, tasks[holder], len(accounts[holder]))
-                 for holder in sorted(tasks, key=lambda holder: (-tasks[holder], holder)))
+    owners = [OwnerOverdue(holder, tasks, accounts) for holder, tasks, accounts in _rows(overdue_by_holder_query(today))]
+    return tuple(sorted(owners, key=lambda owner: (-owner.tasks, owner.owner)))
 
 
-# The latest value of each metric per account. SQLite takes the bare `value` column from the row holding
-# MAX(measured_on) (documented behaviour); the covering (account, metric, date, value) index makes it a walk.
-LATEST_KPIS = "SELECT account_id, metric, value, MAX(measured_on) FROM kpi_entry GROUP BY account_id, metric"
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)
 
 
 def _kpi_summaries() -> tuple[KpiSummary, ...]:
-    rows = {metric: rest for metric, *rest in _rows(
-        f"SELECT metric, COUNT(*), AVG(value), MIN(value), MAX(value) FROM ({LATEST_KPIS}) "
-        f"WHERE account_id NOT IN {ARCHIVED_ACCOUNTS} GROUP BY metric"
-    )}
+    rows = {metric: (count, _number(average), _number(lowest), _number(highest))
+            for metric, count, average, lowest, highest in _rows(kpi_summary_query())}
     return tuple(KpiSummary(key, *rows.get(key, (0, None, None, None))) for key in METRIC_KEYS)
 
 
 def _objective_totals(today: date) -> ObjectiveTotals:
-    # CASE, not a bare comparison: achieved and due_on may be NULL, and a SUM of nothing but NULLs is NULL.
-    total, achieved, missed, overdue = _rows(
-        "SELECT COUNT(*), TOTAL(CASE WHEN achieved = 1 THEN 1 END), TOTAL(CASE WHEN achieved = 0 THEN 1 END), "
-        "TOTAL(CASE WHEN achieved IS NULL AND due_on < ? THEN 1 END) "
-        f"FROM objective WHERE +run_id NOT IN {ARCHIVED_RUNS}",
-        (today.isoformat(),),
-    )[0]
-    return ObjectiveTotals(total, int(achieved), int(missed), total - int(achieved) - int(missed), int(overdue))
+    total, achieved, missed, overdue = _rows(objective_totals_query(today))[0]
+    return ObjectiveTotals(total, achieved, missed, total - achieved - missed, overdue)
+
+
+NO_VALUES = (None,) * len(METRICS)
+
+
+def _latest_values(values: list) -> tuple[Decimal | None, ...]:
+    """Each metric's latest value, with the metric's decimals; most accounts have none yet."""
+    if values.count(None) == len(values):
+        return NO_VALUES
+    return tuple(None if value is None else to_places(metric, value) for metric, value in zip(METRICS, values))
 
 
 def _account_lines(today: date, template: Template, pending: tuple[PendingApproval, ...]) -> tuple[AccountLine, ...]:
-    """One line per active account, by name: a handful of flat queries joined by id in one pass."""
-    accounts = _rows(
-        "SELECT account.id, account.name, account.owner, account.segment, account.stage, account.industry, "
-        "account.annual_revenue, account.last_activity_at, run.id, run.done_count, run.step_count, "
-        "run.current_step, run.next_approval FROM account LEFT JOIN run ON run.account_id = account.id "
-        "WHERE account.archived = 0 ORDER BY account.name_key"
-    )
-    ratings = dict(_rows("SELECT run_id, value FROM field_value WHERE key = ? AND step = ? AND value != ''",
-                         (SATISFACTION[1], SATISFACTION[0])))
-    overdue = dict(_rows("SELECT run_id, COUNT(*) FROM step_state WHERE status = ? AND due_on < ? GROUP BY run_id",
-                         (OPEN, today.isoformat())))
-    objective_counts = {run_id: (count, achieved) for run_id, count, achieved in _rows(
-        "SELECT run_id, COUNT(*), TOTAL(CASE WHEN achieved = 1 THEN 1 END) FROM objective GROUP BY run_id"
-    )}
-    metrics = {metric.key: metric for metric in METRICS}
-    latest: dict[str, dict[str, Decimal]] = {}
-    for account_id, key, value, _ in _rows(LATEST_KPIS):
-        if key in metrics:
-            latest.setdefault(account_id, {})[key] = to_places(metrics[key], value)
+    """One line per active account, by name, from one query."""
     waiting_since: dict[uuid.UUID, datetime | None] = {}
     for item in pending:  # oldest first: the first one of an account is what it waits on longest
         waiting_since.setdefault(item.account_id, item.submitted_at)
     titles = {step.number: step.title for step in template.steps}
-    no_values = (None,) * len(METRIC_KEYS)
+    to_uuid, to_decimal, to_time = (field.python_value
+                                    for field in (Account.id, Account.annual_revenue, Account.last_activity_at))
     lines = []
-    for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
-         next_gate) in accounts:
-        values = latest.get(account_id)
-        account_uuid = uuid.UUID(account_id)
-        count, achieved = objective_counts.get(run_id, (0, 0))
+    for (account_id, name, owner, segment, stage, industry, revenue, activity, done, total, current, next_gate,
+         rating, overdue, objectives_set, achieved, *latest) in _driver_rows(account_lines_query(today)):
+        account_id = to_uuid(account_id)
         lines.append(AccountLine(
-            account_uuid, name, owner, segment, stage, industry,
-            None if revenue is None else Decimal(str(revenue)), done or 0, total or 0, current,
-            titles[current] if current else "", next_gate, waiting_since.get(account_uuid),
-            overdue.get(run_id, 0), ratings.get(run_id),
-            tuple(values.get(key) for key in METRIC_KEYS) if values else no_values, count, int(achieved),
-            _time(activity),
+            account_id, name, owner, segment, stage, industry, to_decimal(revenue), done or 0, total or 0, current,
+            titles[current] if current else "", next_gate, waiting_since.get(account_id), overdue or 0, rating,
+            _latest_values(latest),
+            objectives_set or 0, achieved or 0, to_time(activity),
         ))
     return tuple(lines)
 
@@ -403,7 +533,7 @@ def portfolio_report(today: date | None = None, template: Template | None = None
     template = template or packaged_template()
     today = today or date.today()
     with database.atomic():  # one snapshot: every number describes the same moment
-        archived = _rows("SELECT COUNT(*) FROM account WHERE archived = 1")[0][0]
+        archived = archived_count_query().scalar()
         shape = _shape()
         pending = _pending(today, template)
         gates = _gate_stats(template, pending)

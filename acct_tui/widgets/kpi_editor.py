@@ -25,6 +25,7 @@ from acct_tui.text import printable
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
 from acct_tui.workflow.kpi import METRICS, get_metric
+from acct_tui.widgets.editors import LineEditor
 
 LOAD_GROUP = "kpi-editor-load"
 HINT = ("Choose the metric, type the value and the date it was measured; enter saves. "
@@ -80,8 +81,8 @@ class KpiEditor(Vertical):
         with Horizontal(classes="kpi-inputs"):
             yield Select([(Content(metric.short), metric.key) for metric in METRICS], value=METRICS[0].key,
                          allow_blank=False, id="kpi-metric")
-            yield Input(placeholder="value", id="kpi-value")
-            yield Input("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
+            yield LineEditor(placeholder="value", id="kpi-value")
+            yield LineEditor("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
         yield Static(id="kpi-message")
 
     def on_mount(self) -> None:

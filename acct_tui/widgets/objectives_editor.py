@@ -25,6 +25,7 @@ from acct_tui.text import printable
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
 from acct_tui.workflow.kpi import METRICS
+from acct_tui.widgets.editors import LineEditor
 
 DEFINE = "define"  # step 6
 RESULTS = "results"  # step 20
@@ -89,19 +90,19 @@ class ObjectivesEditor(Vertical):
         yield Static(Content(HINTS[self.mode]), classes="objective-hint")
         yield CursorOptionList(id="objective-list")
         if self.mode == DEFINE:
-            yield Input(placeholder="objective, e.g. Raise customer satisfaction", id="objective-title",
+            yield LineEditor(placeholder="objective, e.g. Raise customer satisfaction", id="objective-title",
                         classes="objective-field")
             with Horizontal(classes="objective-inputs"):
                 yield Select([(Content("free text"), FREE_TEXT)]
                              + [(Content(metric.short), metric.key) for metric in METRICS],
                              value=FREE_TEXT, allow_blank=False, id="objective-metric", classes="objective-field")
-                yield Input(placeholder="target", id="objective-target", classes="objective-field")
-                yield Input(placeholder="due: YYYY-MM-DD or +30", id="objective-due", classes="objective-field")
+                yield LineEditor(placeholder="target", id="objective-target", classes="objective-field")
+                yield LineEditor(placeholder="due: YYYY-MM-DD or +30", id="objective-due", classes="objective-field")
         else:
             with Horizontal(classes="objective-inputs"):
                 yield Select([(Content(name), index) for index, (name, _) in enumerate(VERDICTS)], value=0,
                              allow_blank=False, id="objective-verdict", classes="objective-field")
-                yield Input(placeholder="what came of it", id="objective-result", classes="objective-field")
+                yield LineEditor(placeholder="what came of it", id="objective-result", classes="objective-field")
         yield Static(id="objective-message")
 
     def on_mount(self) -> None:

@@ -27,6 +27,7 @@ from acct_tui.store.values import display_value
 from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE
 from acct_tui.text import printable
 from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
+from acct_tui.widgets.editors import LineEditor, NotesEditor
 
 # When an edit should be saved: toggles at once, typing after a short pause, dates when the user leaves
 # the field or presses Enter (a half-typed date is not an error worth showing).
@@ -210,10 +211,10 @@ class StepForm(Vertical):
         if field.type in (CHECKLIST, MULTI, SINGLE):
             return ChoiceList(field.options, value, multiple=field.type != SINGLE, id=editor_id)
         if field.type == NOTES:
-            return TextArea(str(value), id=editor_id, soft_wrap=True, tab_behavior="focus",
+            return NotesEditor(str(value), id=editor_id, soft_wrap=True, tab_behavior="focus",
                             placeholder="Notes are saved as you type")
         placeholder = "YYYY-MM-DD, today, tomorrow, +7 or +2w" if field.type == DATE else ""
-        return Input(str(value), id=editor_id, placeholder=placeholder)
+        return LineEditor(str(value), id=editor_id, placeholder=placeholder)
 
     def _key(self, widget: Widget) -> str | None:
         key = (widget.id or "").removeprefix("field-")
