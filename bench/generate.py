@@ -284,13 +284,15 @@ class Portfolio:
                    decided_at: datetime, approver: str) -> None:
         rng = self.rng
         decisions = [(status, decided_at)]
-        if status == APPROVED and rng.random() < REJECTED_BEFORE_GRANTED:
-            decisions.insert(0, (REJECTED, decided_at - timedelta(days=rng.uniform(1, 10))))
+        if status == APPROVED and rng.random() < REJECTED_BEFORE_GRANTED:  # rejected half-way, then granted
+            submitted = datetime.fromisoformat(submitted_at)
+            decisions.insert(0, (REJECTED, submitted + (decided_at - submitted) / 2))
         for decision, at in decisions:
             comment = "Looks good." if decision == APPROVED else "Please add the latest figures before I sign this off."
             at_stamp = _stamp(at)
+            turnaround = round((at - datetime.fromisoformat(submitted_at)).total_seconds())
             self.tables["approval_decision"].append((self.id(), run_id, number, decision, approver, comment,
-                                                     submitted_at, at_stamp))
+                                                     submitted_at, at_stamp, turnaround))
             action = "approval.approve" if decision == APPROVED else "approval.reject"
             self._audit(at_stamp, approver, action, "run", run_id, account_id, number,
                         self._json(("pending", number), {"states": {str(number): "pending"}}),

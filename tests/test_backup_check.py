@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -163,3 +164,18 @@ def test_check_reports_damage_page_by_page(portfolio):
     assert result.returncode == 1
     assert result.stderr.startswith("acct-tui: ") and "Traceback" not in result.stderr
     assert all(line.startswith("acct-tui: ") for line in result.stderr.splitlines())
+
+
+def test_check_of_a_first_release_database_says_it_will_be_upgraded_and_changes_nothing(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o700)
+    path = folder / "acct.db"
+    shutil.copyfile(Path(__file__).with_name("fixtures") / "schema_v1.db", path)
+    path.chmod(0o600)
+    before = path.read_bytes()
+    result = acct("db", "check", db=path)
+    assert result.returncode == 0, result.stderr
+    assert f"schema 1 (upgraded to {latest_schema_version()} when the app next opens it)" in result.stdout
+    assert "3 accounts" in result.stdout
+    assert path.read_bytes() == before
+    assert os.listdir(folder) == ["acct.db"]

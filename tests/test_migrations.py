@@ -1,5 +1,6 @@
 """A database of the first release (schema 1) upgrades to the latest schema when opened: 2 adds KPI entries and
-objectives, 3 copies each task's due date onto its step state (for overdue counts)."""
+objectives, 3 copies each task's due date onto its step state (for overdue counts), 4 keeps each decision's
+turnaround."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from acct_tui.store import kpis
 from acct_tui.store.db import close_database, latest_schema_version, open_database
-from acct_tui.store.models import SchemaVersion, StepState
+from acct_tui.store.models import ApprovalDecision, SchemaVersion, StepState
 from acct_tui.store.queries import account_rows, find_account, run_view
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.db"
@@ -81,13 +82,20 @@ def test_opening_the_upgraded_database_again_changes_nothing(upgraded):
     assert versions == list(range(1, latest_schema_version() + 1))
 
 
-def test_upgraded_and_new_databases_have_the_same_new_tables(upgraded, tmp_path: Path):
+def test_upgraded_and_new_databases_have_the_same_schema(upgraded, tmp_path: Path):
     path, *_ = upgraded
     close_database()
     fresh = tmp_path / "fresh" / "acct.db"
     open_database(fresh)
-    for table in NEW_TABLES:
-        assert _schema(path, table) == _schema(fresh, table)
+    with sqlite3.connect(fresh) as connection:
+        tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert set(NEW_TABLES) <= set(tables)
+    for table in tables:
+        columns, indexes = _schema(path, table)
+        fresh_columns, fresh_indexes = _schema(fresh, table)
+        # ALTER TABLE appends a column where the model declares it last: compare columns by name.
+        assert sorted(column[1:] for column in columns) == sorted(column[1:] for column in fresh_columns), table
+        assert indexes == fresh_indexes, table
 
 
 def test_schema_3_copies_the_due_dates_onto_the_step_states(upgraded):
@@ -98,3 +106,12 @@ def test_schema_3_copies_the_due_dates_onto_the_step_states(upgraded):
     with sqlite3.connect(upgraded[0]) as connection:
         indexes = {name for _, name, *_ in connection.execute('PRAGMA index_list("step_state")')}
     assert "step_state_status_due_on_run_id" in indexes
+
+
+def test_schema_4_works_out_the_turnaround_of_every_old_decision(upgraded):
+    decisions = list(ApprovalDecision.select())
+    assert len(decisions) == 2
+    for decision in decisions:
+        expected = (decision.decided_at - decision.submitted_at).total_seconds()
+        assert decision.turnaround_seconds is not None
+        assert abs(decision.turnaround_seconds - expected) <= 1

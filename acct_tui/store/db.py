@@ -71,6 +71,9 @@ def _add_step_due_dates(db: peewee.Database) -> None:
     apply_schema_changes(
         migrator.add_column("step_state", "due_on", peewee.DateField(null=True)),
         migrator.add_index("step_state", ("status", "due_on", "run_id"), False),
+        # Overdue tasks no longer read field values by (key, value); portfolio answers read them by step.
+        migrator.drop_index("field_value", "field_value_key_value"),
+        migrator.add_index("field_value", ("key", "step", "value", "run_id"), False),
     )
     db.execute_sql(
         "UPDATE step_state SET due_on = (SELECT value FROM field_value WHERE field_value.run_id = step_state.run_id "
@@ -79,9 +82,21 @@ def _add_step_due_dates(db: peewee.Database) -> None:
     )
 
 
+def _add_decision_turnarounds(db: peewee.Database) -> None:
+    migrator = SchemaMigrator.from_database(db)
+    apply_schema_changes(migrator.add_column("approval_decision", "turnaround_seconds", peewee.IntegerField(null=True)))
+    # Only databases of earlier releases get here, and those are all SQLite files: julianday is fine.
+    db.execute_sql(
+        "UPDATE approval_decision SET turnaround_seconds = "
+        "CAST(ROUND((julianday(decided_at) - julianday(submitted_at)) * 86400) AS INTEGER) "
+        "WHERE submitted_at IS NOT NULL"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     (2, "KPI entries and objectives", _add_kpis_and_objectives),
-    (3, "due dates on step states, for overdue tasks", _add_step_due_dates),
+    (3, "due dates on step states for overdue tasks; field values indexed by step", _add_step_due_dates),
+    (4, "turnaround of each approval decision", _add_decision_turnarounds),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
 

@@ -122,7 +122,7 @@ class FieldValue(BaseModel):
         table_name = "field_value"
         indexes = (
             (("run", "step", "key"), True),
-            (("key", "value"), False),  # overdue tasks: key = 'due' and value < today
+            (("key", "step", "value", "run"), False),  # answers counted across the portfolio, by index alone
         )
 
 
@@ -134,6 +134,9 @@ class ApprovalDecision(BaseModel):
     comment = TextField(default="")
     submitted_at = TimestampField(null=True)
     decided_at = TimestampField(default=utcnow, index=True)
+    # decided_at - submitted_at, kept when deciding: turnaround statistics are then plain SQL aggregates
+    # (timestamp differences have no portable SQL spelling).
+    turnaround_seconds = IntegerField(null=True)
 
     class Meta:
         table_name = "approval_decision"

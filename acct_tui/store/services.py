@@ -399,8 +399,9 @@ def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, 
             (StepState.run == run.id) & (StepState.number == step)
         ).scalar()
         now = utcnow()
+        turnaround = round((now - submitted_at).total_seconds()) if submitted_at else None
         ApprovalDecision.create(run=run.id, step=step, decision=decision, approver=actor, comment=comment_text,
-                                submitted_at=submitted_at, decided_at=now)
+                                submitted_at=submitted_at, decided_at=now, turnaround_seconds=turnaround)
         return _apply(run, state, transition, actor, f"approval.{'approve' if decision == APPROVE else 'reject'}",
                       step, extra={"comment": comment_text})
 
