@@ -7,8 +7,10 @@ the thread that then runs the app, so the change watcher reads that thread's con
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
+import threading
 import uuid
 from pathlib import Path
 from typing import Iterable
@@ -29,6 +31,9 @@ from acct_tui.stylesheet import stylesheet_path
 from acct_tui.text import printable
 
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+# After a hang-up the terminal is gone, and restoring it can block for ever: every edit is saved by the time
+# the screens have unmounted, so the process ends itself if the orderly exit has not finished by then.
+EXIT_GRACE_SECONDS = 5.0
 # The footer shows the four screen keys as one item ("1234 Screens"): room for each screen's own keys at 80.
 SCREEN_KEYS = Binding.Group("Screens", compact=True)
 
@@ -101,7 +106,7 @@ class AcctApp(App[None]):
         # the process dies at once and leaves the terminal in the alternate screen.
         loop = asyncio.get_running_loop()
         for signal_number in EXIT_SIGNALS:
-            loop.add_signal_handler(signal_number, self.exit)
+            loop.add_signal_handler(signal_number, self._exit_on_signal, signal_number)
         self._seen_data_version = data_version()
         self.set_interval(self.watch_interval, self._check_for_changes, name="data-version watch")
         self.switch_mode("accounts")
@@ -112,6 +117,14 @@ class AcctApp(App[None]):
         loop = asyncio.get_running_loop()
         for signal_number in EXIT_SIGNALS:
             loop.remove_signal_handler(signal_number)
+
+    def _exit_on_signal(self, signal_number: int) -> None:
+        exit_code = 128 + signal_number  # what a shell reports for a process ended by that signal
+        if not self.is_headless:  # a daemon timer: it dies with the process when the exit ends in time
+            watchdog = threading.Timer(EXIT_GRACE_SECONDS, os._exit, args=(exit_code,))
+            watchdog.daemon = True
+            watchdog.start()
+        self.exit(return_code=exit_code)
 
     def _check_for_changes(self) -> None:
         """Tell the screen in front to reload when another connection (another session, or one of this

@@ -182,8 +182,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     warnings = _open_quietly(args)  # shown inside the app: the full-screen UI would paint over stderr
     from acct_tui.app import AcctApp
 
-    AcctApp(path, startup_warnings=warnings).run()
-    return 0
+    app = AcctApp(path, startup_warnings=warnings)
+    app.run()
+    return app.return_code or 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -394,3 +394,47 @@ async def test_command_palette_offers_what_is_possible_and_sorts_by_any_column(a
         await pilot.pause()
         assert table(app).shown_names == ["Beta", "Alpha"]
         assert "by owner ▲" in screen_text(app)
+
+
+async def test_the_first_screenful_shows_before_the_whole_portfolio(app, monkeypatch):
+    import acct_tui.screens.accounts as accounts_module
+
+    for name in ("Delta", "Alpha", "Echo", "Charlie", "Bravo"):
+        create_account(name)
+    monkeypatch.setattr(accounts_module, "FIRST_PAGE", 2)
+    shown: list[tuple[list[str], bool]] = []
+    show_rows = AccountsScreen._show_rows
+
+    def noted(screen, accounts, complete=True):
+        shown.append(([account.row.name for account in accounts], complete))
+        return show_rows(screen, accounts, complete)
+
+    monkeypatch.setattr(AccountsScreen, "_show_rows", noted)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown[0] == (["Alpha", "Bravo"], False)
+        assert shown[-1] == (["Alpha", "Bravo", "Charlie", "Delta", "Echo"], True)
+        assert "5 of 5 accounts" in screen_text(app)
+
+
+async def test_coming_back_to_the_list_reloads_only_after_a_change(app, monkeypatch):
+    account_id = create_account("Alpha")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = accounts_screen(app)
+        loads = []
+        start_reload = screen._start_reload
+        monkeypatch.setattr(screen, "_start_reload", lambda: (loads.append("load"), start_reload()))
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert loads == []  # nothing changed: the rows shown are current
+        app.open_account(account_id)
+        await settle(pilot)
+        await pilot.press("d")  # step 1 done, in this session
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert loads == ["load"]
+        assert table(app).selected.row.done == 1

@@ -130,7 +130,7 @@ async def test_sigterm_exits_in_order(app):
         await settle(pilot)
         os.kill(os.getpid(), signal.SIGTERM)  # without the app's handler this would kill the test run
         await pilot.pause(0.2)
-        assert app.return_code == 0
+        assert app.return_code == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == handler_before  # the app leaves the process as it found it
 
 
@@ -193,3 +193,46 @@ async def test_a_database_that_cannot_be_watched_is_reported_once(app, monkeypat
         messages = [notification.message for notification in app._notifications]
         assert messages == ["Cannot check the database for changes: disk I/O error"]
         assert app.is_running
+
+
+@pytest.mark.parametrize(
+    ("mode", "module", "query"),
+    [("checklist", "acct_tui.screens.checklist", "run_view"), ("approvals", "acct_tui.screens.approvals",
+                                                                "approval_queue")],
+)
+async def test_worker_failures_of_every_screen_become_notifications(app, monkeypatch, mode, module, query):
+    import importlib
+
+    queries = importlib.import_module(module).queries
+
+    def broken(*_, **__):
+        raise RuntimeError("disk on fire")
+
+    app.current_account_id = create_account("Alpha")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(queries, query, broken)
+        await pilot.press({"checklist": "2", "approvals": "3"}[mode])
+        await settle(pilot)
+        assert any("disk on fire" in notification.message for notification in app._notifications)
+        assert app.is_running
+
+
+async def test_start_up_warnings_are_shown_inside_the_app(db, db_path):
+    warning = "The database file /x/acct.db can be read by other users (mode 0644). Fix: chmod 600 '/x/acct.db'"
+    app = AcctApp(db_path, startup_warnings=[warning])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert [notification.message for notification in app._notifications] == [warning]
+
+
+async def test_opening_another_account_from_the_checklist_shows_it(app):
+    first, second = create_account("Alpha"), create_account("Bravo")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_account(first)
+        await settle(pilot)
+        assert "Alpha" in screen_text(app)
+        app.open_account(second)
+        await settle(pilot)
+        assert "Bravo" in screen_text(app) and app.current_mode == "checklist"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from functools import partial
 from typing import Callable
 
@@ -20,13 +21,14 @@ from textual.worker import Worker, WorkerState
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
-from acct_tui.store.queries import account_detail, account_rows
+from acct_tui.store.queries import account_detail, account_rows, latest_change
 from acct_tui.store.services import archive_account
 from acct_tui.text import printable
 from acct_tui.widgets.account_table import COLUMNS, AccountTable, ListedAccount, prepare_rows
 from acct_tui.widgets.editors import LineEditor
 
 LOAD_WORKER = "load-accounts"
+FIRST_PAGE = 100  # rows shown before the whole portfolio has loaded: more than the tallest terminal
 DEMO_WORKER = "load-demo"
 ARCHIVE_WORKER = "archive-account"
 
@@ -104,7 +106,9 @@ class AccountsScreen(Screen):
         self.loaded_once = False
         self.demo_loading = False
         # Set each time freshly loaded rows are on screen: tests (and anything else) can wait on a reload.
-        self.rows_loaded = asyncio.Event()
+        self.rows_loaded = asyncio.Event()  # set when every account is loaded and shown
+        self.showing_first_page = False
+        self._loaded_change: datetime | None = None
         self._select_after_load: uuid.UUID | None = None
         self._reload_requested = False
         # Made here, not in compose, so `check_action` can ask them at any time.
@@ -128,6 +132,10 @@ class AccountsScreen(Screen):
     # Loading ---------------------------------------------------------------------------------------
 
     def on_screen_resume(self) -> None:
+        # Coming back from another screen: at 100,000 accounts a reload costs seconds of a core, so only
+        # when something changed since the last load.
+        if self.loaded_once and self.rows_loaded.is_set() and latest_change() == self._loaded_change:
+            return
         self.reload()
 
     @on(DataChanged)
@@ -148,8 +156,11 @@ class AccountsScreen(Screen):
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
-    def _load_rows(self) -> list[ListedAccount]:
-        return prepare_rows(account_rows(include_archived=True))
+    def _load_rows(self) -> tuple[datetime | None, list[ListedAccount]]:
+        change = latest_change()  # read first: rows at least this new follow
+        if not self.loaded_once:  # the first screenful at once, the whole portfolio after it
+            self.app.call_from_thread(self._show_rows, prepare_rows(account_rows(True, limit=FIRST_PAGE)), False)
+        return change, prepare_rows(account_rows(include_archived=True))
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -163,7 +174,8 @@ class AccountsScreen(Screen):
         if event.state != WorkerState.SUCCESS:
             return
         if worker.name == LOAD_WORKER:
-            self._show_rows(worker.result)
+            self._loaded_change, accounts = worker.result
+            self._show_rows(accounts)
         elif worker.name == DEMO_WORKER:
             self.demo_loading = False
             self.notify(f"Loaded the demo portfolio: {worker.result} accounts.", markup=False)
@@ -171,13 +183,16 @@ class AccountsScreen(Screen):
         elif worker.name == ARCHIVE_WORKER:
             self.reload()
 
-    def _show_rows(self, accounts: list[ListedAccount]) -> None:
+    def _show_rows(self, accounts: list[ListedAccount], complete: bool = True) -> None:
+        """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
         self.loaded_once = True
-        self.table.set_rows(accounts, select=self._select_after_load)
-        self._select_after_load = None
+        self.showing_first_page = not complete
+        self.table.set_rows(accounts, select=self._select_after_load if complete else None)
+        if complete:
+            self._select_after_load = None
+            self.rows_loaded.set()
         self._update_status()
         self.refresh_bindings()
-        self.rows_loaded.set()
 
     # Status ----------------------------------------------------------------------------------------
 
@@ -199,6 +214,8 @@ class AccountsScreen(Screen):
         table.refresh()
         if not self.loaded_once:
             status = "Loading accounts…"
+        elif self.showing_first_page:
+            status = f"The first {table.total_count:,} accounts by name · loading the rest…"
         else:
             archived = table.total_count - table.active_count
             shown_from = table.total_count if table.show_archived else table.active_count

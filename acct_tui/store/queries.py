@@ -157,8 +157,16 @@ def overdue_counts(today: date | None = None) -> dict[uuid.UUID, int]:
     return dict(query)
 
 
-def account_rows(include_archived: bool = False, today: date | None = None) -> list[AccountRow]:
-    """Every account with its run summary, for the account list: two queries whatever the portfolio size."""
+def latest_change() -> datetime | None:
+    """When the last change of any kind was made (every change writes an audit event): a cheap way to
+    tell whether what a screen loaded earlier is still current, whichever connection made the change."""
+    return AuditEvent.select(fn.MAX(AuditEvent.at)).scalar()
+
+
+def account_rows(include_archived: bool = False, today: date | None = None, limit: int | None = None
+                 ) -> list[AccountRow]:
+    """Every account (or the first `limit` by name) with its run summary, for the account list: two queries
+    whatever the portfolio size."""
     overdue = overdue_counts(today)
     query = (
         Account.select(
@@ -172,6 +180,8 @@ def account_rows(include_archived: bool = False, today: date | None = None) -> l
     )
     if not include_archived:
         query = query.where(Account.archived == False)  # noqa: E712 (Peewee expression)
+    if limit is not None:
+        query = query.limit(limit)
     return [
         AccountRow(account_id, name, owner, segment, stage, done or 0, total or 0, current, next_gate,
                    overdue.get(account_id, 0), activity, bool(archived))
