@@ -42,7 +42,11 @@ def _print_json(data: Any) -> None:
 
 def _open_quietly(args: argparse.Namespace) -> list[str]:
     """Open the database; returns the warnings to give the user (a database other users can read)."""
-    from acct_tui.store.db import open_database, permission_problems, resolve_database_path
+    from acct_tui.store.db import (
+        open_database,
+        permission_problems,
+        resolve_database_path,
+    )
 
     path = resolve_database_path(args.db)
     open_database(path)
@@ -149,7 +153,13 @@ def _export_progress(fraction: float) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from acct_tui.reports import ExportExists, default_export_path, render_account, render_portfolio, write_export
+    from acct_tui.reports import (
+        ExportExists,
+        default_export_path,
+        render_account,
+        render_portfolio,
+        write_export,
+    )
     from acct_tui.store.queries import find_account
     from acct_tui.store.reports import account_report, portfolio_report
 

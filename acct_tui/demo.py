@@ -12,8 +12,23 @@ from acct_tui.store.db import write_transaction
 from acct_tui.store.kpis import add_kpi, add_objective, record_result
 from acct_tui.store.models import Account
 from acct_tui.store.queries import account_detail
-from acct_tui.store.services import approve, complete_step, create_account, reject, set_field
-from acct_tui.template import ASSIGNEE_KEY, CHECKLIST, DUE_KEY, MULTI, NOTES_KEY, SINGLE, Template, packaged_template
+from acct_tui.store.services import (
+    approve,
+    complete_step,
+    create_account,
+    reject,
+    set_field,
+)
+from acct_tui.template import (
+    ASSIGNEE_KEY,
+    CHECKLIST,
+    DUE_KEY,
+    MULTI,
+    NOTES_KEY,
+    SINGLE,
+    Template,
+    packaged_template,
+)
 from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
 from acct_tui.workflow.kpi import OBJECTIVES_STEP, RESULTS_STEP
 

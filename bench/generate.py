@@ -35,6 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from acct_tui.demo import INDUSTRIES  # noqa: E402
+from acct_tui.demo import NOTES as DEMO_NOTES  # noqa: E402
 from acct_tui.store.db import close_database, open_database  # noqa: E402
 from acct_tui.store.values import display_value, encode_value  # noqa: E402
 from acct_tui.template import (  # noqa: E402
@@ -66,14 +68,7 @@ WORDS_B = ("Traders", "Pharmaceuticals", "Robotics", "Airlines", "Toys", "Cycles
            "Insurance", "Software", "Publishing", "Travel", "Analytics", "Video", "Research", "Bank", "Importers",
            "Hosting", "Foods", "Logistics", "Messenger", "Power & Light", "Mining", "Shipping", "Textiles")
 SUFFIXES = ("", " Ltd", " GmbH", " SARL", " AB", " KK", " Inc.", " LLC", " plc", " S.A.")
-INDUSTRIES = ("Retail", "Pharmaceuticals", "Manufacturing", "Aviation", "Banking", "Software", "Logistics",
-              "Food & beverage", "Education", "Energy", "Publishing", "Mining")
-NOTES = (
-    "Met the purchasing lead; budget cycle closes in March.",
-    "Contract renewal due next quarter — check the discount terms.",
-    "Customer asked for a single monthly invoice instead of weekly.",
-    "Escalation from last year is closed; relationship is warming up.",
-    "Competitor pitched them in October; keep an eye on pricing.",
+NOTES = DEMO_NOTES + (
     "Two sites merged: new contact is the regional ops manager.\nAsk for the updated org chart.",
     "Café order volumes doubled after the pilot. Naïve forecast was too low.",
 )

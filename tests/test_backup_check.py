@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from processes import acct, start_writer
 
 from acct_tui.errors import DomainError
 from acct_tui.store.db import close_database, latest_schema_version, open_database
@@ -17,7 +18,6 @@ from acct_tui.store.maintenance import backup_database, check_database
 from acct_tui.store.queries import account_detail
 from acct_tui.store.services import create_account, set_field
 from acct_tui.template import NOTES_KEY
-from processes import acct, start_writer
 
 
 def names_in(path: Path) -> list[str]:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import acct, child_env, start_writer
 
 from acct_tui.errors import StaleEdit
 from acct_tui.store.db import data_version
@@ -17,7 +18,6 @@ from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepStat
 from acct_tui.store.queries import account_detail, run_view
 from acct_tui.store.services import create_account, edit_account, set_field
 from acct_tui.template import NOTES_KEY
-from processes import acct, child_env, start_writer
 
 BURST = 120
 

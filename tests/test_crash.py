@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import acct, child_env, start_writer
 
 from acct_tui.store.db import close_database, open_database
 from acct_tui.store.queries import account_detail
 from acct_tui.store.services import create_account
-from processes import acct, child_env, start_writer
 
 
 def kill_mid_burst(db_path: Path, how: signal.Signals, after: int) -> list[str]:

@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from processes import acct, modes_bind_everyone
 
 from acct_tui.errors import StoreUnavailable
 from acct_tui.store.db import close_database, open_database, permission_problems
@@ -18,7 +19,6 @@ from acct_tui.store.models import Account, AuditEvent, database
 from acct_tui.store.queries import account_detail, run_view
 from acct_tui.store.services import create_account, set_field
 from acct_tui.template import NOTES_KEY
-from processes import acct, modes_bind_everyone
 
 # What a user runs: the app itself (no command), a read, a write, a backup.
 COMMANDS = ([], ["accounts", "list"], ["accounts", "add", "Should not be added"], ["db", "backup", "copy.db"])

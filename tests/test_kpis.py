@@ -13,7 +13,13 @@ from acct_tui.store import kpis, services
 from acct_tui.store.models import AuditEvent, KpiEntry, Objective
 from acct_tui.workflow import WorkflowError
 from acct_tui.workflow.fields import MAX_REVENUE
-from acct_tui.workflow.kpi import METRICS, format_metric_value, get_metric, parse_metric_value, validate_objective
+from acct_tui.workflow.kpi import (
+    METRICS,
+    format_metric_value,
+    get_metric,
+    parse_metric_value,
+    validate_objective,
+)
 from tests.portfolio_builder import finish_steps, run_of
 
 TODAY = date(2026, 6, 30)

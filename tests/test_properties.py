@@ -23,11 +23,19 @@ from typing import Any, Callable
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from processes import acct
 
 from acct_tui.errors import DomainError
 from acct_tui.store import kpis, services
 from acct_tui.store.db import close_database, open_database
-from acct_tui.store.models import ALL_MODELS, Account, KpiEntry, Objective, Run, database
+from acct_tui.store.models import (
+    ALL_MODELS,
+    Account,
+    KpiEntry,
+    Objective,
+    Run,
+    database,
+)
 from acct_tui.store.queries import account_detail, run_view
 from acct_tui.template import Field, packaged_template
 from acct_tui.text import printable
@@ -41,7 +49,6 @@ from acct_tui.workflow.fields import (
     normalize_field_value,
 )
 from acct_tui.workflow.kpi import METRICS, to_places
-from processes import acct
 
 TEMPLATE = packaged_template()
 OPTIONS = sorted({option for step in TEMPLATE.steps for field in step.fields for option in field.options})

@@ -21,7 +21,14 @@ from acct_tui.store.db import (
     open_database,
     resolve_database_path,
 )
-from acct_tui.store.models import Account, ApprovalDecision, AuditEvent, FieldValue, SchemaVersion, StepState
+from acct_tui.store.models import (
+    Account,
+    ApprovalDecision,
+    AuditEvent,
+    FieldValue,
+    SchemaVersion,
+    StepState,
+)
 from acct_tui.workflow import APPROVED, DONE, OPEN, PENDING, REJECTED, WorkflowError
 
 

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from acct_tui.errors import DomainError
-from acct_tui.template import TemplateError, load_template, packaged_template, parse_template
+from acct_tui.template import (
+    TemplateError,
+    load_template,
+    packaged_template,
+    parse_template,
+)
 
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "account-management-template.txt"
 PACKAGED_PATH = Path(__file__).resolve().parents[1] / "acct_tui" / "template" / "account_management.toml"

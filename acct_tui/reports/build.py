@@ -7,10 +7,26 @@ disagree. The screen asks for shorter lists (`*_limit`); exports leave nothing o
 from __future__ import annotations
 
 from acct_tui.reports import formatting as fmt
-from acct_tui.reports.document import Bar, BarChart, Block, Document, Facts, Heading, Paragraph, Table, Trend, TrendChart
-from acct_tui.store.reports import AccountReport, GateStats, PortfolioReport, decision_turnaround
-from acct_tui.template import CHECKLIST, DUE_KEY, Template, packaged_template
+from acct_tui.reports.document import (
+    Bar,
+    BarChart,
+    Block,
+    Document,
+    Facts,
+    Heading,
+    Paragraph,
+    Table,
+    Trend,
+    TrendChart,
+)
+from acct_tui.store.reports import (
+    AccountReport,
+    GateStats,
+    PortfolioReport,
+    decision_turnaround,
+)
 from acct_tui.store.values import display_value
+from acct_tui.template import CHECKLIST, DUE_KEY, Template, packaged_template
 from acct_tui.workflow.kpi import format_change, format_metric_value, get_metric
 
 

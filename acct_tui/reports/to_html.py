@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import html
 
-from acct_tui.reports.document import BarChart, Document, Facts, Heading, Paragraph, Table, TrendChart
+from acct_tui.reports.document import (
+    BarChart,
+    Document,
+    Facts,
+    Heading,
+    Paragraph,
+    Table,
+    TrendChart,
+)
 from acct_tui.reports.progress import ProgressCallback, Ticker
 from acct_tui.text import printable
 

@@ -13,7 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from acct_tui.reports.progress import ProgressCallback, Ticker
-from acct_tui.store.reports import AccountReport, PortfolioReport, Tally, decision_turnaround
+from acct_tui.store.reports import (
+    AccountReport,
+    PortfolioReport,
+    Tally,
+    decision_turnaround,
+)
 from acct_tui.template import DATE, Template, packaged_template
 from acct_tui.workflow.kpi import METRIC_KEYS
 

@@ -10,7 +10,15 @@ import textwrap
 from rich.text import Text
 
 from acct_tui.reports.charts import bar_lines, fit, sparkline
-from acct_tui.reports.document import BarChart, Document, Facts, Heading, Paragraph, Table, TrendChart
+from acct_tui.reports.document import (
+    BarChart,
+    Document,
+    Facts,
+    Heading,
+    Paragraph,
+    Table,
+    TrendChart,
+)
 from acct_tui.text import printable
 
 MIN_COLUMN = 4

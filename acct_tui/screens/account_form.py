@@ -16,10 +16,15 @@ from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit, StoreUnavailable
 from acct_tui.store.queries import AccountDetail
-from acct_tui.store.services import ACCOUNT_FIELDS, create_account, edit_account, validate_account
+from acct_tui.store.services import (
+    ACCOUNT_FIELDS,
+    create_account,
+    edit_account,
+    validate_account,
+)
 from acct_tui.text import printable
-from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.widgets.editors import LineEditor
+from acct_tui.workflow.fields import SEGMENTS, STAGES
 
 SAVE_WORKER = "save-account"
 

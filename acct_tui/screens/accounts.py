@@ -24,7 +24,12 @@ from acct_tui.screens.account_form import AccountForm, ArchiveDialog
 from acct_tui.store.queries import account_detail, account_rows, latest_change
 from acct_tui.store.services import archive_account
 from acct_tui.text import printable
-from acct_tui.widgets.account_table import COLUMNS, AccountTable, ListedAccount, prepare_rows
+from acct_tui.widgets.account_table import (
+    COLUMNS,
+    AccountTable,
+    ListedAccount,
+    prepare_rows,
+)
 from acct_tui.widgets.editors import LineEditor
 
 LOAD_WORKER = "load-accounts"

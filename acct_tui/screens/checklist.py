@@ -27,10 +27,17 @@ from acct_tui.store import queries, services
 from acct_tui.store.queries import RunView, StepView
 from acct_tui.template import DUE_KEY
 from acct_tui.text import printable
-from acct_tui.widgets.step_form import NOW, SOON, HeldEdit, StepForm, local_time, step_summary
-from acct_tui.widgets.step_list import StepList, mark_text, one_line
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
+from acct_tui.widgets.step_form import (
+    NOW,
+    SOON,
+    HeldEdit,
+    StepForm,
+    local_time,
+    step_summary,
+)
+from acct_tui.widgets.step_list import StepList, mark_text, one_line
 from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
 from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, RESULTS_STEP
 

@@ -12,8 +12,8 @@ from textual.widgets import Input, Label, Static
 
 from acct_tui.errors import DomainError
 from acct_tui.text import printable
-from acct_tui.workflow.fields import MAX_COMMENT, multi_line_text
 from acct_tui.widgets.editors import LineEditor
+from acct_tui.workflow.fields import MAX_COMMENT, multi_line_text
 
 
 class CommentDialog(ModalScreen[str | None]):

@@ -15,8 +15,8 @@ from textual.widgets import Input, Label, OptionList, Static
 
 from acct_tui.reports import FORMAT_NAMES
 from acct_tui.text import printable
-from acct_tui.widgets.step_list import CursorOptionList
 from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.step_list import CursorOptionList
 
 
 class ExportDialog(ModalScreen[tuple[str, Path] | None]):

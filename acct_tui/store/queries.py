@@ -16,7 +16,14 @@ from typing import NamedTuple
 from peewee import JOIN, fn
 
 from acct_tui.errors import DomainError
-from acct_tui.store.models import Account, ApprovalDecision, AuditEvent, FieldValue, Run, StepState
+from acct_tui.store.models import (
+    Account,
+    ApprovalDecision,
+    AuditEvent,
+    FieldValue,
+    Run,
+    StepState,
+)
 from acct_tui.store.values import decode_value
 from acct_tui.template import DUE_KEY, Template, packaged_template
 from acct_tui.workflow import OPEN, PENDING, Progress, RunState

@@ -32,7 +32,13 @@ from acct_tui.store.models import (
     utcnow,
 )
 from acct_tui.store.queries import DecisionView, RunView, run_view
-from acct_tui.template import ASSIGNEE_KEY, CHECKLIST, MULTI, Template, packaged_template
+from acct_tui.template import (
+    ASSIGNEE_KEY,
+    CHECKLIST,
+    MULTI,
+    Template,
+    packaged_template,
+)
 from acct_tui.workflow import OPEN, PENDING, REJECT
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places

@@ -18,10 +18,27 @@ import peewee
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store.db import current_user, write_transaction
-from acct_tui.store.models import Account, ApprovalDecision, AuditEvent, FieldValue, Run, StepState, utcnow
+from acct_tui.store.models import (
+    Account,
+    ApprovalDecision,
+    AuditEvent,
+    FieldValue,
+    Run,
+    StepState,
+    utcnow,
+)
 from acct_tui.store.values import decode_value, display_value, encode_value
 from acct_tui.template import DUE_KEY, Field, Template, packaged_template
-from acct_tui.workflow import APPROVE, APPROVED, DONE, REJECT, REJECTED, Progress, RunState, Transition
+from acct_tui.workflow import (
+    APPROVE,
+    APPROVED,
+    DONE,
+    REJECT,
+    REJECTED,
+    Progress,
+    RunState,
+    Transition,
+)
 from acct_tui.workflow.fields import (
     MAX_COMMENT,
     MAX_NAME,

@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import uuid
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Select, Static
-from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
 from acct_tui.store.kpis import KpiView
-from acct_tui.text import printable
+from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
 from acct_tui.workflow.kpi import METRICS, get_metric
-from acct_tui.widgets.editors import LineEditor
 
-LOAD_GROUP = "kpi-editor-load"
 HINT = ("Choose the metric, type the value and the date it was measured; enter saves. "
         "In the list: enter corrects a value, delete removes it.")
 
@@ -38,7 +36,10 @@ def entry_row(entry: KpiView) -> Content:
     return Content(f"{metric.short:<9} {entry.measured_on.isoformat()}  {entry.text}{where}")
 
 
-class KpiEditor(Vertical):
+class KpiEditor(ListEditor):
+    INPUTS = "#kpi-metric, #kpi-value, #kpi-date"
+    MESSAGE = "kpi-message"
+
     DEFAULT_CSS = """
     KpiEditor { height: auto; margin-bottom: 1; }
     KpiEditor #kpi-entries { height: auto; max-height: 8; border: none; padding: 0; }
@@ -66,10 +67,9 @@ class KpiEditor(Vertical):
 
     def __init__(self, account_id: uuid.UUID, step: int, *, refusal: str | None = None, id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (a granted approval covers it), or None."""
-        super().__init__(id=id)
+        super().__init__(refusal=refusal, id=id)
         self.account_id = account_id
         self.step = step
-        self.refusal = refusal
         self.entries: tuple[KpiView, ...] = ()
         self.editing: KpiView | None = None  # the entry being corrected, else a new value is added
 
@@ -85,44 +85,14 @@ class KpiEditor(Vertical):
             yield LineEditor("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
         yield Static(id="kpi-message")
 
-    def on_mount(self) -> None:
-        self.set_refusal(self.refusal)
-        self.load()
+    def fetch(self) -> tuple[KpiView, ...]:
+        return kpis.kpi_entries(self.account_id)
 
-    def set_refusal(self, refusal: str | None) -> None:
-        """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
-        changed = refusal != self.refusal
-        self.refusal = refusal
-        for widget in self.query("#kpi-metric, #kpi-value, #kpi-date"):
-            widget.disabled = bool(refusal)
-        if refusal or changed:  # else the line keeps the outcome of the last save
-            self._say(refusal or "")
-
-    # Reading ----------------------------------------------------------------------------------------------
-    def load(self) -> None:
-        self._read(self.account_id)
-
-    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
-    def _read(self, account_id: uuid.UUID) -> tuple[KpiView, ...]:
-        return kpis.kpi_entries(account_id)
-
-    @on(Worker.StateChanged)
-    def _read_done(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != LOAD_GROUP:
-            return
-        if event.state == WorkerState.ERROR:
-            self.app.post_message(event)  # the app's one handler shows it
-        elif event.state == WorkerState.SUCCESS:
-            self._show(event.worker.result)
-
-    def _show(self, entries: tuple[KpiView, ...]) -> None:
+    def show(self, entries: tuple[KpiView, ...]) -> None:
         self.entries = entries
         rows = [entry_row(entry) for entry in entries] or [Content("No values yet.")]
         listing = self.query_one("#kpi-entries", CursorOptionList)
         listing.set_rows(rows, min(listing.highlighted or 0, len(rows) - 1))
-
-    def _say(self, text: str) -> None:
-        self.query_one("#kpi-message", Static).update(Content(printable(text)))
 
     # Editing ----------------------------------------------------------------------------------------------
     def _selected(self) -> KpiView | None:

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import uuid
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Select, Static
-from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
 from acct_tui.store.kpis import ObjectiveView
 from acct_tui.text import printable
+from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
 from acct_tui.workflow.kpi import METRICS
-from acct_tui.widgets.editors import LineEditor
 
 DEFINE = "define"  # step 6
 RESULTS = "results"  # step 20
-LOAD_GROUP = "objectives-editor-load"
 FREE_TEXT = "text"  # the metric choice for a target in words
 VERDICTS = (("not judged yet", None), ("achieved", True), ("missed", False))
 HINTS = {
@@ -49,7 +48,10 @@ def objective_row(objective: ObjectiveView, mode: str) -> Content:
     return Content(printable(text, keep_newlines=False))
 
 
-class ObjectivesEditor(Vertical):
+class ObjectivesEditor(ListEditor):
+    INPUTS = ".objective-field"
+    MESSAGE = "objective-message"
+
     DEFAULT_CSS = """
     ObjectivesEditor { height: auto; margin-bottom: 1; }
     ObjectivesEditor #objective-list { height: auto; max-height: 8; border: none; padding: 0; }
@@ -77,10 +79,9 @@ class ObjectivesEditor(Vertical):
 
     def __init__(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None, id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (approval 8 granted, for step 6), or None."""
-        super().__init__(id=id)
+        super().__init__(refusal=refusal, id=id)
         self.run_id = run_id
         self.mode = mode
-        self.refusal = refusal
         self.objectives: tuple[ObjectiveView, ...] = ()
         self.editing: ObjectiveView | None = None
 
@@ -105,44 +106,14 @@ class ObjectivesEditor(Vertical):
                 yield LineEditor(placeholder="what came of it", id="objective-result", classes="objective-field")
         yield Static(id="objective-message")
 
-    def on_mount(self) -> None:
-        self.set_refusal(self.refusal)
-        self.load()
+    def fetch(self) -> tuple[ObjectiveView, ...]:
+        return kpis.objectives(self.run_id)
 
-    def set_refusal(self, refusal: str | None) -> None:
-        """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
-        changed = refusal != self.refusal
-        self.refusal = refusal
-        for widget in self.query(".objective-field"):
-            widget.disabled = bool(refusal)
-        if refusal or changed:  # else the line keeps the outcome of the last save
-            self._say(refusal or "")
-
-    # Reading ----------------------------------------------------------------------------------------------
-    def load(self) -> None:
-        self._read(self.run_id)
-
-    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
-    def _read(self, run_id: uuid.UUID) -> tuple[ObjectiveView, ...]:
-        return kpis.objectives(run_id)
-
-    @on(Worker.StateChanged)
-    def _read_done(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != LOAD_GROUP:
-            return
-        if event.state == WorkerState.ERROR:
-            self.app.post_message(event)
-        elif event.state == WorkerState.SUCCESS:
-            self._show(event.worker.result)
-
-    def _show(self, objectives: tuple[ObjectiveView, ...]) -> None:
+    def show(self, objectives: tuple[ObjectiveView, ...]) -> None:
         self.objectives = objectives
         rows = [objective_row(item, self.mode) for item in objectives] or [Content("No objectives yet.")]
         listing = self.query_one("#objective-list", CursorOptionList)
         listing.set_rows(rows, min(listing.highlighted or 0, len(rows) - 1))
-
-    def _say(self, text: str) -> None:
-        self.query_one("#objective-message", Static).update(Content(printable(text)))
 
     def _input(self, name: str) -> Input:
         return self.query_one(f"#objective-{name}", Input)

@@ -26,8 +26,8 @@ from acct_tui.store.queries import FieldView, StepView
 from acct_tui.store.values import display_value
 from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE
 from acct_tui.text import printable
-from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
 from acct_tui.widgets.editors import LineEditor, NotesEditor
+from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
 
 # When an edit should be saved: toggles at once, typing after a short pause, dates when the user leaves
 # the field or presses Enter (a half-typed date is not an error worth showing).
