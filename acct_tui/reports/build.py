@@ -132,7 +132,7 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
             Table(("Account", "Owner", "Segment", "Stage", "Steps", "Now", "Overdue", "Satisfaction"), rows,
                   numeric=frozenset({4, 5, 6}), empty="No accounts yet.", note=note),
         ]
-    subtitle = (f"As of {fmt.day(report.as_of)} · {fmt.count(report.active_accounts)} active accounts "
+    subtitle = (f"As of {fmt.day(report.as_of)} · {fmt.count(report.active_accounts)} active account{'' if report.active_accounts == 1 else 's'} "
                 f"({fmt.count(report.archived_accounts)} archived, not counted) · generated {fmt.moment(report.generated_at)}")
     return Document("Portfolio report", subtitle, tuple(blocks))
 
