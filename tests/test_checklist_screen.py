@@ -294,3 +294,20 @@ async def test_text_held_back_by_a_conflict_survives_a_change_of_step(db, db_pat
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert stored(account, 1, "notes") == "Mine"
+
+
+async def test_text_held_back_by_a_conflict_is_kept_in_the_history_when_the_app_closes(db, db_path, account):
+    run = run_id(account)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        services.set_field(run, 1, "notes", "Theirs", actor="bob")
+        await pilot.press("enter")
+        await type_text(pilot, "Mine")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert "It now reads: Theirs." in message(app)
+        await pilot.press("ctrl+q")
+    assert stored(account, 1, "notes") == "Theirs"  # never applied over the other session's value
+    kept = AuditEvent.get(AuditEvent.action == "field.kept")
+    assert (kept.step, kept.actor, kept.after) == (1, "tester", '{"notes": "Mine"}')

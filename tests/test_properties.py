@@ -43,6 +43,7 @@ from acct_tui.workflow.fields import (
     MAX_COMMENT,
     MAX_NAME,
     MAX_NOTES,
+    MAX_REVENUE,
     MAX_SHORT_TEXT,
     SEGMENTS,
     STAGES,
@@ -232,7 +233,7 @@ def test_create_account_refuses_in_words(portfolio, name, owner, segment, stage,
 @quick
 @given(name=valid_text, owner=st.one_of(st.just(""), valid_text), segment=st.sampled_from(SEGMENTS),
        stage=st.sampled_from(STAGES), industry=st.one_of(st.just(""), valid_text),
-       revenue=st.one_of(st.none(), st.decimals(0, 10**12, places=2), st.integers(0, 10**14)))
+       revenue=st.one_of(st.none(), st.decimals(0, 10**12, places=2), st.integers(0, int(MAX_REVENUE) - 1)))
 def test_create_account_keeps_valid_text_exactly(portfolio, name, owner, segment, stage, industry, revenue):
     name = f"{name} {uuid.uuid4().hex[:8]}"  # unique, so a name already used does not refuse it
     account_id = accept(lambda: services.create_account(name, owner, segment.upper(), f" {stage} ", industry,
@@ -294,6 +295,17 @@ def test_set_field_refuses_in_words(portfolio, data, step, expected):
     field = next((candidate for candidate in fields if candidate.key == key), fields[0])
     value = data.draw(hostile_value(field), label="value")
     attempt(lambda: services.set_field(run_id, step, key, value, expected_version=expected))
+
+
+@quick
+@given(data=st.data(), step=st.sampled_from([step.number for step in TEMPLATE.steps if step.fields]))
+def test_keep_unapplied_value_refuses_in_words(portfolio, data, step):
+    account_id = some_id(data, Account, Account.id)
+    fields = TEMPLATE.step(step).fields
+    key = data.draw(st.one_of(st.sampled_from([field.key for field in fields]), texts), label="key")
+    field = next((candidate for candidate in fields if candidate.key == key), fields[0])
+    value = data.draw(hostile_value(field), label="value")
+    attempt(lambda: services.keep_unapplied_value(account_id, step, key, value))
 
 
 @quick

@@ -331,6 +331,7 @@ def test_covered_steps_show_what_the_approver_judges(db):
     ("action", "before", "after", "expected"),
     [
         ("field.set", {"notes": None}, {"notes": "Call back"}, "set notes: Call back"),
+        ("field.kept", {}, {"notes": "Mine"}, "kept, not applied (changed in another session): notes: Mine"),
         ("approval.reject", {"states": {"5": "pending"}}, {"states": {"5": "rejected"}, "comment": "Redo"},
          "rejected (5→rejected): Redo"),
         ("kpi.add", {}, {"metric": "csat", "value": "4.5"}, "KPI added: metric: csat; value: 4.5"),
@@ -341,3 +342,15 @@ def test_covered_steps_show_what_the_approver_judges(db):
 )
 def test_history_lines_say_what_happened_in_words(action, before, after, expected):
     assert queries.describe_event(action, before, after) == expected
+
+
+def test_an_unapplied_value_is_kept_in_the_history_without_touching_the_field(db):
+    account_id = services.create_account("Acme")
+    services.set_field(run_of(account_id), 1, "notes", "Theirs", actor="bob")
+    services.keep_unapplied_value(account_id, 1, "notes", "Mine\nsecond line", actor="ana")
+    view = queries.run_view(account_id)
+    assert view.step(1).field("notes").value == "Theirs"
+    assert view.step_history(1)[0].summary == "kept, not applied (changed in another session): notes: Mine\nsecond line"
+    assert view.step_history(1)[0].actor == "ana"
+    with pytest.raises(DomainError, match="control characters"):
+        services.keep_unapplied_value(account_id, 1, "notes", "x\x1b[2J")

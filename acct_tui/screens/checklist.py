@@ -125,8 +125,18 @@ class ChecklistScreen(Screen):
         self._say("")
 
     def on_unmount(self) -> None:
-        # App exit: whatever the user typed in the last half second is saved before the app closes.
+        # App exit: whatever the user typed in the last half second is saved before the app closes, and text
+        # a conflict held back goes into the step's history (not over the other session's value).
         self._save_drafts(reload=False)
+        held = dict(self._held)
+        if self._form is not None and self._view is not None and self._form.held():
+            held[(self._view.account.id, self._form.step_number)] = self._form.held()
+        for (account_id, step), edits in held.items():
+            for key, edit in edits.items():
+                try:
+                    services.keep_unapplied_value(account_id, step, key, edit.value)
+                except DomainError as error:  # the screen is going: the log is the one place left to say it
+                    self.log.error(f"could not keep the text of step {step} {key}: {error}")
 
     def on_data_changed(self, message: DataChanged) -> None:
         self.reload()

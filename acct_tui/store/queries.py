@@ -220,6 +220,7 @@ def find_account(name: str) -> AccountDetail:
 
 EVENT_VERBS = {
     "field.set": "set",
+    "field.kept": "kept, not applied (changed in another session):",
     "step.complete": "completed",
     "step.reopen": "reopened",
     "approval.approve": "approved",
@@ -253,7 +254,7 @@ def describe_event(action: str, before: dict, after: dict) -> str:
     pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
     if not pairs:
         return verb
-    return f"{verb} {pairs}" if action == "field.set" else f"{verb}: {pairs}"
+    return f"{verb} {pairs}" if action.startswith("field.") else f"{verb}: {pairs}"
 
 
 def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:

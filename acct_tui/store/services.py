@@ -368,6 +368,26 @@ def set_field(
     return current_version + 1
 
 
+def keep_unapplied_value(
+    account_id: uuid.UUID | str,
+    step: int,
+    key: str,
+    value: object,
+    *,
+    actor: str | None = None,
+    template: Template | None = None,
+) -> None:
+    """Record in the account's history a value the user typed but did not apply, because another session
+    changed the field first and the app is closing: nothing typed is lost, and the stored value stays."""
+    template = template or packaged_template()
+    field = _field(template, step, key)
+    shown = display_value(field, normalize_field_value(field, value))
+    actor = actor or current_user()
+    with write_transaction():
+        account = _get_account(account_id)
+        _audit("field.kept", "account", account.id, actor, account_id=account.id, step=step, after={key: shown})
+
+
 def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
                   template: Template | None = None) -> Progress:
     """Mark a task done (refused with the reason when a gate locks it or a required field is empty)."""
@@ -442,6 +462,7 @@ __all__ = [
     "complete_step",
     "create_account",
     "edit_account",
+    "keep_unapplied_value",
     "reject",
     "reopen_approval",
     "reopen_step",
