@@ -43,6 +43,13 @@ async def open_checklist(pilot, account_id: uuid.UUID, step: int = 1) -> None:
     await pilot.press("home", *["down"] * (step - 1))
     await settle(pilot)
 
+async def type_mine_after_bob_saved_theirs(pilot, account_id: uuid.UUID) -> None:
+    """Another session saves step 1's notes after this screen loaded them; then the user types into them."""
+    services.set_field(run_id(account_id), 1, "notes", "Theirs", actor="bob")
+    await pilot.press("enter")
+    await type_text(pilot, "Mine")
+
+
 
 async def test_without_an_account_it_says_where_to_choose_one(db, db_path):
     app = AcctApp(db_path)
@@ -198,14 +205,10 @@ async def test_a_bad_date_is_explained_and_kept_for_fixing(db, db_path, account)
 
 
 async def test_a_change_from_another_session_is_never_overwritten_silently(db, db_path, account):
-    run = run_id(account)
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_checklist(pilot, account)
-        # Another session saves the same field after this screen loaded it.
-        services.set_field(run, 1, "notes", "Theirs", actor="bob")
-        await pilot.press("enter")
-        await type_text(pilot, "Mine")
+        await type_mine_after_bob_saved_theirs(pilot, account)
         await pilot.press("tab")
         await settle(pilot)
         notes = app.screen.query_one("#field-notes", TextArea)
@@ -275,13 +278,10 @@ async def test_every_checklist_action_is_in_the_command_palette(db, db_path, acc
 
 
 async def test_text_held_back_by_a_conflict_survives_a_change_of_step(db, db_path, account):
-    run = run_id(account)
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_checklist(pilot, account)
-        services.set_field(run, 1, "notes", "Theirs", actor="bob")
-        await pilot.press("enter")
-        await type_text(pilot, "Mine")
+        await type_mine_after_bob_saved_theirs(pilot, account)
         await pilot.press("escape", "down")  # leave the form, then the step
         await settle(pilot)
         assert "Your text in Notes of step 1 is not applied yet" in message(app)
@@ -297,13 +297,10 @@ async def test_text_held_back_by_a_conflict_survives_a_change_of_step(db, db_pat
 
 
 async def test_text_held_back_by_a_conflict_is_kept_in_the_history_when_the_app_closes(db, db_path, account):
-    run = run_id(account)
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_checklist(pilot, account)
-        services.set_field(run, 1, "notes", "Theirs", actor="bob")
-        await pilot.press("enter")
-        await type_text(pilot, "Mine")
+        await type_mine_after_bob_saved_theirs(pilot, account)
         await pilot.press("tab")
         await settle(pilot)
         assert "It now reads: Theirs." in message(app)
