@@ -164,7 +164,8 @@ class AccountsScreen(Screen):
     def _load_rows(self) -> tuple[datetime | None, list[ListedAccount]]:
         change = latest_change()  # read first: rows at least this new follow
         if not self.loaded_once:  # the first screenful at once, the whole portfolio after it
-            self.app.call_from_thread(self._show_rows, prepare_rows(account_rows(include_archived=True, limit=FIRST_PAGE)), False)
+            first_page = prepare_rows(account_rows(include_archived=True, limit=FIRST_PAGE))
+            self.app.call_from_thread(self._show_rows, first_page, False)
         return change, prepare_rows(account_rows(include_archived=True))
 
     @on(Worker.StateChanged)
