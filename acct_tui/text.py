@@ -5,6 +5,7 @@ and never as terminal control. Every path that shows user text goes through `pri
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls except tab/newline, DEL and C1 controls: each would act on the terminal (ESC sequences
 # retitle it or blank rows), so they are shown as visible symbols instead.
@@ -24,3 +25,30 @@ def printable(text: object, keep_newlines: bool = True) -> str:
     """`text` with every terminal control character replaced by a visible stand-in."""
     result = _CONTROL.sub(_picture, str(text))
     return result if keep_newlines else result.replace("\n", " ⏎ ").replace("\t", " ")
+
+
+# Characters that show nothing yet are not spaces: Hangul fillers, the combining grapheme joiner, Mongolian
+# free variation selectors, the braille blank. (Format characters, category Cf, are found by category.)
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u180b\u180c\u180d\u180f\u2800")
+
+
+def invisible_character(character: str) -> bool:
+    """Whether `character` draws nothing on its own: a format character (zero-width space, BOM, word joiner,
+    direction marks, tags), a variation selector or a filler. Spaces are not counted here."""
+    code = ord(character)
+    return (character in _FILLERS or unicodedata.category(character) in ("Cf", "Zl", "Zp")
+            or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF)
+
+
+# Terminals disagree on how wide these are drawn (an emoji skin tone is 0 cells in one and 2 in tmux 3.3a,
+# a Hangul filler 0 or 2, `❤` with a variation selector 1 or 2, a zero-width joiner sequence 2 or 6), so a
+# column of text that holds them is misaligned on some terminal whatever is measured.
+_SKIN_TONES = re.compile("[\U0001F3FB-\U0001F3FF]")
+
+
+def column_text(text: object) -> str:
+    """One line of `text` for a column of a table on a terminal: printable, and without the characters
+    terminals draw at different widths (skin tones, joiners, variation selectors, fillers, format
+    characters), so `rich.cells.cell_len` is the width every terminal draws."""
+    shown = _SKIN_TONES.sub("", printable(text, keep_newlines=False))
+    return "".join(character for character in shown if not invisible_character(character))

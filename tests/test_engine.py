@@ -127,7 +127,7 @@ def test_approving_twice_is_refused():
 
 def test_reject_requires_a_comment():
     state = done(RunState.new(TEMPLATE), 1, 2, 3, 4)
-    for comment in ("", "   \n"):
+    for comment in ("", "   \n", "\u200b\ufeff", "\u3164\n\u2060"):
         with pytest.raises(WorkflowError, match="needs a comment"):
             state.reject(5, comment)
 

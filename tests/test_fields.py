@@ -95,3 +95,30 @@ def test_choices_keep_source_labels_and_order():
         normalize_field_value(satisfaction, "Ecstatic")
     with pytest.raises(DomainError, match="list of options"):
         normalize_field_value(strengths, "Competitive pricing")
+
+
+@pytest.mark.parametrize("text", ["+5000w", "+9999w", "+3900w"])
+def test_relative_dates_beyond_the_documented_range_are_refused(text):
+    with pytest.raises(DomainError, match="out of range: use a year from 2000 to 2100"):
+        parse_date(text, "Due date", today=TODAY)
+    assert parse_date("+3000w", today=TODAY).year == 2084
+
+
+@pytest.mark.parametrize("text", ["9999999999999.995", "9,999,999,999,999.999", "1e999999999", "1e100000"])
+def test_revenue_is_rounded_before_its_limit_is_checked_and_huge_input_is_never_spelled_out(text):
+    with pytest.raises(DomainError) as refused:
+        parse_revenue(text)
+    assert str(refused.value) == "Annual revenue must be a number from 0 up to 9,999,999,999,999.99."
+    assert parse_revenue("9999999999999.994") == Decimal("9999999999999.99")
+    assert str(parse_revenue("-0.001")) == "0.00"
+
+
+INVISIBLE_NAMES = ["\u200b", "\ufeff", "\u3164", "\u115f\u1160", "\u2060", "\u200b \ufeff\u3164", "\u200e\u200f",
+                   "\ufe0f", "\u2800", "\u00a0\u3000", "\u034f", "\U000e0041"]
+
+
+@pytest.mark.parametrize("text", INVISIBLE_NAMES)
+def test_a_required_field_of_invisible_characters_only_counts_as_empty(text):
+    with pytest.raises(DomainError, match="Account name cannot be empty"):
+        one_line_text(text, "Account name", MAX_NAME, required=True)
+    assert one_line_text(f"Acme{text}", "Account name", required=True) == f"Acme{text}".strip()

@@ -251,3 +251,27 @@ def test_objectives_freeze_with_approval_8_but_results_are_recorded_in_step_20(d
     [result] = events("objective.result")
     assert json.loads(result.after) == {"achieved": True, "result": "CSAT reached 4.6 in May.",
                                         "title": "Raise satisfaction"}
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "1e100000", "-1e999999999", "9" * 5000])
+@pytest.mark.parametrize("metric", ["revenue", "csat", "nps", "retention", "pipeline", "market_share"])
+def test_huge_values_are_refused_in_a_short_message_that_does_not_echo_them(metric, value):
+    chosen = get_metric(metric)
+    with pytest.raises(DomainError) as refused:
+        parse_metric_value(chosen, value)
+    assert str(refused.value) == f"{chosen.label.split(' (')[0]} is out of range: use {chosen.range_text}."
+
+
+def test_values_are_rounded_before_the_range_is_checked():
+    with pytest.raises(DomainError, match="Revenue 10,000,000,000,000 is out of range"):
+        parse_metric_value(get_metric("revenue"), "9999999999999.995")
+    assert parse_metric_value(get_metric("csat"), "5.004") == Decimal("5.00")
+    with pytest.raises(DomainError, match="out of range"):
+        parse_metric_value(get_metric("csat"), "1e-999999999")  # rounds to 0.00, below 1
+
+
+def test_an_objective_titled_with_invisible_characters_only_is_refused():
+    with pytest.raises(DomainError, match="Objective cannot be empty"):
+        validate_objective("\u200b\u3164", "more")
+    with pytest.raises(DomainError, match="Target cannot be empty"):
+        validate_objective("Grow", "\ufeff")

@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, Static
 from acct_tui.errors import DomainError
 from acct_tui.text import printable
 from acct_tui.widgets.editors import LineEditor
-from acct_tui.workflow.fields import MAX_COMMENT, multi_line_text
+from acct_tui.workflow.fields import MAX_COMMENT, is_blank, multi_line_text
 
 
 class CommentDialog(ModalScreen[str | None]):
@@ -40,7 +40,7 @@ class CommentDialog(ModalScreen[str | None]):
         except DomainError as error:
             comment, problem = "", str(error)
         else:
-            problem = "" if comment else "A rejection needs a comment that says what to change."
+            problem = "" if not is_blank(comment) else "A rejection needs a comment that says what to change."
         if problem:
             self.query_one("#comment-problem", Static).update(Content(printable(problem)))
             return

@@ -13,6 +13,7 @@ from typing import Mapping
 
 from acct_tui.errors import DomainError
 from acct_tui.template import Step, Template
+from acct_tui.workflow.fields import is_blank
 
 # Task states
 OPEN = "open"
@@ -194,7 +195,7 @@ class RunState:
 
     def reject(self, number: int, comment: str) -> Transition:
         self._require_pending(number)
-        if not comment or not comment.strip():
+        if not comment or is_blank(comment):
             raise WorkflowError("A rejection needs a comment that says what to change.")
         approval = self.template.step(number)
         changes = {covered: OPEN for covered in approval.covers}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from acct_tui.errors import DomainError
-from acct_tui.workflow.fields import MAX_REVENUE, MAX_SHORT_TEXT, one_line_text
+from acct_tui.workflow.fields import MAX_REVENUE, MAX_SHORT_TEXT, one_line_text, rounded_number
 
 CURRENCY = "currency"
 PERCENT = "%"
@@ -103,9 +103,12 @@ def parse_metric_value(metric: Metric, value: object) -> Decimal:
         raise DomainError(f"{what} must be a number.")
     if not number.is_finite():
         raise DomainError(f"{what} “{str(value).strip()[:40]}” is not a number: use {metric.range_text}.")
-    if not metric.in_range(number):
-        raise DomainError(f"{what} {format_plain(number)} is out of range: use {metric.range_text}.")
-    return to_places(metric, number)
+    rounded = rounded_number(number, metric.places)  # rounded first, then checked: the limit is on what is kept
+    if rounded is None:  # far too large to spell out in a message
+        raise DomainError(f"{what} is out of range: use {metric.range_text}.")
+    if not metric.in_range(rounded):
+        raise DomainError(f"{what} {format_plain(rounded)} is out of range: use {metric.range_text}.")
+    return rounded
 
 
 def to_places(metric: Metric, value: Decimal | float | int) -> Decimal:
