@@ -45,10 +45,12 @@ def _open_quietly(args: argparse.Namespace) -> list[str]:
     from acct_tui.store.db import (
         open_database,
         permission_problems,
+        refuse_unreachable,
         resolve_database_path,
     )
 
     path = resolve_database_path(args.db)
+    refuse_unreachable(path)
     open_database(path)
     return permission_problems(path)
 

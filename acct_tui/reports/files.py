@@ -1,29 +1,23 @@
-"""Writing an export file: private (0600), atomic (a temporary file renamed into place, so a crash never
-leaves half a report), and never over an existing file unless the user said so.
+"""Where an export goes and writing it: private (0600), atomic (a temporary file renamed into place, so a
+crash never leaves half a report), and never over an existing file unless the user said so.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 from datetime import date
 from pathlib import Path
 
 from platformdirs import user_documents_path
 
-from acct_tui.errors import DomainError
+from acct_tui.output_files import TargetExists, target_path, write_file
 
 MAX_SLUG = 60
 
 
-class ExportExists(DomainError):
-    """The chosen file exists and replacing it was not confirmed; `path` is the file."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} already exists.")
-        self.path = path
+ExportExists = TargetExists  # the name the reports' callers know it by
 
 
 def slug(name: str) -> str:
@@ -41,51 +35,9 @@ def default_export_path(subject: str, as_of: date, extension: str) -> Path:
 def write_export(content: str, path: str | os.PathLike[str], force: bool = False, *,
                  create_folder: bool = False) -> Path:
     """Write `content` (UTF-8) to `path` and return it. Raises `ExportExists` when the file exists and
-    `force` is false, and DomainError with the reason when the file cannot be written."""
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise DomainError(f"{target} is a folder: give a file name.")
-    if not force and target.exists():
-        raise ExportExists(target)
-    folder = target.parent
-    try:
-        if create_folder:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        elif not folder.exists():
-            raise DomainError(f"The folder {folder} does not exist.")
-        elif not folder.is_dir():
-            raise DomainError(f"{folder} is not a folder.")
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
-    except OSError as error:
-        raise DomainError(f"Cannot write {target}: {error.strerror or error}.") from None
-    try:
-        with os.fdopen(descriptor, "wb") as stream:  # mkstemp made it 0600 whatever the umask
-            stream.write(content.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        if force:
-            os.replace(temporary, target)
-        else:
-            _link_without_replacing(temporary, target)
-    except FileExistsError:
-        raise ExportExists(target) from None
-    except OSError as error:
-        raise DomainError(f"Cannot write {target}: {error.strerror or error}. Nothing was written.") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    `force` is false, and DomainError with the reason when the file may not or cannot be written (see
+    `acct_tui.output_files`: never a database, its companion files or anything but a regular file)."""
+    target = target_path(path)
+    write_file(target, lambda stream, _: stream.write(content.encode("utf-8")), force=force,
+               create_folder=create_folder)
     return target
-
-
-def _link_without_replacing(temporary: str, target: Path) -> None:
-    """Put the finished file in place only if nothing is there: a hard link fails if the name is taken,
-    even when another program creates it at the same moment. File systems without hard links (FAT on a
-    USB stick) fall back to check-then-rename."""
-    try:
-        os.link(temporary, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        if target.exists():
-            raise FileExistsError(target) from None
-        os.replace(temporary, target)

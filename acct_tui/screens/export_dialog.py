@@ -13,6 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 
+from acct_tui.errors import DomainError
+from acct_tui.output_files import check_target, target_path
 from acct_tui.reports import FORMAT_NAMES
 from acct_tui.text import printable
 from acct_tui.widgets.editors import LineEditor
@@ -64,10 +66,15 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     @on(Input.Submitted, "#export-path")
     def _submit(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if not text:
-            self.query_one("#export-problem", Static).update(Content("Give a file name to write the report to."))
+        try:
+            if not text:
+                raise DomainError("Give a file name to write the report to.")
+            path = target_path(text)
+            check_target(path)  # an existing file is asked about once the dialog closes
+        except DomainError as error:
+            self.query_one("#export-problem", Static).update(Content(printable(str(error), keep_newlines=False)))
             return
-        self.dismiss((self._chosen_format(), Path(text).expanduser()))
+        self.dismiss((self._chosen_format(), path))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
+from acct_tui.output_files import check_target
 from acct_tui.reports import (
     ACCOUNT,
     FORMATS,
@@ -199,7 +200,12 @@ class ReportsScreen(Screen):
         if choice is None:
             return
         fmt, path = choice
-        if path.exists():
+        try:
+            exists = check_target(path)
+        except DomainError as error:  # a database, a device, a folder that cannot be read: never written
+            self._tell(f"Nothing was written: {error}")
+            return
+        if exists:
             self._ask_replace(loaded, today, fmt, path)
         else:
             self._start_export(loaded, today, fmt, path, force=False)

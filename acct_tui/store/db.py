@@ -20,6 +20,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as apply_schema_changes
 
 from acct_tui.errors import StoreUnavailable
+from acct_tui.output_files import shown_path
 from acct_tui.store.models import ALL_MODELS, SchemaVersion, database
 from acct_tui.template import DUE_KEY
 
@@ -112,7 +113,28 @@ def default_database_path() -> Path:
 def resolve_database_path(cli_path: str | os.PathLike[str] | None = None) -> Path:
     """`--db PATH`, else `$ACCT_TUI_DB`, else the per-user data directory."""
     chosen = cli_path or os.environ.get(DB_ENV)
-    return Path(chosen).expanduser() if chosen else default_database_path()
+    try:
+        return Path(chosen).expanduser() if chosen else default_database_path()
+    except RuntimeError:  # `~someone/acct.db` for a user this host does not know
+        raise StoreUnavailable(f"Cannot find the home folder in {shown_path(chosen)}; give the database's full path.",
+                               exit_code=EXIT_UNUSABLE) from None
+
+
+def refuse_unreachable(path: Path) -> None:
+    """Refuse in one line a database path that cannot even be looked at: a folder on the way that is not
+    yours to open, or a name longer than the file system allows (Python raises there instead of saying
+    the file is missing)."""
+    try:
+        path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return  # a new database, or a file used as a folder: opening it says which
+    except PermissionError as error:
+        raise StoreUnavailable(
+            f"Cannot reach the database {shown_path(path)}: {error.strerror}; a folder on the way is not open to "
+            "you. Choose a database of your own with --db.", exit_code=EXIT_NOT_WRITABLE) from None
+    except OSError as error:
+        raise StoreUnavailable(f"The database path {shown_path(path)} cannot be used: {error.strerror or error}. "
+                               "Choose another file with --db.", exit_code=EXIT_UNUSABLE) from None
 
 
 def current_user() -> str:

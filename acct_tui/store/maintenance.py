@@ -12,14 +12,17 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from acct_tui.errors import DomainError, StoreUnavailable
+from acct_tui.output_files import TargetExists, shown_path, target_path, write_file
 from acct_tui.store.db import (
     check_file_header,
     latest_schema_version,
     permission_problems,
     read_only_connection,
     refuse_newer_schema,
+    refuse_unreachable,
     refuse_unwritable,
     stored_schema_version,
 )
@@ -36,46 +39,48 @@ class Backup:
 
 
 def _backup_target(target: Path, source: Path) -> Path:
-    if target.is_dir():
-        target = target / f"{source.stem}-{datetime.now():%Y-%m-%d-%H%M%S}{source.suffix or '.db'}"
-    if target.exists() and target.resolve() == source.resolve():
-        raise DomainError(f"{target} is the database itself; choose another file for the backup.")
-    if not target.parent.is_dir():
-        raise DomainError(f"The folder {target.parent} does not exist; create it or choose another file.")
+    """A folder gets a dated file in it; any other name is checked when it is written (`write_file`)."""
+    try:
+        is_folder = target.is_dir()
+    except OSError:  # an unreadable folder on the way, a name too long: `write_file` says which
+        is_folder = False
+    if is_folder:
+        return target / f"{source.stem}-{datetime.now():%Y-%m-%d-%H%M%S}{source.suffix or '.db'}"
     return target
 
 
 def backup_database(target: str | os.PathLike[str], *, force: bool = False) -> Backup:
     """Copy the open database to `target` (a file, or a folder to put a dated file in), readable by the
-    user only. An existing file is replaced only with `force`, and only once the new copy is complete."""
+    user only. An existing file is replaced only with `force`, and only once the new copy is complete; a
+    database (the open one above all), its companion files and anything but a regular file never are."""
     db = database.obj
     source = Path(db.database)
-    target = _backup_target(Path(target).expanduser(), source)
-    if target.exists() and not force:
-        raise DomainError(f"{target} already exists; choose another name, or add --force to replace it.")
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        descriptor = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(descriptor)
-        os.chmod(partial, 0o600)  # whatever the umask
-        copy = sqlite3.connect(partial)
+    target = _backup_target(target_path(target), source)
+
+    def copy_into(_stream: BinaryIO, temporary: Path) -> int:
         try:
-            db.connection().backup(copy)
-            ((verdict,),) = copy.execute("PRAGMA quick_check(1)").fetchall()
-            ((accounts,),) = copy.execute(f'SELECT COUNT(*) FROM "{Account._meta.table_name}"').fetchall()
-        finally:
-            copy.close()
+            copy = sqlite3.connect(temporary)
+            try:
+                db.connection().backup(copy)
+                ((verdict,),) = copy.execute("PRAGMA quick_check(1)").fetchall()
+                ((accounts,),) = copy.execute(f'SELECT COUNT(*) FROM "{Account._meta.table_name}"').fetchall()
+            finally:
+                copy.close()
+        except sqlite3.Error as error:
+            raise DomainError(
+                f"The backup could not be written to {shown_path(target)} ({error}); nothing there was changed. "
+                "Check the folder is yours and the disk has room."
+            ) from None
         if verdict != "ok":
-            raise DomainError(f"The copy failed its check ({verdict}); {target} was not written.")
-        os.replace(partial, target)
-    except (OSError, sqlite3.Error) as error:
-        raise DomainError(
-            f"The backup could not be written to {target} ({error}); nothing there was changed. "
-            "Check the folder is yours and the disk has room."
-        ) from None
-    finally:
-        partial.unlink(missing_ok=True)
-    return Backup(target, target.stat().st_size, int(accounts))
+            raise DomainError(f"The copy failed its check ({verdict}); {shown_path(target)} was not written.")
+        return int(accounts)
+
+    try:
+        accounts = write_file(target, copy_into, force=force)
+    except TargetExists:
+        raise DomainError(f"{shown_path(target)} already exists; choose another name, or add --force to replace it."
+                          ) from None
+    return Backup(target, target.stat().st_size, accounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +135,10 @@ def check_database(path: str | os.PathLike[str]) -> Health:
     """Integrity, references, schema version and permissions of the database at `path`, without changing it
     (and without creating it when it does not exist)."""
     path = Path(path).expanduser()
+    try:
+        refuse_unreachable(path)
+    except StoreUnavailable as error:
+        return Health(path, (str(error),))
     if not path.exists():
         return Health(path, (f"There is no database at {path} yet; acct-tui creates it when it first starts.",))
     if path.is_dir():
