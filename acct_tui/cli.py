@@ -46,11 +46,13 @@ def _open_quietly(args: argparse.Namespace) -> list[str]:
         open_database,
         permission_problems,
         refuse_unreachable,
+        refuse_unsafe_companions,
         resolve_database_path,
     )
 
     path = resolve_database_path(args.db)
     refuse_unreachable(path)
+    refuse_unsafe_companions(path)
     open_database(path)
     return permission_problems(path)
 

@@ -295,6 +295,7 @@ def test_a_database_left_with_its_wal_by_a_crash_opens_with_everything(tmp_path)
     for name in os.listdir(tmp_path):  # the files as a killed process leaves them: database, -wal, -shm
         if name.startswith("acct.db"):
             shutil.copyfile(tmp_path / name, snapshot / name)
+            (snapshot / name).chmod(0o600)
     close_database()
     result = acct("accounts", "list", "--json", db=snapshot / "acct.db")
     assert result.returncode == 0, result.stderr

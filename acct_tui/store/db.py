@@ -156,14 +156,55 @@ def permission_problems(path: Path) -> list[str]:
             mode = stat.S_IMODE(target.stat().st_mode)
         except OSError:
             continue
-        if target.is_dir() and mode & stat.S_ISVTX:
-            continue  # a shared sticky folder such as /tmp: others cannot touch the file, which is checked itself
+        if target.is_dir() and mode & stat.S_IWOTH:
+            problems.append(
+                f"The database folder {target} can be changed by every user (mode {mode:04o}): another user can "
+                f"put files beside the database. Fix: move it to a folder of your own (mkdir -m 700 ~/acct-data && "
+                f"mv '{path}' ~/acct-data/) and open it with --db ~/acct-data/{path.name}"
+            )
+            continue
         if mode & 0o077:
             problems.append(
                 f"The database {what} {target} can be read by other users (mode {mode:04o}). "
                 f"Fix: chmod {wanted:o} '{target}'"
             )
     return problems
+
+
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def companion_problems(path: Path) -> list[str]:
+    """Messages for files SQLite keeps beside the database (`-wal`, `-shm`, `-journal`) that would hand its
+    data to someone else: files of another user (planted in a shared folder before acct-tui created
+    them), or files others can read in a folder others can enter. Each says the fix to run."""
+    try:
+        folder_open_to_others = bool(stat.S_IMODE(path.parent.stat().st_mode) & 0o011)
+    except OSError:
+        return []
+    problems = []
+    for companion in (path.with_name(path.name + suffix) for suffix in COMPANION_SUFFIXES):
+        try:
+            info = companion.lstat()
+        except OSError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid != os.geteuid():
+            problems.append(
+                f"{companion} belongs to another user (uid {info.st_uid}), who could read or change what acct-tui "
+                f"writes there. Fix: move the database to a folder of your own (mkdir -m 700 ~/acct-data && "
+                f"mv '{path}' ~/acct-data/) and open it with --db ~/acct-data/{path.name}"
+            )
+        elif mode & 0o077 and folder_open_to_others:
+            problems.append(f"{companion} can be read by other users (mode {mode:04o}). Fix: chmod 600 '{companion}'")
+    return problems
+
+
+def refuse_unsafe_companions(path: Path) -> None:
+    """Refuse to open a database whose `-wal`/`-shm`/`-journal` would hand its data to someone else."""
+    problems = companion_problems(path)
+    if problems:
+        raise StoreUnavailable(f"Nothing was written: {problems[0]}", exit_code=EXIT_UNSAFE)
 
 
 def _create_private_file(path: Path) -> None:
@@ -186,6 +227,7 @@ EXIT_NOT_WRITABLE = 5
 EXIT_DISK_FULL = 6
 EXIT_BUSY = 7
 EXIT_NEWER_SCHEMA = 8
+EXIT_UNSAFE = 9  # files beside the database belong to another user, or others can read them
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Files up to this size get SQLite's quick_check at every start (about 10 ms per 10 MB); a larger portfolio

@@ -18,6 +18,7 @@ from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.output_files import TargetExists, shown_path, target_path, write_file
 from acct_tui.store.db import (
     check_file_header,
+    companion_problems,
     latest_schema_version,
     permission_problems,
     read_only_connection,
@@ -143,7 +144,7 @@ def check_database(path: str | os.PathLike[str]) -> Health:
         return Health(path, (f"There is no database at {path} yet; acct-tui creates it when it first starts.",))
     if path.is_dir():
         return Health(path, (f"{path} is a folder, not a database file.",))
-    problems = list(permission_problems(path))
+    problems = [*permission_problems(path), *companion_problems(path)]
     facts = [f"file mode {stat.S_IMODE(path.stat().st_mode):04o}, folder mode "
              f"{stat.S_IMODE(path.parent.stat().st_mode):04o}"]
     try:
