@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from acct_tui.cli import main
 from acct_tui.errors import DomainError
@@ -154,10 +155,33 @@ def test_user_text_is_escaped_in_markdown(portfolio):
     for raw in ("<script>", "*Corp*", "_x_", "`y`", "[a](", "# $x$", "~~z~~", " &amp;"):
         assert raw not in markdown
     assert "\\&amp;" in row  # would otherwise show as a bare &
-    assert "\\<script\\>" in row and "\\*Corp\\*" in row and "\\[a\\](http://evil.example)" in row
+    assert "\\<script\\>" in row and "\\*Corp\\*" in row and "\\[a\\](http\\://evil.example)" in row
     account = render_account(account_report(portfolio.acme, TODAY), "md")
     assert "Need \\*all\\* invoices \\| see \\<b\\>ledger\\</b\\>" in account
     assert markdown_escape("a\x1b[2Jb\nc|d") == "a␛\\[2Jb<br>c\\|d"
+
+
+LINKING_NAMES = ("Call http://phish.example.com/reset now", "Visit www.phish.example.com today",
+                 "HTTPS://PHISH.EXAMPLE.COM/x", "Mail ceo@phish.example.com", "(www.phish.example.com)",
+                 "mailto:a.b@phish.example.com")
+
+
+def test_markdown_exports_contain_no_links_even_for_renderers_that_link_bare_addresses(portfolio):
+    """GitHub and CommonMark with the autolink extension make links of bare URLs, www. and e-mail addresses;
+    markdown-it's GFM-like preset with linkify does the same, and stands in for them here."""
+    for name in LINKING_NAMES:
+        services.create_account(name, owner="write to bob@phish.example.com", stage="Closure")
+    markdown = render_portfolio(portfolio_report(TODAY), "md")
+    rendered = MarkdownIt("gfm-like").render(markdown)
+    linked = MarkdownIt("gfm-like").render("x http://a.example.com www.b.example.com c@d.example.com")
+    assert linked.count("<a ") == 3  # the renderer does link bare addresses
+    assert "<a " not in rendered and "href" not in rendered
+    for shown in ("http://phish.example.com/reset", "www.phish.example.com", "HTTPS://PHISH.EXAMPLE.COM/x",
+                  "<code>ceo@phish.example.com</code>", "<code>bob@phish.example.com</code>"):
+        assert shown in rendered
+    assert markdown_escape("Call http://phish.example.com/reset now") == "Call http\\://phish.example.com/reset now"
+    assert markdown_escape("go www.phish.example.com") == "go www\\.phish.example.com"
+    assert markdown_escape("to bob@phish.example.com.") == "to `bob@phish.example.com`."
 
 
 def test_user_text_is_escaped_in_html_and_nothing_external_is_loaded(portfolio):

@@ -1,7 +1,8 @@
 """Documents as Markdown (GitHub-flavoured tables) that paste into an email or a wiki.
 
-User text is escaped so it stays text: no table cell split by `|`, no emphasis, code, link, heading, HTML
-tag or maths made from what someone typed, and no terminal control character.
+User text is escaped so it stays text: no table cell split by `|`, no emphasis, code, link (bare web and
+e-mail addresses included), heading, HTML tag or maths made from what someone typed, and no terminal
+control character.
 """
 
 from __future__ import annotations
@@ -26,9 +27,26 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
 _ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # `&amp;` typed by a user must not become `&`
 
 
+# Common renderers make links of bare addresses (GitHub's autolinks, CommonMark's autolink extension): a
+# scheme's `:` before `//` and the `.` after `www` are escaped, which breaks them; an e-mail address, which
+# GitHub links even through escapes, goes into a code span, where no renderer makes a link.
+_URL_START = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*)(:)(?=//)|(?<![a-z0-9])(www)(\.)")
+_EMAIL = re.compile(r"[A-Za-z0-9.+_-]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+")
+
+
+def _escape_text(text: str) -> str:
+    escaped = _ENTITY.sub(r"\\&", _SPECIAL.sub(r"\\\1", text))
+    return _URL_START.sub(lambda match: "\\".join(part for part in match.groups() if part), escaped)
+
+
 def escape(text: object) -> str:
-    """Literal Markdown for `text` on one line (line breaks become `<br>`)."""
-    escaped = _ENTITY.sub(r"\\&", _SPECIAL.sub(r"\\\1", printable(text)))
+    """Literal Markdown for `text` on one line (line breaks become `<br>`), with no link in it."""
+    shown = printable(text)
+    parts, start = [], 0
+    for email in _EMAIL.finditer(shown):  # only letters, digits and `.+_-@`: literal inside backticks
+        parts += [_escape_text(shown[start:email.start()]), f"`{email.group()}`"]
+        start = email.end()
+    escaped = "".join(parts) + _escape_text(shown[start:])
     return escaped.replace("\r", "").replace("\n", "<br>").replace("\t", " ")
 
 

@@ -40,6 +40,8 @@ class ApprovalsScreen(Screen):
                 id="approvals.reject"),
         Binding("o", "open_account", "Open checklist", tooltip="Show the account's checklist",
                 id="approvals.open"),
+        Binding("j", "move(1)", "Next approval", show=False, id="approvals.down"),
+        Binding("k", "move(-1)", "Previous approval", show=False, id="approvals.up"),
     ]
 
     def __init__(self) -> None:
@@ -171,6 +173,11 @@ class ApprovalsScreen(Screen):
         if action in ("approve", "reject", "open_account"):
             return self._selected() is not None
         return True
+
+    def action_move(self, rows: int) -> None:
+        """j/k move in the queue wherever the focus is on this screen (the list, or what the steps contain)."""
+        queue = self.query_one("#queue-list", CursorOptionList)
+        queue.action_cursor_down() if rows > 0 else queue.action_cursor_up()
 
     def action_approve(self) -> None:
         item = self._selected()

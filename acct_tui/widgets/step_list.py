@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -104,6 +105,11 @@ class CursorOptionList(OptionList):
 
 class StepList(CursorOptionList):
     """The steps of one run, one line each: cursor, number, mark, title (approval gates in bold)."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Next step", show=False, id="checklist.next_step"),
+        Binding("k", "cursor_up", "Previous step", show=False, id="checklist.previous_step"),
+    ]
 
     def show_steps(self, steps: Sequence[StepView], highlight_step: int | None = None) -> None:
         rows = [self.row(step) for step in steps]
