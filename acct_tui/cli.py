@@ -76,7 +76,10 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts_list(args: argparse.Namespace) -> int:
+    from rich.cells import cell_len
+
     from acct_tui.store.queries import account_rows
+    from acct_tui.text import column_text, fit_cells
 
     _open(args)
     rows = account_rows(include_archived=args.all)
@@ -94,10 +97,11 @@ def cmd_accounts_list(args: argparse.Namespace) -> int:
     if not rows:
         print("No accounts yet. Add one with: acct-tui accounts add NAME   (or load the demo: acct-tui demo)")
         return 0
-    width = min(40, max(len(row.name) for row in rows))
-    for row in rows:
+    names = [column_text(row.name) for row in rows]
+    width = min(40, max(cell_len(name) for name in names))  # terminal cells: a wide character takes two
+    for row, name in zip(rows, names):
         step = f"step {row.current_step}" if row.current_step else "finished"
-        print(f"{printable(row.name)[:width]:<{width}}  {printable(row.owner)[:16]:<16}  {row.segment:<13}  "
+        print(f"{fit_cells(name, width)}  {fit_cells(column_text(row.owner), 16)}  {row.segment:<13}  "
               f"{row.done:>2}/{row.total}  {step}")
     return 0
 

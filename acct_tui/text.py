@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
+
+from rich.cells import cell_len, set_cell_size
 
 # C0 controls except tab/newline, DEL and C1 controls: each would act on the terminal (ESC sequences
 # retitle it or blank rows), so they are shown as visible symbols instead.
@@ -52,3 +55,12 @@ def column_text(text: object) -> str:
     characters), so `rich.cells.cell_len` is the width every terminal draws."""
     shown = _SKIN_TONES.sub("", printable(text, keep_newlines=False))
     return "".join(character for character in shown if not invisible_character(character))
+
+
+def fit_cells(text: str, width: int, align: Literal["left", "right"] = "left") -> str:
+    """`text` in exactly `width` terminal cells, measured by cells (a wide character takes two), never by
+    characters: cut with an ellipsis when too long, else padded. Give it `column_text`."""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    padding = " " * (width - cell_len(text))
+    return padding + text if align == "right" else text + padding

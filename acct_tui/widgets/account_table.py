@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from itertools import compress
 from typing import Callable, Iterable, Literal
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -26,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from acct_tui.store.queries import AccountRow
-from acct_tui.text import printable
+from acct_tui.text import column_text, fit_cells
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 
 CURSOR_GLYPH = "▶"
@@ -49,10 +48,11 @@ class ListedAccount:
 
 def prepare_rows(rows: Iterable[AccountRow]) -> list[ListedAccount]:
     """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread).
-    The rows come in name order (`account_rows`), which is also the list's default order."""
+    The rows come in name order (`account_rows`), which is also the list's default order. Names are shown
+    without the characters terminals draw at different widths (`column_text`), so columns line up."""
     return [
-        ListedAccount(row, printable(row.name, keep_newlines=False), printable(row.owner, keep_newlines=False),
-                      f"{row.name}\n{row.owner}".casefold(), row.owner.casefold())
+        ListedAccount(row, column_text(row.name), column_text(row.owner), f"{row.name}\n{row.owner}".casefold(),
+                      row.owner.casefold())
         for row in rows
     ]
 
@@ -167,14 +167,6 @@ def fit_columns(width: int) -> list[PlacedColumn]:
         for column in COLUMNS
         if column.key in chosen
     ]
-
-
-def _fit(text: str, width: int, align: str) -> str:
-    """`text` in exactly `width` cells: cut with an ellipsis when too long (wide characters count twice)."""
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    padding = " " * (width - cell_len(text))
-    return padding + text if align == "right" else text + padding
 
 
 class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -444,7 +436,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             title = placed.column.short_title if placed.short else placed.column.title
             if placed.column is self.sort_column:
                 title = f"{title}{arrow}"
-            cells.append(_fit(title, placed.width, placed.column.align))
+            cells.append(fit_cells(title, placed.width, placed.column.align))
         return Strip([Segment(" " * MARKER_WIDTH + " ".join(cells), style)]).adjust_cell_length(width, base)
 
     def _row_line(self, account: ListedAccount, is_cursor: bool, width: int, base: Style) -> Strip:
@@ -456,7 +448,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         now = datetime.now(timezone.utc)
         segments = [Segment(f"{CURSOR_GLYPH} " if is_cursor else " " * MARKER_WIDTH, style)]
         for number, placed in enumerate(self._columns()):
-            text = _fit(placed.column.cell(account, placed.short, now), placed.width, placed.column.align)
+            text = fit_cells(placed.column.cell(account, placed.short, now), placed.width, placed.column.align)
             cell_style = style
             if placed.column.key == "overdue" and account.row.overdue:
                 cell_style += self.get_component_rich_style("account-table--overdue")
