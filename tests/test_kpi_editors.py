@@ -223,3 +223,23 @@ async def test_objectives_frozen_by_approval_8_say_so_until_it_is_reopened(db, d
         await settle(pilot)
         editor = app.screen.query_one(ObjectivesEditor)
         assert editor.refusal is None and not app.screen.query_one("#objective-title").disabled
+
+
+async def test_a_huge_value_is_refused_in_a_short_message_and_the_app_keeps_running(db):
+    account = services.create_account("Acme")
+    app = EditorApp(KpiEditor(account, 13))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for typed in ("1e999999999", "1e100000", "9999999999999.995"):
+            app.query_one("#kpi-value").value = typed
+            app.query_one("#kpi-value").focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "out of range: use a number from 0 up to 9,999,999,999,999.99." in message(app)
+            assert len(message(app)) < 120
+        assert kpis.kpi_entries(account) == ()
+        app.query_one("#kpi-value").value = "0" * 5000 + "4.5" + "0" * 5000
+        await pilot.press("enter")
+        await settle(pilot)
+        assert message(app).startswith("Saved Revenue 4.50 for") and len(message(app)) < 120
+        assert app.is_running

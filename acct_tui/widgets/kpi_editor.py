@@ -24,7 +24,7 @@ from acct_tui.widgets.editors import LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
-from acct_tui.workflow.kpi import METRICS, get_metric
+from acct_tui.workflow.kpi import METRICS, format_metric_value, get_metric, parse_metric_value
 
 HINT = ("Choose the metric, type the value and the date it was measured; enter saves. "
         "In the list: enter corrects a value, delete removes it.")
@@ -137,7 +137,9 @@ class KpiEditor(ListEditor):
         except DomainError as error:
             self._say(str(error))
             return
-        self._say(f"Saved {metric.short} {value.strip()} for {measured_on.strip()}.")
+        # The value as stored, not as typed: typed text may run to any length (4.5000…).
+        self._say(f"Saved {metric.short} {format_metric_value(metric, parse_metric_value(metric, value))} "
+                  f"for {measured_on.strip()}.")
         self._stop_correcting()
         self.query_one("#kpi-value", Input).focus()
         self._changed()
