@@ -227,3 +227,9 @@ async def test_the_export_dialog_refuses_what_must_never_be_written_and_stays_op
         assert "Portfolio" in screen_text(app)
     assert database.read_bytes() == before
     assert accounts_in(database) == ["Fabrikam Robotics", "Northwind Traders"]
+
+
+def test_a_database_path_too_long_in_the_environment_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCT_TUI_DB", str(tmp_path / TOO_LONG / "acct.db"))
+    result = acct("accounts", "add", "Acme")
+    assert "File name too long" in one_line_refusal(result, 3)
