@@ -47,6 +47,7 @@ from acct_tui.workflow.fields import (
     MAX_SHORT_TEXT,
     SEGMENTS,
     STAGES,
+    is_blank,
     normalize_field_value,
 )
 from acct_tui.workflow.kpi import METRICS, to_places
@@ -68,7 +69,7 @@ HOSTILE = (
 # Any character a terminal or a paste can deliver: Textual decodes input as strict UTF-8, so never a lone
 # surrogate (the command line can pass one: see test_cli_arguments_that_are_not_utf8_are_refused).
 printable_chars = st.characters(blacklist_categories=("Cc", "Cs"))
-valid_text = st.text(printable_chars, min_size=1, max_size=60).filter(lambda text: text.strip())
+valid_text = st.text(printable_chars, min_size=1, max_size=60).filter(lambda text: not is_blank(text))
 valid_notes = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=[
     chr(code) for code in [*range(0x00, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), *range(0x7F, 0xA0)]
 ]), max_size=300)
@@ -341,7 +342,7 @@ def test_decisions_refuse_in_words(portfolio, data, step, comment, decide):
 
 
 @quick
-@given(comment=valid_notes.filter(lambda text: text.strip()), decide=st.sampled_from([services.approve,
+@given(comment=valid_notes.filter(lambda text: not is_blank(text)), decide=st.sampled_from([services.approve,
                                                                                         services.reject]))
 def test_decisions_keep_the_comment_exactly(portfolio, comment, decide):
     account_id = new_account(f"Decision {uuid.uuid4().hex}", through_step=4)
