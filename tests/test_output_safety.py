@@ -8,12 +8,14 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 from processes import acct, modes_bind_everyone
 
 from acct_tui.app import AcctApp
+from acct_tui.cli import main
 from acct_tui.screens.export_dialog import ExportDialog
 from acct_tui.screens.reports import ReportsScreen
 from acct_tui.store.db import close_database, open_database
@@ -46,6 +48,21 @@ def database(built_database: Path, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """`acct-tui ARGS` run in this process (quicker than a child), as `subprocess.run` would report it."""
+
+    def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+        try:
+            status = main(["--db", str(db), *args])
+        finally:
+            close_database()
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, status, captured.out, captured.err)
+
+    return run
+
+
 def one_line_refusal(result, code: int = 2) -> str:
     assert result.returncode == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
@@ -70,24 +87,24 @@ def companions_of(database: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("command", [("report", "portfolio", "-o"), ("db", "backup")])
-def test_the_open_database_and_its_companions_are_never_written_over(database, command):
+def test_the_open_database_and_its_companions_are_never_written_over(database, cli, command):
     before = database.read_bytes()
-    refused = acct(*command, str(database), "--force", db=database)
+    refused = cli(*command, str(database), "--force", db=database)
     assert "SQLite database" in one_line_refusal(refused)
     assert database.read_bytes() == before
     for companion in (database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
-        refused = acct(*command, str(companion), "--force", db=database)
+        refused = cli(*command, str(companion), "--force", db=database)
         assert "belongs to the database beside it" in one_line_refusal(refused)
-    assert acct("accounts", "list", db=database).returncode == 0
+    assert cli("accounts", "list", db=database).returncode == 0
     assert accounts_in(database) == ["Fabrikam Robotics", "Northwind Traders"]
 
 
-def test_another_database_is_never_replaced_by_a_report_or_a_backup(database, tmp_path, built_database):
+def test_another_database_is_never_replaced_by_a_report_or_a_backup(database, cli, tmp_path, built_database):
     other = tmp_path / "other.sqlite"
     shutil.copyfile(built_database, other)
     before = other.read_bytes()
     for command in (("report", "portfolio", "--format", "csv", "-o"), ("db", "backup")):
-        refused = acct(*command, str(other), "--force", db=database)
+        refused = cli(*command, str(other), "--force", db=database)
         assert one_line_refusal(refused) == (
             f"acct-tui: {other} is an SQLite database; it is never replaced. Choose another file.")
     assert other.read_bytes() == before
@@ -107,10 +124,10 @@ def special_files(folder: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("command", [("report", "portfolio", "-o"), ("db", "backup")])
-def test_special_files_stay_what_they_are_even_with_force(database, tmp_path, command):
+def test_special_files_stay_what_they_are_even_with_force(database, cli, tmp_path, command):
     for special in special_files(tmp_path / "data"):
         kind = stat.S_IFMT(special.lstat().st_mode)
-        refused = acct(*command, str(special), "--force", db=database)
+        refused = cli(*command, str(special), "--force", db=database)
         assert "is not a regular file" in one_line_refusal(refused)
         assert stat.S_IFMT(special.lstat().st_mode) == kind
 
@@ -146,14 +163,14 @@ def test_a_backup_into_a_shared_folder_ignores_another_users_temporary_file_and_
         ("db", "backup", f"{{folder}}/{TOO_LONG}/copy.db", "--force"),
     ],
 )
-def test_output_paths_too_long_are_refused_in_one_line(database, command):
-    result = acct(*(part.format(folder=database.parent) for part in command), db=database)
+def test_output_paths_too_long_are_refused_in_one_line(database, cli, command):
+    result = cli(*(part.format(folder=database.parent) for part in command), db=database)
     assert "File name too long" in one_line_refusal(result)
 
 
-@pytest.mark.parametrize("command", [("accounts", "list"), ("db", "check"), ("report", "portfolio", "-o", "-"), ()])
-def test_a_database_path_too_long_is_refused_in_one_line(tmp_path, command):
-    result = acct("--db", str(tmp_path / TOO_LONG / "acct.db"), *command)
+@pytest.mark.parametrize("command", [("accounts", "list"), ("db", "check"), ("report", "portfolio", "-o", "-")])
+def test_a_database_path_too_long_is_refused_in_one_line(tmp_path, cli, command):
+    result = cli(*command, db=tmp_path / TOO_LONG / "acct.db")
     line = one_line_refusal(result, 1 if command == ("db", "check") else 3)
     assert "File name too long" in line
     assert len(line) < 300  # the path is shortened in the message
@@ -199,37 +216,35 @@ async def export_to(pilot, path: str) -> None:
     await settle(pilot)
 
 
-@pytest.mark.parametrize("which", ["database", "-wal", "device or pipe", "too long"])
-async def test_the_export_dialog_refuses_what_must_never_be_written_and_stays_open(app, database, which):
-    target = {
-        "database": str(database),
-        "-wal": f"{database}-wal",
-        "device or pipe": str(special_files(database.parent)[-1]),
-        "too long": f"{database.parent}/{TOO_LONG}.md",
-    }[which]
+async def test_the_export_dialog_refuses_what_must_never_be_written_and_stays_open(app, database):
+    refused = {
+        str(database): "is an SQLite database",
+        f"{database}-wal": "belongs to the database beside it",
+        str(special_files(database.parent)[-1]): "is not a regular file",
+        f"{database.parent}/{TOO_LONG}.md": "File name too long",
+    }
     companions_of(database)
     before = database.read_bytes()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("4")
         await settle(pilot)
-        await export_to(pilot, target)
-        await pilot.press("y")  # what replaced the file before: the answer to "replace it?"
-        await settle(pilot)
-        assert isinstance(app.screen, ExportDialog)
-        problem = str(app.screen.query_one("#export-problem").content)
-        assert any(reason in problem for reason in ("SQLite database", "belongs to the database", "regular file",
-                                                     "File name too long")), problem
-        assert problem.splitlines() == [problem]
-        await pilot.press("escape")
-        await settle(pilot)
-        assert isinstance(app.screen, ReportsScreen) and app.is_running
+        for target, reason in refused.items():
+            await export_to(pilot, target)
+            await pilot.press("y")  # what replaced the file before: the answer to "replace it?"
+            await settle(pilot)
+            assert isinstance(app.screen, ExportDialog)
+            problem = str(app.screen.query_one("#export-problem").content)
+            assert reason in problem and problem.splitlines() == [problem]
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, ReportsScreen) and app.is_running
         assert "Portfolio" in screen_text(app)
     assert database.read_bytes() == before
     assert accounts_in(database) == ["Fabrikam Robotics", "Northwind Traders"]
 
 
-def test_a_database_path_too_long_in_the_environment_is_refused_in_one_line(tmp_path, monkeypatch):
+def test_the_app_refuses_a_database_path_too_long_in_the_environment_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("ACCT_TUI_DB", str(tmp_path / TOO_LONG / "acct.db"))
-    result = acct("accounts", "add", "Acme")
+    result = acct()  # starting the app: refused before the screen is taken over
     assert "File name too long" in one_line_refusal(result, 3)
