@@ -47,7 +47,7 @@ def target_path(text: str | os.PathLike[str]) -> Path:
     try:
         path = Path(text).expanduser()
         os.fspath(path).encode()  # lone surrogates (bytes that are not UTF-8) cannot name a file here
-    except (RuntimeError, ValueError, UnicodeError):  # `~nobody/x`, a NUL byte
+    except (RuntimeError, UnicodeError):  # `~nobody/x`, bytes that are not UTF-8
         raise DomainError(f"“{shown_path(text)}” cannot be used as a file name.") from None
     if "\x00" in os.fspath(path):
         raise DomainError(f"“{shown_path(text)}” cannot be used as a file name.")

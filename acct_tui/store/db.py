@@ -20,7 +20,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as apply_schema_changes
 
 from acct_tui.errors import StoreUnavailable
-from acct_tui.output_files import shown_path
+from acct_tui.output_files import DATABASE_COMPANIONS, SQLITE_HEADER, shown_path
 from acct_tui.store.models import ALL_MODELS, SchemaVersion, database
 from acct_tui.template import DUE_KEY
 
@@ -171,9 +171,6 @@ def permission_problems(path: Path) -> list[str]:
     return problems
 
 
-COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
-
-
 def companion_problems(path: Path) -> list[str]:
     """Messages for files SQLite keeps beside the database (`-wal`, `-shm`, `-journal`) that would hand its
     data to someone else: files of another user (planted in a shared folder before acct-tui created
@@ -183,7 +180,7 @@ def companion_problems(path: Path) -> list[str]:
     except OSError:
         return []
     problems = []
-    for companion in (path.with_name(path.name + suffix) for suffix in COMPANION_SUFFIXES):
+    for companion in (path.with_name(path.name + suffix) for suffix in DATABASE_COMPANIONS):
         try:
             info = companion.lstat()
         except OSError:
@@ -229,7 +226,6 @@ EXIT_BUSY = 7
 EXIT_NEWER_SCHEMA = 8
 EXIT_UNSAFE = 9  # files beside the database belong to another user, or others can read them
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 # Files up to this size get SQLite's quick_check at every start (about 10 ms per 10 MB); a larger portfolio
 # would wait seconds for it, so there the cheap header checks run at start and `acct-tui db check` does the rest.
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
@@ -278,7 +274,7 @@ def check_file_header(path: Path) -> bool:
         return False
     with path.open("rb") as file:
         header = file.read(100)
-    if not header.startswith(SQLITE_MAGIC):
+    if not header.startswith(SQLITE_HEADER):
         raise _damaged(path, "the file is not an SQLite database")
     if len(header) < 100:
         raise _damaged(path, f"the file is cut short at {size:,} bytes")
@@ -360,7 +356,7 @@ def read_only_connection(path: Path) -> sqlite3.Connection:
     mode both stay while one does), so it is read as immutable and SQLite creates nothing next to it; a
     plain read-only connection would leave an empty `-wal` and a `-shm` behind.
     """
-    companions = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))
+    companions = (path.with_name(path.name + suffix) for suffix in DATABASE_COMPANIONS)
     mode = "mode=ro" if any(companion.exists() for companion in companions) else "immutable=1"
     return sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
 
