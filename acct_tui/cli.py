@@ -185,6 +185,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from acct_tui.keymap import binding_catalogue, keymap_path, load_keymap
+
+    user_keymap = load_keymap()
+    if user_keymap.problem:
+        print(f"acct-tui: warning: {printable(user_keymap.problem)}", file=sys.stderr)
+    bindings = [
+        {"id": info.id, "description": info.description, "where": info.where, "default": info.default,
+         "key": user_keymap.keys.get(info.id, info.default)}
+        for info in binding_catalogue().values()
+    ]
+    if args.json:
+        _print_json(bindings)
+        return 0
+    print(f"Keymap file: {printable(keymap_path())}")
+    width = max(len(binding["id"]) for binding in bindings)
+    for binding in bindings:
+        moved = "" if binding["key"] == binding["default"] else f"  (default {binding['default']})"
+        print(f"{binding['id']:<{width}}  {binding['key']:<14}  {binding['description']}{moved}")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from acct_tui.store.db import resolve_database_path
 
@@ -248,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "documents folder)")
         one.add_argument("--force", action="store_true", help="replace FILE if it exists")
         one.set_defaults(handler=cmd_report, kind=kind)
+
+    keys = commands.add_parser("keys", help="list every key binding: its id, default key and your key")
+    keys.add_argument("--json", action="store_true", help="print JSON")
+    keys.set_defaults(handler=cmd_keys)
 
     demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
     demo.set_defaults(handler=cmd_demo)
