@@ -210,4 +210,28 @@ class Objective(BaseModel):
         indexes = ((("run", "position"), False),)
 
 
-ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective)
+class SavedView(BaseModel):
+    """A view of the account list one user saved: its filter query, sort, archived toggle and columns, under
+    a name and the key that switches to it. Kept in the database so it travels with the user's data."""
+
+    user_name = CharField(max_length=255)
+    name = CharField(max_length=60)
+    key = CharField(max_length=10)
+    filter_text = TextField(default="")
+    sort_column = CharField(max_length=20)
+    sort_descending = BooleanField(default=False)
+    show_archived = BooleanField(default=False)
+    columns = TextField(default="[]")  # JSON list of column keys
+    created_at = TimestampField(default=utcnow)
+    updated_at = TimestampField(default=utcnow)
+
+    class Meta:
+        table_name = "saved_view"
+        indexes = (
+            (("user_name", "name"), True),
+            (("user_name", "key"), True),
+        )
+
+
+ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective,
+              SavedView)
