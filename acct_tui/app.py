@@ -86,6 +86,10 @@ class AcctApp(App[None]):
             for mode, key, title, _ in SCREENS
         ),
         Binding("question_mark", "app.show_keys", "Keys", key_display="?", id="app.keys"),
+        Binding("u", "app.undo", "Undo", show=False, tooltip="Undo your last change (shows it first)",
+                id="app.undo"),
+        Binding("ctrl+r", "app.redo", "Redo", show=False, tooltip="Redo the change you last undid (shows it first)",
+                id="app.redo"),
         Binding("escape", "app.back", "Back", id="app.back"),
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
         # Focus moves as soon as tab is read, before the keys typed after it are handed out: over a slow link
@@ -174,6 +178,26 @@ class AcctApp(App[None]):
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.screen))
 
+    def action_undo(self) -> None:
+        from acct_tui.screens.undo import UndoPreview
+
+        self.push_screen(UndoPreview("undo"), self._tell_outcome)
+
+    def action_redo(self) -> None:
+        from acct_tui.screens.undo import UndoPreview
+
+        self.push_screen(UndoPreview("redo"), self._tell_outcome)
+
+    def action_undo_history(self) -> None:
+        from acct_tui.screens.undo import UndoHistoryScreen
+
+        self.push_screen(UndoHistoryScreen(), self._tell_outcome)
+
+    def _tell_outcome(self, outcome: tuple[str, bool] | None) -> None:
+        if outcome is not None:
+            message, failed = outcome
+            self.notify(printable(message), severity="error" if failed else "information", markup=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
             return self.current_mode != "accounts"
@@ -185,6 +209,8 @@ class AcctApp(App[None]):
             yield SystemCommand(title, f"{purpose} (key {keys[f'screen.{mode}']})",
                                 lambda mode=mode: self.switch_mode(mode))
         yield SystemCommand("Keys", f"Every key of this screen (key {keys['app.keys']})", self.action_show_keys)
+        yield SystemCommand("Undo history", f"Your recent changes; undo down to one (undo: key {keys['app.undo']}, "
+                            f"redo: key {keys['app.redo']})", self.action_undo_history)
         yield from super().get_system_commands(screen)
 
     @on(Worker.StateChanged)

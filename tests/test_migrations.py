@@ -17,7 +17,7 @@ from acct_tui.store.models import ApprovalDecision, SchemaVersion, StepState
 from acct_tui.store.queries import account_rows, find_account, run_view
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.db"
-NEW_TABLES = ("kpi_entry", "objective", "saved_view")
+NEW_TABLES = ("kpi_entry", "objective", "saved_view", "undo_mark")
 
 
 def _schema(path: Path, table: str) -> tuple[list, list]:

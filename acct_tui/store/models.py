@@ -233,5 +233,20 @@ class SavedView(BaseModel):
         )
 
 
+class UndoMark(BaseModel):
+    """Marks the audit event an undo (or a redo) wrote, and the change it took back (or made again): with
+    these the user's undo history is rebuilt from the audit log after a restart, as vim's undo tree from
+    its undo file. `change` is the id of the first audit event of that change."""
+
+    event = UUIDField(unique=True)
+    change = UUIDField(index=True)
+    kind = CharField(max_length=4)  # "undo" or "redo"
+    user_name = CharField(max_length=255)
+    at = TimestampField(default=utcnow)
+
+    class Meta:
+        table_name = "undo_mark"
+
+
 ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective,
-              SavedView)
+              SavedView, UndoMark)

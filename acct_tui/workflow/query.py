@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence, TypeVar
 
 FLAGS = ("overdue", "rejected", "waiting")
 KEYS = ("owner", "stage", "segment", "not-touched", "progress")
@@ -30,27 +30,19 @@ _PROGRESS = re.compile(r"^(?:(<=|>=|<|>|=)?(\d{1,3})|(\d{1,3})-(\d{1,3}))%?$")
 class QueryableAccount(Protocol):
     """What a query reads of an account (the account list's rows provide it)."""
 
-    @property
-    def search_text(self) -> str: ...  # folded "name\nowner"
-    @property
-    def owner_key(self) -> str: ...  # folded owner
-    @property
-    def stage_key(self) -> str: ...  # folded stage
-    @property
-    def segment_key(self) -> str: ...  # folded segment
-    @property
-    def overdue(self) -> int: ...
-    @property
-    def rejected(self) -> bool: ...
-    @property
-    def waiting(self) -> bool: ...
-    @property
-    def percent_done(self) -> float: ...  # -1 without a run
-    @property
-    def last_activity(self) -> datetime: ...  # naive UTC
+    search_text: str  # folded "name\nowner"
+    owner_key: str  # folded owner
+    stage_key: str  # folded stage
+    segment_key: str  # folded segment
+    overdue: int
+    rejected: bool
+    waiting: bool
+    percent_done: float  # -1 without a run
+    last_activity: datetime  # naive UTC
 
 
 Test = Callable[[QueryableAccount], bool]
+Account = TypeVar("Account", bound=QueryableAccount)
 
 
 @dataclass(frozen=True)
@@ -74,6 +66,17 @@ class AccountQuery:
     def matches(self, account: QueryableAccount) -> bool:
         text = account.search_text
         return all(word in text for word in self.words) and all(c.test(account) for c in self.conditions)
+
+    def filter(self, accounts: Sequence[Account]) -> list[Account]:
+        """The accounts that match, in their order. One pass per term, each over what the last one kept:
+        at 100,000 accounts a pass of one plain test is a few milliseconds, a test of every term per row
+        several times that."""
+        kept = list(accounts)
+        for word in self.words:
+            kept = [account for account in kept if word in account.search_text]
+        for condition in self.conditions:
+            kept = list(filter(condition.test, kept))
+        return kept
 
     def narrows(self, earlier: AccountQuery) -> bool:
         """Whether every account this query matches was matched by `earlier` too (typing on in a word):
