@@ -165,7 +165,9 @@ class UndoHistoryScreen(ModalScreen[Outcome]):
             self.changes = [change for change, _ in lines]
             options = self.query_one(OptionList)
             options.add_options(Option(_line(f"{change.at:%Y-%m-%d %H:%M}  {summary}")) for change, summary in lines)
-            if not lines:
+            if lines:
+                options.highlighted = 0
+            else:
                 self.query_one("#undo-question", Static).update("No change of yours to undo.")
             options.focus()
         elif event.state == WorkerState.SUCCESS and event.worker.name == APPLY_WORKER:
