@@ -32,6 +32,8 @@ def make_change(kind: str):
     """Make one change of `kind` as the app's user; returns (account id, read-back of what changed)."""
     account = services.create_account("Contoso", owner="ana")
     run = run_of(account)
+    if kind == "create":
+        return account, lambda: account_detail(account).archived, False, True
     if kind == "field":
         services.set_field(run, 1, "notes", "call back")
         return account, lambda: run_view(account).step(1).field("notes").value, "call back", ""
@@ -55,6 +57,7 @@ def make_change(kind: str):
     ("reopen", "Undo: step 1 open on Contoso → done"),
     ("edit", "Undo: Contoso: owner “bob” → “ana”"),
     ("archive", "Undo: Contoso archived → in the list"),
+    ("create", "Undo: Contoso added → archived"),
 ])
 async def test_u_previews_then_undoes_and_ctrl_r_redoes(db, db_path, kind, line):
     _, read, changed, original = make_change(kind)

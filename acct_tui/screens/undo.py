@@ -20,6 +20,7 @@ from acct_tui.text import printable
 PLAN_WORKER = "undo-plan"
 APPLY_WORKER = "undo-apply"
 HISTORY_WORKER = "undo-history"
+HISTORY_SHOWN = 50  # newest changes listed: each is checked against the database to describe it
 
 # The app shows what an undo screen dismisses with: (message, is_error), or None when nothing was asked.
 Outcome = tuple[str, bool] | None
@@ -98,8 +99,8 @@ class UndoPreview(ModalScreen[Outcome]):
             keys.update("y does all of this · n or escape keeps everything as it is")
         else:
             summary.update(_line(found.summary))
-            key = "u" if self.direction == "undo" else "ctrl+r"
-            keys.update(f"{key} or enter: {self.direction} · escape: keep")
+            again = "u" if self.direction == "undo" else "ctrl+r"
+            keys.update(f"enter (or {again} again): {self.direction} · escape: keep")
 
     def _possible(self) -> bool:
         return self.plan is not None and self.plan.refusal is None
@@ -143,7 +144,7 @@ class UndoHistoryScreen(ModalScreen[Outcome]):
 
     @work(thread=True, name=HISTORY_WORKER, exit_on_error=False)
     def _load(self) -> list[tuple[Change, str]]:
-        changes = list(reversed(history().done))
+        changes = list(reversed(history().done))[:HISTORY_SHOWN]
         return [(change, plan(change, "undo").summary.removeprefix("Undo: ")) for change in changes]
 
     @work(thread=True, exclusive=True, name=APPLY_WORKER, exit_on_error=False)
