@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Callable, Protocol, Sequence, TypeVar
 
 FLAGS = ("overdue", "rejected", "waiting")
@@ -51,6 +52,7 @@ class Condition:
 
     spelling: str
     test: Test = field(compare=False)
+    cheap: bool = field(default=False, compare=False)  # a flag, read straight off the row
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def parse_query(text: str, now: datetime) -> AccountQuery:
             test = _condition(folded_key, value, now)
         elif key is None and value.casefold() in FLAGS:
             flag = value.casefold()
-            test = (lambda a: a.overdue > 0) if flag == "overdue" else (lambda a, flag=flag: getattr(a, flag))
+            test = attrgetter(flag)  # overdue is a count: any above 0 is true
         if isinstance(test, str):
             problems.append(test)
             continue
@@ -155,7 +157,10 @@ def parse_query(text: str, now: datetime) -> AccountQuery:
                 words.append(word)
                 continue
             test = lambda a, word=word: word in a.search_text  # noqa: E731
-        conditions.append(Condition(match.group().casefold(), (lambda a, test=test: not test(a)) if negated else test))
+        conditions.append(Condition(match.group().casefold(), (lambda a, test=test: not test(a)) if negated else test,
+                                    cheap=key is None and not negated))
+    # Flags first: each pass tests only what the last one kept, and a flag is the quickest test there is.
+    conditions.sort(key=lambda condition: not condition.cheap)
     return AccountQuery(tuple(words), tuple(conditions), tuple(problems))
 
 
