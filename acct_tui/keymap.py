@@ -148,9 +148,27 @@ def load_keymap(path: Path | None = None) -> UserKeymap:
             problems.append(f"{binding_id}: {problem}")
         else:
             usable[binding_id] = normalised_keys(keys)
+    for binding_id, keys in list(usable.items()):
+        if clash := _clash(binding_id, keys, known, usable):
+            problems.append(f"{binding_id}: {clash}")
+            del usable[binding_id]
     if not problems:
         return UserKeymap(usable, None)
     return UserKeymap(usable, f"Keymap {path}: " + "; ".join(problems) + " — default keys kept for those.")
+
+
+def _clash(binding_id: str, keys: str, known: dict[str, BindingInfo], usable: dict[str, str]) -> str | None:
+    """Why `keys` cannot go to `binding_id`: another binding of the same screen or widget has one of them
+    (Textual would silently take it from that binding)."""
+    wanted = set(keys.split(","))
+    where = known[binding_id].where
+    for other in known.values():
+        if other.id == binding_id or other.where != where:
+            continue
+        taken = wanted & set(usable.get(other.id, normalised_keys(other.default)).split(","))
+        if taken:
+            return f"{', '.join(sorted(taken))} is already the key of {other.id}"
+    return None
 
 
 def current_key_display(app: App, binding: Binding) -> str:

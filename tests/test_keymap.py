@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from acct_tui.app import AcctApp
-from acct_tui.keymap import binding_catalogue, key_problem, keymap_path, load_keymap
+from acct_tui.keymap import UserKeymap, binding_catalogue, key_problem, keymap_path, load_keymap
 from acct_tui.screens.account_form import AccountForm
 from acct_tui.screens.accounts import AccountsScreen
 from acct_tui.screens.help import KeysScreen
@@ -102,6 +102,15 @@ def test_a_key_name_that_does_not_exist_and_a_value_that_is_not_text_are_refused
     assert keymap.keys == {}
     assert "“ctrl+nope” is not a key name" in keymap.problem
     assert "accounts.edit: the key must be text" in keymap.problem
+
+
+def test_a_key_another_binding_of_the_same_screen_has_is_refused_unless_that_one_moves_too():
+    write_keymap('"accounts.add" = "s"\n')
+    keymap = load_keymap()
+    assert keymap.keys == {}
+    assert "accounts.add: s is already the key of accounts.sort" in keymap.problem
+    write_keymap('"accounts.add" = "s"\n"accounts.sort" = "f9"\n')  # a swap is fine
+    assert load_keymap() == UserKeymap({"accounts.add": "s", "accounts.sort": "f9"}, None)
 
 
 def test_every_binding_has_a_unique_id_and_a_description():
