@@ -225,8 +225,9 @@ class AccountsScreen(Screen):
         elif worker.name == ARCHIVE_WORKER:
             self.reload()
         elif worker.name == VIEW_WORKER:
-            self.notify(worker.result, markup=False)
-            self.reload()
+            message, self.views = worker.result
+            self.notify(message, markup=False)
+            self._update_status()
 
     def _show_rows(self, accounts: list[ListedAccount], complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
@@ -346,17 +347,17 @@ class AccountsScreen(Screen):
             self._save_view(self._current_view(*answer))
 
     @work(thread=True, group=VIEW_WORKER, name=VIEW_WORKER, exit_on_error=False)
-    def _save_view(self, view: View) -> str:
+    def _save_view(self, view: View) -> tuple[str, list[View]]:
         saved = save_view(view)
-        return f"Saved the view “{saved.name}”: {saved.key} switches to it."
+        return f"Saved the view “{saved.name}”: {saved.key} switches to it.", saved_views()
 
     def forget_view(self, view: View) -> None:
         self._forget_view(view)
 
     @work(thread=True, group=VIEW_WORKER, name=VIEW_WORKER, exit_on_error=False)
-    def _forget_view(self, view: View) -> str:
+    def _forget_view(self, view: View) -> tuple[str, list[View]]:
         delete_view(view.name)
-        return f"Deleted the view “{view.name}”; {view.key} is free again."
+        return f"Deleted the view “{view.name}”; {view.key} is free again.", saved_views()
 
     def action_choose_columns(self) -> None:
         columns = [(column.key, column.title) for column in COLUMNS if column.key != NAME_COLUMN]
