@@ -25,11 +25,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from acct_tui.store.models import utcnow
 from acct_tui.store.queries import AccountRow
 from acct_tui.text import printable
-from acct_tui.workflow.query import AccountQuery, parse_query
 from acct_tui.workflow.fields import SEGMENTS, STAGES
+from acct_tui.workflow.query import AccountQuery, parse_query
 
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
@@ -367,7 +366,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._apply_filter()
 
     def _apply_filter(self) -> None:
-        query = parse_query(self._filter, utcnow())
+        query = parse_query(self._filter, datetime.now(timezone.utc).replace(tzinfo=None))  # rows hold naive UTC
         self.query_problems = query.problems
         # Typing on narrows what is already shown; anything else starts again from every candidate.
         accounts = self._shown if query.narrows(self._shown_query) else self._candidates
