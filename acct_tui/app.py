@@ -20,12 +20,15 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
+from acct_tui.keymap import current_key_display, load_keymap
 from acct_tui.messages import DataChanged
 from acct_tui.screens.accounts import AccountsScreen
 from acct_tui.screens.help import KeysScreen
+from acct_tui.settings import load_settings, save_setting
 from acct_tui.store.db import data_version
 from acct_tui.stylesheet import stylesheet_path
 from acct_tui.text import printable
@@ -83,6 +86,10 @@ class AcctApp(App[None]):
             for mode, key, title, _ in SCREENS
         ),
         Binding("question_mark", "app.show_keys", "Keys", key_display="?", id="app.keys"),
+        Binding("u", "app.undo", "Undo", show=False, tooltip="Undo your last change (shows it first)",
+                id="app.undo"),
+        Binding("ctrl+r", "app.redo", "Redo", show=False, tooltip="Redo the change you last undid (shows it first)",
+                id="app.redo"),
         Binding("escape", "app.back", "Back", id="app.back"),
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
         # Focus moves as soon as tab is read, before the keys typed after it are handed out: over a slow link
@@ -96,7 +103,12 @@ class AcctApp(App[None]):
         super().__init__()
         self.db_path = Path(db_path)
         self.watch_interval = watch_interval
-        self.startup_warnings = tuple(startup_warnings)
+        user_keymap = load_keymap()
+        self.set_keymap(user_keymap.keys)
+        self.startup_warnings = (*startup_warnings, *filter(None, [user_keymap.problem]))
+        saved_theme = load_settings().get("theme")
+        if isinstance(saved_theme, str) and saved_theme in self.available_themes:
+            self.theme = saved_theme
         self.current_account_id: uuid.UUID | None = None
         self._seen_data_version: int | None = None
         self._watch_failed = False
@@ -109,9 +121,18 @@ class AcctApp(App[None]):
             loop.add_signal_handler(signal_number, self._exit_on_signal, signal_number)
         self._seen_data_version = data_version()
         self.set_interval(self.watch_interval, self._check_for_changes, name="data-version watch")
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.switch_mode("accounts")
         for warning in self.startup_warnings:
             self.notify(printable(warning), title="Warning", severity="warning", timeout=30, markup=False)
+
+    def _remember_theme(self, theme: Theme) -> None:
+        if load_settings().get("theme") == theme.name:
+            return  # the saved theme applied at start: nothing new to write
+        try:
+            save_setting("theme", theme.name)
+        except OSError as error:
+            self.notify(printable(f"Cannot remember the theme: {error}"), severity="warning", markup=False)
 
     def on_unmount(self) -> None:
         loop = asyncio.get_running_loop()
@@ -157,15 +178,39 @@ class AcctApp(App[None]):
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.screen))
 
+    def action_undo(self) -> None:
+        from acct_tui.screens.undo import UndoPreview
+
+        self.push_screen(UndoPreview("undo"), self._tell_outcome)
+
+    def action_redo(self) -> None:
+        from acct_tui.screens.undo import UndoPreview
+
+        self.push_screen(UndoPreview("redo"), self._tell_outcome)
+
+    def action_undo_history(self) -> None:
+        from acct_tui.screens.undo import UndoHistoryScreen
+
+        self.push_screen(UndoHistoryScreen(), self._tell_outcome)
+
+    def _tell_outcome(self, outcome: tuple[str, bool] | None) -> None:
+        if outcome is not None:
+            message, failed = outcome
+            self.notify(printable(message), severity="error" if failed else "information", markup=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
             return self.current_mode != "accounts"
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for mode, key, title, purpose in SCREENS:
-            yield SystemCommand(title, f"{purpose} (key {key})", lambda mode=mode: self.switch_mode(mode))
-        yield SystemCommand("Keys", "Every key of this screen (key ?)", self.action_show_keys)
+        keys = {binding.id: current_key_display(self, binding) for binding in self.BINDINGS}
+        for mode, _, title, purpose in SCREENS:
+            yield SystemCommand(title, f"{purpose} (key {keys[f'screen.{mode}']})",
+                                lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Keys", f"Every key of this screen (key {keys['app.keys']})", self.action_show_keys)
+        yield SystemCommand("Undo history", f"Your recent changes; undo down to one (undo: key {keys['app.undo']}, "
+                            f"redo: key {keys['app.redo']})", self.action_undo_history)
         yield from super().get_system_commands(screen)
 
     @on(Worker.StateChanged)

@@ -193,6 +193,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_views_list(args: argparse.Namespace) -> int:
+    from acct_tui.store.views import saved_views
+
+    _open(args)
+    views = saved_views()
+    if args.json:
+        _print_json([view.as_json() for view in views])
+        return 0
+    if not views:
+        print("No saved views yet. In the account list, press v to save the current view on a key.")
+        return 0
+    for view in views:
+        print(f"{view.key:<6}  {printable(view.name, keep_newlines=False)[:30]:<30}  "
+              f"{printable(view.filter_text, keep_newlines=False) or '(no filter)'}")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from acct_tui.keymap import binding_catalogue, keymap_path, load_keymap
+
+    user_keymap = load_keymap()
+    if user_keymap.problem:
+        print(f"acct-tui: warning: {printable(user_keymap.problem)}", file=sys.stderr)
+    bindings = [
+        {"id": info.id, "description": info.description, "where": info.where, "default": info.default,
+         "key": user_keymap.keys.get(info.id, info.default)}
+        for info in binding_catalogue().values()
+    ]
+    if args.json:
+        _print_json(bindings)
+        return 0
+    print(f"Keymap file: {printable(keymap_path())}")
+    width = max(len(binding["id"]) for binding in bindings)
+    for binding in bindings:
+        moved = "" if binding["key"] == binding["default"] else f"  (default {binding['default']})"
+        print(f"{binding['id']:<{width}}  {binding['key']:<14}  {binding['description']}{moved}")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from acct_tui.store.db import resolve_database_path
 
@@ -256,6 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
                               "documents folder)")
         one.add_argument("--force", action="store_true", help="replace FILE if it exists")
         one.set_defaults(handler=cmd_report, kind=kind)
+
+    views = commands.add_parser("views", help="your saved views of the account list")
+    view_commands = views.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser, required=True)
+    view_listing = view_commands.add_parser("list", help="list your saved views")
+    view_listing.add_argument("--json", action="store_true", help="print JSON")
+    view_listing.set_defaults(handler=cmd_views_list)
+
+    keys = commands.add_parser("keys", help="list every key binding: its id, default key and your key")
+    keys.add_argument("--json", action="store_true", help="print JSON")
+    keys.set_defaults(handler=cmd_keys)
 
     demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
     demo.set_defaults(handler=cmd_demo)

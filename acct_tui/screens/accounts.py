@@ -1,14 +1,16 @@
-"""The account list: every account with its progress, filtered as you type, sorted by any column."""
+"""The account list: every account with its progress, filtered as you type (text or a query such as
+`owner:alice overdue`), sorted by any column, and saved views that a key switches to."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Callable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -19,23 +21,29 @@ from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
+from acct_tui.keymap import current_key_display
 from acct_tui.messages import DataChanged
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
+from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
 from acct_tui.store.queries import account_detail, account_rows, latest_change
 from acct_tui.store.services import archive_account
+from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
 from acct_tui.text import printable
 from acct_tui.widgets.account_table import (
     COLUMNS,
+    NAME_COLUMN,
     AccountTable,
     ListedAccount,
     prepare_rows,
 )
 from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.query_suggester import QuerySuggester
 
 LOAD_WORKER = "load-accounts"
 FIRST_PAGE = 100  # rows shown before the whole portfolio has loaded: more than the tallest terminal
 DEMO_WORKER = "load-demo"
 ARCHIVE_WORKER = "archive-account"
+VIEW_WORKER = "save-view"
 
 
 def _shortened(text: str, limit: int = 16) -> str:
@@ -50,17 +58,30 @@ class AccountCommands(Provider):
         screen = self.screen
         assert isinstance(screen, AccountsScreen)
         actions = (
-            ("add", "Add account", "Add an account (key a)"),
-            ("edit", "Edit account", "Edit the selected account (key e)"),
-            ("archive", "Archive or restore account", "Hide the selected account, or bring it back (key x)"),
-            ("toggle_archived", "Show or hide archived accounts", "Key z"),
-            ("filter", "Filter accounts", "By name or owner, as you type (key /)"),
-            ("load_demo", "Load demo portfolio", "36 accounts to try the app on (key D, empty database only)"),
+            ("add", "Add account", "Add an account"),
+            ("edit", "Edit account", "Edit the selected account"),
+            ("archive", "Archive or restore account", "Hide the selected account, or bring it back"),
+            ("toggle_archived", "Show or hide archived accounts", "Archived accounts in the list or not"),
+            ("filter", "Filter accounts", "By name or owner, or a query such as owner:alice overdue"),
+            ("load_demo", "Load demo portfolio", "36 accounts to try the app on (empty database only)"),
+            ("save_view", "Save this view", "The filter, sort, archived toggle and columns, under a name and a key"),
+            ("choose_columns", "Choose columns", "Show or hide columns of the list"),
         )
+        keys = {binding.action: current_key_display(self.app, binding) for binding in screen.BINDINGS
+                if isinstance(binding, Binding)}
         commands = [
-            (title, help_text, partial(screen.run_action, action))
+            (title, f"{help_text} (key {keys[action]})", partial(screen.run_action, action))
             for action, title, help_text in actions
             if screen.check_action(action, ())
+        ]
+        commands += [
+            (f"View: {view.name}", f"Switch to this saved view (key {view.key})", partial(screen.apply_view, view))
+            for view in screen.views
+        ]
+        commands += [
+            (f"Delete view: {view.name}", f"Forget this saved view (it used key {view.key})",
+             partial(screen.forget_view, view))
+            for view in screen.views
         ]
         commands += [
             (f"Sort by {column.title.lower()}", f"Sort the account list by {column.title.lower()}",
@@ -71,14 +92,17 @@ class AccountCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(Content(printable(title, keep_newlines=False)), callback, text=title,
+                               help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
+                # View names are user text: shown as Content, never parsed as markup.
+                yield Hit(score, Content(printable(title, keep_newlines=False)), callback, text=title,
+                          help=help_text)
 
 
 class AccountsScreen(Screen):
@@ -104,6 +128,11 @@ class AccountsScreen(Screen):
         Binding("z", "toggle_archived", "Archived", show=False, tooltip="Show or hide archived accounts",
                 id="accounts.toggle_archived"),
         Binding("escape", "clear_filter", "Clear", tooltip="Clear the filter", id="accounts.clear_filter"),
+        Binding("v", "save_view", "Save view", show=False,
+                tooltip="Save the filter, sort, archived toggle and columns as a view on a key",
+                id="accounts.save_view"),
+        Binding("c", "choose_columns", "Columns", show=False, tooltip="Choose the columns shown",
+                id="accounts.choose_columns"),
     ]
 
     def __init__(self) -> None:
@@ -116,9 +145,12 @@ class AccountsScreen(Screen):
         self._loaded_change: datetime | None = None
         self._select_after_load: uuid.UUID | None = None
         self._reload_requested = False
+        self.views: list[View] = []  # the user's saved views, by name
         # Made here, not in compose, so `check_action` can ask them at any time.
         self.table = AccountTable(id="accounts")
-        self.filter_input = LineEditor(placeholder="type to filter by name or owner", id="filter", compact=True)
+        self.suggester = QuerySuggester()
+        self.filter_input = LineEditor(placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
+                                       id="filter", compact=True, suggester=self.suggester)
         self.status_line = Static(id="status")
 
     def compose(self) -> ComposeResult:
@@ -161,12 +193,14 @@ class AccountsScreen(Screen):
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
-    def _load_rows(self) -> tuple[datetime | None, list[ListedAccount]]:
+    def _load_rows(self) -> tuple[datetime | None, list[ListedAccount], list[View]]:
         change = latest_change()  # read first: rows at least this new follow
+        waiting, rejected = attention_flags()
         if not self.loaded_once:  # the first screenful at once, the whole portfolio after it
-            first_page = prepare_rows(account_rows(include_archived=True, limit=FIRST_PAGE))
+            first_page = prepare_rows(account_rows(include_archived=True, limit=FIRST_PAGE), waiting, rejected)
             self.app.call_from_thread(self._show_rows, first_page, False)
-        return change, prepare_rows(account_rows(include_archived=True))
+        accounts = prepare_rows(account_rows(include_archived=True), waiting, rejected)
+        return change, accounts, saved_views()
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -180,7 +214,9 @@ class AccountsScreen(Screen):
         if event.state != WorkerState.SUCCESS:
             return
         if worker.name == LOAD_WORKER:
-            self._loaded_change, accounts = worker.result
+            self._loaded_change, accounts, self.views = worker.result
+            self.suggester.owners = tuple(sorted({account.row.owner for account in accounts if account.row.owner},
+                                                 key=str.casefold))
             self._show_rows(accounts)
         elif worker.name == DEMO_WORKER:
             self.demo_loading = False
@@ -188,6 +224,10 @@ class AccountsScreen(Screen):
             self.reload()
         elif worker.name == ARCHIVE_WORKER:
             self.reload()
+        elif worker.name == VIEW_WORKER:
+            message, self.views = worker.result
+            self.notify(message, markup=False)
+            self._update_status()
 
     def _show_rows(self, accounts: list[ListedAccount], complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
@@ -210,8 +250,8 @@ class AccountsScreen(Screen):
             return ("No accounts yet. Press a to add an account, or D to load a demo portfolio of 36 "
                     "accounts at every point of the workflow.")
         if table.filter_text:
-            return (f"No account matches “{printable(table.filter_text, keep_newlines=False)}” in its name "
-                    "or owner. Press Escape to clear the filter.")
+            return (f"No account matches “{printable(table.filter_text, keep_newlines=False)}”. "
+                    "Press Escape to clear the filter.")
         return "Every account is archived. Press z to show archived accounts, or a to add one."
 
     def _update_status(self) -> None:
@@ -226,6 +266,11 @@ class AccountsScreen(Screen):
             archived = table.total_count - table.active_count
             shown_from = table.total_count if table.show_archived else table.active_count
             status = f"{table.shown_count:,} of {shown_from:,} accounts"
+            if table.query_problems:  # what the user typed wrong matters more than the rest of the line
+                self.status_line.update(Content(f"{status} · {table.query_problems[0]}"))
+                return
+            if view := self._view_shown():
+                status = f"View “{_shortened(printable(view.name, keep_newlines=False))}” ({view.key}) · " + status
             if table.filter_text:
                 status += f" matching “{_shortened(printable(table.filter_text, keep_newlines=False))}”"
             status += f" · by {table.sort_column.title.lower()} {'▼' if table.sort_descending else '▲'}"
@@ -260,6 +305,68 @@ class AccountsScreen(Screen):
     def action_clear_filter(self) -> None:
         self.filter_input.value = ""
         self.table.focus()
+
+    # Saved views -----------------------------------------------------------------------------------------
+
+    def _current_view(self, name: str = "", key: str = "") -> View:
+        table = self.table
+        return View(name, key, table.filter_text, table.sort_column.key, table.sort_descending, table.show_archived,
+                    tuple(column for column in table.column_keys if column != NAME_COLUMN))
+
+    def _view_shown(self) -> View | None:
+        """The saved view the list shows now, if it shows one."""
+        current = self._current_view()
+        return next((view for view in self.views if replace(current, name=view.name, key=view.key) == view), None)
+
+    def apply_view(self, view: View) -> None:
+        """Switch to a saved view: its filter, sort, archived toggle and columns, in one go."""
+        self.table.apply_view(view.filter_text, view.sort_column, view.sort_descending, view.show_archived,
+                              view.columns)
+        with self.filter_input.prevent(Input.Changed):  # the table has the filter already
+            self.filter_input.value = view.filter_text
+        self._update_status()
+        self.refresh_bindings()
+
+    def on_key(self, event: events.Key) -> None:
+        view = next((view for view in self.views if view.key == event.key), None)
+        if view is not None:
+            event.stop()
+            event.prevent_default()
+            self.apply_view(view)
+
+    def action_save_view(self) -> None:
+        taken = {key: active.binding.description for key, active in self.active_bindings.items()}
+        current = self._current_view()
+        summary = (f"Filter “{current.filter_text or '(none)'}”, sorted by {self.table.sort_column.title.lower()}"
+                   f"{' descending' if current.sort_descending else ''}, archived "
+                   f"{'shown' if current.show_archived else 'hidden'}, {len(current.columns) + 1} columns.")
+        self.app.push_screen(SaveViewDialog(summary, self.views, taken), self._after_view_named)
+
+    def _after_view_named(self, answer: tuple[str, str] | None) -> None:
+        if answer is not None:
+            self._save_view(self._current_view(*answer))
+
+    @work(thread=True, group=VIEW_WORKER, name=VIEW_WORKER, exit_on_error=False)
+    def _save_view(self, view: View) -> tuple[str, list[View]]:
+        saved = save_view(view)
+        return f"Saved the view “{saved.name}”: {saved.key} switches to it.", saved_views()
+
+    def forget_view(self, view: View) -> None:
+        self._forget_view(view)
+
+    @work(thread=True, group=VIEW_WORKER, name=VIEW_WORKER, exit_on_error=False)
+    def _forget_view(self, view: View) -> tuple[str, list[View]]:
+        delete_view(view.name)
+        return f"Deleted the view “{view.name}”; {view.key} is free again.", saved_views()
+
+    def action_choose_columns(self) -> None:
+        columns = [(column.key, column.title) for column in COLUMNS if column.key != NAME_COLUMN]
+        self.app.push_screen(ColumnsDialog(columns, self.table.column_keys), self._after_columns_chosen)
+
+    def _after_columns_chosen(self, keys: tuple[str, ...] | None) -> None:
+        if keys is not None:
+            self.table.set_columns(keys)
+            self._update_status()
 
     def sort_by(self, key: str) -> None:
         self.table.sort_by(key)

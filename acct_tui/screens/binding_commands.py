@@ -12,6 +12,8 @@ from typing import Iterator
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from acct_tui.keymap import current_key_display
+
 
 class ScreenBindingCommands(Provider):
     def _commands(self) -> Iterator[tuple[str, str, str]]:
@@ -21,7 +23,7 @@ class ScreenBindingCommands(Provider):
                 continue
             if not screen.check_action(binding.action, ()):
                 continue
-            key = binding.key_display or self.app.get_key_display(binding)
+            key = current_key_display(self.app, binding)
             help_text = f"{binding.tooltip} (key {key})" if binding.tooltip else f"key {key}"
             yield binding.description, binding.action, help_text
 

@@ -21,7 +21,7 @@ from playhouse.migrate import migrate as apply_schema_changes
 
 from acct_tui.errors import StoreUnavailable
 from acct_tui.output_files import DATABASE_COMPANIONS, SQLITE_HEADER, shown_path
-from acct_tui.store.models import ALL_MODELS, SchemaVersion, database
+from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database
 from acct_tui.template import DUE_KEY
 
 APP_NAME = "acct-tui"
@@ -94,10 +94,48 @@ def _add_decision_turnarounds(db: peewee.Database) -> None:
     )
 
 
+def _add_saved_views_and_undo_marks(db: peewee.Database) -> None:
+    """The saved_view and undo_mark tables as version 6 created them, spelled out here rather than taken from
+    the models (which may change in a later version), and created through Peewee so they read the same on
+    PostgreSQL. The classes are named as the models: Peewee names the indexes after them."""
+    class SavedView(peewee.Model):
+        id = peewee.UUIDField(primary_key=True)
+        user_name = peewee.CharField(max_length=255)
+        name = peewee.CharField(max_length=60)
+        key = peewee.CharField(max_length=10)
+        filter_text = peewee.TextField()
+        sort_column = peewee.CharField(max_length=20)
+        sort_descending = peewee.BooleanField()
+        show_archived = peewee.BooleanField()
+        columns = peewee.TextField()
+        created_at = TimestampField()
+        updated_at = TimestampField()
+
+        class Meta:
+            database = db
+            legacy_table_names = False
+            indexes = ((("user_name", "name"), True), (("user_name", "key"), True))
+
+    class UndoMark(peewee.Model):
+        id = peewee.UUIDField(primary_key=True)
+        event = peewee.UUIDField(unique=True)
+        change = peewee.UUIDField(index=True)
+        kind = peewee.CharField(max_length=4)
+        user_name = peewee.CharField(max_length=255)
+        at = TimestampField()
+
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+    db.create_tables([SavedView, UndoMark])
+
+
 MIGRATIONS: list[Migration] = [
     (2, "KPI entries and objectives", _add_kpis_and_objectives),
     (3, "due dates on step states for overdue tasks; field values indexed by step", _add_step_due_dates),
     (4, "turnaround of each approval decision", _add_decision_turnarounds),
+    (6, "saved views of the account list; undo marks", _add_saved_views_and_undo_marks),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
 

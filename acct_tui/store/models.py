@@ -210,4 +210,43 @@ class Objective(BaseModel):
         indexes = ((("run", "position"), False),)
 
 
-ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective)
+class SavedView(BaseModel):
+    """A view of the account list one user saved: its filter query, sort, archived toggle and columns, under
+    a name and the key that switches to it. Kept in the database so it travels with the user's data."""
+
+    user_name = CharField(max_length=255)
+    name = CharField(max_length=60)
+    key = CharField(max_length=10)
+    filter_text = TextField(default="")
+    sort_column = CharField(max_length=20)
+    sort_descending = BooleanField(default=False)
+    show_archived = BooleanField(default=False)
+    columns = TextField(default="[]")  # JSON list of column keys
+    created_at = TimestampField(default=utcnow)
+    updated_at = TimestampField(default=utcnow)
+
+    class Meta:
+        table_name = "saved_view"
+        indexes = (
+            (("user_name", "name"), True),
+            (("user_name", "key"), True),
+        )
+
+
+class UndoMark(BaseModel):
+    """Marks the audit event an undo (or a redo) wrote, and the change it took back (or made again): with
+    these the user's undo history is rebuilt from the audit log after a restart, as vim's undo tree from
+    its undo file. `change` is the id of the first audit event of that change."""
+
+    event = UUIDField(unique=True)
+    change = UUIDField(index=True)
+    kind = CharField(max_length=4)  # "undo" or "redo"
+    user_name = CharField(max_length=255)
+    at = TimestampField(default=utcnow)
+
+    class Meta:
+        table_name = "undo_mark"
+
+
+ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective,
+              SavedView, UndoMark)

@@ -2,8 +2,9 @@
 portfolio of 100,000 accounts filters and scrolls as quickly as one of 20 (one widget per row, or a
 DataTable holding every row, takes seconds per keystroke at that size).
 
-Rows arrive as plain `AccountRow`s prepared off the UI thread (`prepare_rows`); filtering is a substring test
-on pre-folded name and owner, sorting is Python's stable sort over the loaded rows.
+Rows arrive as plain `AccountRow`s prepared off the UI thread (`prepare_rows`); the filter is a query
+(`acct_tui.workflow.query`: text looked for in the pre-folded name and owner, plus terms such as
+`owner:alice overdue`) tested in Python over those rows; sorting is Python's stable sort over them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import compress
-from typing import Callable, Iterable, Literal
+from typing import Callable, Collection, Iterable, Literal
 
 from rich.segment import Segment
 from rich.style import Style
@@ -27,9 +27,11 @@ from textual.strip import Strip
 from acct_tui.store.queries import AccountRow
 from acct_tui.text import column_text, fit_cells
 from acct_tui.workflow.fields import SEGMENTS, STAGES
+from acct_tui.workflow.query import AccountQuery, parse_query
 
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
+ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
 NAME_COLUMN = "name"
 
@@ -43,16 +45,29 @@ class ListedAccount:
     name: str
     owner: str
     search_text: str  # folded "name\nowner": what the filter looks in
-    owner_order: str
+    # What a filter query reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load: a
+    # query tests them on every row at each keystroke.
+    owner_key: str
+    stage_key: str
+    segment_key: str
+    overdue: int
+    percent_done: float  # -1 without a run
+    last_activity: datetime
+    waiting: bool  # an approval of its run waits for a decision
+    rejected: bool  # an approval of its run was refused and waits for the covered steps again
 
 
-def prepare_rows(rows: Iterable[AccountRow]) -> list[ListedAccount]:
+def prepare_rows(rows: Iterable[AccountRow], waiting: Collection[uuid.UUID] = (),
+                 rejected: Collection[uuid.UUID] = ()) -> list[ListedAccount]:
     """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread).
-    The rows come in name order (`account_rows`), which is also the list's default order. Names are shown
-    without the characters terminals draw at different widths (`column_text`), so columns line up."""
+    The rows come in name order (`account_rows`), which is also the list's default order; `waiting` and
+    `rejected` are the accounts with an approval in that state. Names are shown without the characters
+    terminals draw at different widths (`column_text`), so columns line up."""
     return [
-        ListedAccount(row, column_text(row.name), column_text(row.owner), f"{row.name}\n{row.owner}".casefold(),
-                      row.owner.casefold())
+        ListedAccount(row, column_text(row.name), column_text(row.owner),
+                      f"{row.name}\n{row.owner}".casefold(), row.owner.casefold(), row.stage.casefold(),
+                      row.segment.casefold(), row.overdue, 100 * row.done / row.total if row.total else -1.0,
+                      row.last_activity, row.id in waiting, row.id in rejected)
         for row in rows
     ]
 
@@ -110,7 +125,7 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column(NAME_COLUMN, "Account", "Account", 30, 20,
            lambda a, short, now: f"{ARCHIVED_GLYPH} {a.name}" if a.row.archived else a.name, None),
-    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_order),
+    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_key),
     Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.row.segment,
            lambda a: _position(a.row.segment, SEGMENTS)),
     Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.row.stage,
@@ -144,13 +159,16 @@ class PlacedColumn:
     short: bool
 
 
-def fit_columns(width: int) -> list[PlacedColumn]:
-    """Choose columns and widths for `width` cells: abbreviated columns in order of importance while they
-    fit, then each widened (in `WIDEN_ORDER`) while that fits, then the rest of the line to the name."""
+def fit_columns(width: int, wanted: Collection[str] = tuple(COLUMN_BY_KEY)) -> list[PlacedColumn]:
+    """Choose among the `wanted` columns (the name is always shown) and their widths for `width` cells:
+    abbreviated columns in order of importance while they fit, then each widened (in `WIDEN_ORDER`) while
+    that fits, then the rest of the line to the name."""
     available = width - MARKER_WIDTH
     chosen = {NAME_COLUMN: COLUMN_BY_KEY[NAME_COLUMN].short_width}
     used = chosen[NAME_COLUMN]
     for key in KEEP_ORDER[1:]:
+        if key not in wanted:
+            continue
         needed = COLUMN_BY_KEY[key].short_width + 1
         if used + needed <= available:
             chosen[key] = COLUMN_BY_KEY[key].short_width
@@ -232,10 +250,9 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id)
         self._by_name: list[ListedAccount] = []  # every loaded account, in name order
         self._candidates: list[ListedAccount] = []  # in sort order, archived ones only when shown
-        self._candidate_texts: list[str] = []  # their search texts, in the same order
         self._shown: list[ListedAccount] = []  # the candidates that pass the filter
-        self._shown_texts: list[str] = []
-        self._shown_needle = ""  # the filter `_shown` was computed for
+        self._shown_query = AccountQuery()  # the filter `_shown` was computed for
+        self._orders: dict[tuple[str, bool, bool], list[ListedAccount]] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
         self._selected: ListedAccount | None = None
@@ -243,6 +260,8 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.show_archived = False
         self.sort_column: Column = COLUMN_BY_KEY[NAME_COLUMN]
         self.sort_descending = False
+        self.column_keys: tuple[str, ...] = tuple(COLUMN_BY_KEY)  # the columns chosen (those that fit show)
+        self.query_problems: tuple[str, ...] = ()  # filter terms left out, in words
         self.empty_message = ""
         self._layout_width = -1
         self._layout: list[PlacedColumn] = []
@@ -283,6 +302,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         wanted = select or (self._selected.row.id if self._selected else None)
         self._selected = next((account for account in accounts if account.row.id == wanted), None)
         self._by_name = accounts
+        self._orders.clear()
         self._active_count = sum(1 for account in accounts if not account.row.archived)
         self._sort()
 
@@ -292,6 +312,22 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_show_archived(self, show: bool) -> None:
         self.show_archived = show
+        self._sort()
+
+    def set_columns(self, keys: Collection[str]) -> None:
+        """Show these columns (in their usual order, as many as fit); the name is always shown."""
+        self.column_keys = tuple(key for key in COLUMN_BY_KEY if key in keys or key == NAME_COLUMN)
+        self._layout_width = -1
+        self.refresh()
+
+    def apply_view(self, filter_text: str, sort_key: str, descending: bool, show_archived: bool,
+                   columns: Collection[str]) -> None:
+        """Switch to a saved view at once: one sort and one filter pass, whatever changes."""
+        self._filter = filter_text
+        self.show_archived = show_archived
+        self.sort_column = COLUMN_BY_KEY.get(sort_key, COLUMN_BY_KEY[NAME_COLUMN])
+        self.sort_descending = descending
+        self.set_columns(columns)
         self._sort()
 
     def sort_by(self, key: str, descending: bool | None = None) -> None:
@@ -305,29 +341,30 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._sort()
 
     def _sort(self) -> None:
-        """Order by the current column; the sort is stable, so ties stay in name order either way."""
-        accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.row.archived]
-        if self.sort_column.sort_key is None:
-            self._candidates = accounts[::-1] if self.sort_descending else accounts
-        else:
-            self._candidates = sorted(accounts, key=self.sort_column.sort_key, reverse=self.sort_descending)
-        self._candidate_texts = [account.search_text for account in self._candidates]
-        self._shown_needle = ""
-        self._shown, self._shown_texts = self._candidates, self._candidate_texts
+        """Order by the current column; the sort is stable, so ties stay in name order either way. The last
+        few orders are kept until new rows arrive: switching between saved views then sorts nothing."""
+        order = (self.sort_column.key, self.sort_descending, self.show_archived)
+        if order not in self._orders:
+            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.row.archived]
+            if self.sort_column.sort_key is None:
+                self._orders[order] = accounts[::-1] if self.sort_descending else accounts
+            else:
+                self._orders[order] = sorted(accounts, key=self.sort_column.sort_key, reverse=self.sort_descending)
+            if len(self._orders) > ORDERS_KEPT:
+                del self._orders[next(iter(self._orders))]
+        self._candidates = self._orders[order]
+        self._shown_query = AccountQuery()
+        self._shown = self._candidates
         self._apply_filter()
 
     def _apply_filter(self) -> None:
-        needle = self._filter.casefold()
+        query = parse_query(self._filter, datetime.now(timezone.utc).replace(tzinfo=None))  # rows hold naive UTC
+        self.query_problems = query.problems
         # Typing on narrows what is already shown; anything else starts again from every candidate.
-        if self._shown_needle in needle:
-            accounts, texts = self._shown, self._shown_texts
-        else:
-            accounts, texts = self._candidates, self._candidate_texts
-        if needle != self._shown_needle or accounts is not self._shown:
-            matches = [needle in text for text in texts]
-            self._shown = list(compress(accounts, matches))
-            self._shown_texts = list(compress(texts, matches))
-            self._shown_needle = needle
+        accounts = self._shown if query.narrows(self._shown_query) else self._candidates
+        if query != self._shown_query or accounts is not self._shown:
+            self._shown = query.filter(accounts)
+            self._shown_query = query
         self._restore_cursor()
         self.virtual_size = Size(self.size.width, len(self._shown) + 1)
         self._scroll_cursor_into_view()
@@ -413,7 +450,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.scrollable_content_region.width
         if width != self._layout_width:
             self._layout_width = width
-            self._layout = fit_columns(width)
+            self._layout = fit_columns(width, self.column_keys)
         return self._layout
 
     def render_line(self, y: int) -> Strip:

@@ -1,0 +1,151 @@
+"""Undo and redo as the user does them at 80x24: `u` shows a one-line preview, `u` again undoes; `ctrl+r`
+likewise redoes; a decision asks first; a change another connection made since is refused with the reason;
+the undo history in the palette undoes down to a chosen change."""
+
+from __future__ import annotations
+
+import pytest
+
+from acct_tui.app import AcctApp
+from acct_tui.screens.undo import UndoHistoryScreen, UndoPreview
+from acct_tui.store import services
+from acct_tui.store.queries import account_detail, run_view
+from tests.portfolio_builder import finish_steps
+from tests.test_undo import in_other_connection, run_of
+from tests.ui_support import screen_text, settle
+
+SIZE = (80, 24)
+
+
+def notifications(app: AcctApp) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+async def preview(pilot, key: str) -> str:
+    await pilot.press(key)
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, UndoPreview)
+    return screen_text(pilot.app)
+
+
+def make_change(kind: str):
+    """Make one change of `kind` as the app's user; returns (account id, read-back of what changed)."""
+    account = services.create_account("Contoso", owner="ana")
+    run = run_of(account)
+    if kind == "create":
+        return account, lambda: account_detail(account).archived, False, True
+    if kind == "field":
+        services.set_field(run, 1, "notes", "call back")
+        return account, lambda: run_view(account).step(1).field("notes").value, "call back", ""
+    if kind == "step":
+        services.complete_step(run, 1)
+        return account, lambda: run_view(account).step(1).status, "done", "open"
+    if kind == "reopen":
+        services.complete_step(run, 1)
+        services.reopen_step(run, 1)
+        return account, lambda: run_view(account).step(1).status, "open", "done"
+    if kind == "edit":
+        services.edit_account(account, owner="bob")
+        return account, lambda: account_detail(account).owner, "bob", "ana"
+    services.archive_account(account)
+    return account, lambda: account_detail(account).archived, True, False
+
+
+@pytest.mark.parametrize(("kind", "line"), [
+    ("field", "Undo: Notes in step 1 on Contoso: “call back” → “—”"),
+    ("step", "Undo: step 1 done on Contoso → open"),
+    ("reopen", "Undo: step 1 open on Contoso → done"),
+    ("edit", "Undo: Contoso: owner “bob” → “ana”"),
+    ("archive", "Undo: Contoso archived → in the list"),
+    ("create", "Undo: Contoso added → archived"),
+])
+async def test_u_previews_then_undoes_and_ctrl_r_redoes(db, db_path, kind, line):
+    _, read, changed, original = make_change(kind)
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert line in await preview(pilot, "u")
+        assert read() == changed  # nothing changes before the second key
+        await pilot.press("u")
+        await settle(pilot)
+        assert read() == original
+        assert notifications(app)[-1] == "Undone: " + line.removeprefix("Undo: ")
+        assert "Redo: " in await preview(pilot, "ctrl+r")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert read() == changed
+
+
+async def test_escape_keeps_the_change(db, db_path):
+    _, read, changed, _ = make_change("edit")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await preview(pilot, "u")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, UndoPreview)
+        assert read() == changed
+
+
+async def test_undoing_a_decision_lists_what_it_reaches_and_asks_first(db, db_path):
+    account = services.create_account("Contoso")
+    run = run_of(account)
+    finish_steps(run, 4)
+    services.approve(run, 5, "fine")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = await preview(pilot, "u")
+        assert "Undo: step 5 granted on Contoso → in the queue" in text
+        assert "the steps after step 5 cannot be marked done until it is granted again" in text
+        await pilot.press("u")  # the quick key does not go ahead here
+        await settle(pilot)
+        assert run_view(account).step(5).status == "approved"
+        await pilot.press("y")
+        await settle(pilot)
+        assert run_view(account).step(5).status == "pending"
+
+
+async def test_undo_is_refused_after_another_connection_changed_the_same_field(db, db_path):
+    account, read, _, _ = make_change("field")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        in_other_connection(services.set_field, run_of(account), 1, "notes", "theirs", actor="bob")
+        text = await preview(pilot, "u")
+        assert "Notes reads “theirs” now: bob changed it since." in text
+        await pilot.press("u")  # closes: there is nothing it may do
+        await settle(pilot)
+        assert read() == "theirs"
+
+
+async def test_nothing_to_undo_says_so(db, db_path):
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Nothing to undo" in await preview(pilot, "u")
+
+
+async def test_the_undo_history_undoes_down_to_a_chosen_change(db, db_path):
+    account = services.create_account("Contoso", owner="ana")
+    services.edit_account(account, owner="bob")
+    services.edit_account(account, stage="Onboarding")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Undo history" in titles
+        app.action_undo_history()
+        await settle(pilot)
+        assert isinstance(app.screen, UndoHistoryScreen)
+        text = screen_text(app)
+        assert text.index("stage “Onboarding” → “Prospecting”") < text.index("owner “bob” → “ana”")
+        await pilot.press("down", "enter")  # the second newest: the owner
+        await pilot.pause()
+        assert "Undo 2 changes, newest first, down to this one?" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        detail = account_detail(account)
+        assert (detail.owner, detail.stage) == ("ana", "Prospecting")
+        assert notifications(app)[-1] == "Undid 2 changes."
