@@ -7,7 +7,6 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
@@ -18,10 +17,11 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import CommentDialog
 from acct_tui.store import queries, services
-from acct_tui.store.queries import QueueItem, StepView
+from acct_tui.store.queries import ApprovalDetail, QueueItem
 from acct_tui.text import printable
-from acct_tui.widgets.step_form import local_time, step_summary
-from acct_tui.widgets.step_list import CursorOptionList, one_line
+from acct_tui.widgets.approval_detail import ApprovalDetailView, detail_lines
+from acct_tui.widgets.step_form import local_time
+from acct_tui.widgets.step_list import CursorOptionList
 
 QUEUE_GROUP = "approvals-queue"
 COVERED_GROUP = "approvals-covered"
@@ -51,8 +51,7 @@ class ApprovalsScreen(Screen):
         yield Header()
         yield Static(id="queue-summary")
         yield CursorOptionList(id="queue-list")
-        with VerticalScroll(id="queue-detail"):
-            yield Static(id="queue-covered")
+        yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
         yield Footer()
 
@@ -73,11 +72,11 @@ class ApprovalsScreen(Screen):
         return queries.approval_queue()
 
     @work(thread=True, exclusive=True, group=COVERED_GROUP, exit_on_error=False)
-    def _load_covered(self, item: QueueItem) -> tuple[QueueItem, tuple[StepView, ...]]:
-        return item, queries.covered_steps(item.run_id, item.step)
+    def _load_covered(self, item: QueueItem) -> tuple[QueueItem, ApprovalDetail]:
+        return item, queries.approval_detail(item.run_id, item.step)
 
     @on(Worker.StateChanged)
-    def _worker_done(self, event: Worker.StateChanged) -> None:
+    async def _worker_done(self, event: Worker.StateChanged) -> None:
         # Results are applied here on the UI thread; a failure goes to the app's one handler, which shows it
         # (worker state messages do not bubble by themselves).
         if event.state == WorkerState.ERROR:
@@ -88,9 +87,9 @@ class ApprovalsScreen(Screen):
         if event.worker.group == QUEUE_GROUP:
             self._show_queue(event.worker.result)
         elif event.worker.group == COVERED_GROUP:
-            item, steps = event.worker.result
+            item, detail = event.worker.result
             if item == self._selected():
-                self._show_covered(item, steps)
+                await self.query_one(ApprovalDetailView).show(detail_lines(item, detail))
 
     # Showing ---------------------------------------------------------------------------------------------
     def _show_queue(self, items: list[QueueItem]) -> None:
@@ -113,19 +112,18 @@ class ApprovalsScreen(Screen):
         queue.set_rows([self._row(item) for item in items], highlight)
         if items and self.focused is None:
             queue.focus()
-        if not items:
-            self.query_one("#queue-covered", Static).update("")
-        else:
+        if items:
             self._request_covered()
         self.refresh_bindings()
 
     @staticmethod
     def _row(item: QueueItem) -> Content:
+        # Two lines that never wrap (the list cuts them with …): the step number comes before the long title.
         return Content.assemble(
             (printable(item.account_name, keep_newlines=False), "bold"),
-            " · ",
+            f" · step {item.step} · ",
             printable(item.title, keep_newlines=False),
-            f" (step {item.step})\n  submitted {local_time(item.submitted_at)} by ",
+            f"\n  submitted {local_time(item.submitted_at)} by ",
             printable(item.submitted_by or "—", keep_newlines=False),
             f" · covers {_covers(item)}",
         )
@@ -142,18 +140,6 @@ class ApprovalsScreen(Screen):
         item = self._selected()
         if item is not None:
             self._load_covered(item)
-
-    def _show_covered(self, item: QueueItem, steps: tuple[StepView, ...]) -> None:
-        parts = [
-            Content.assemble(
-                ("Decide: ", "bold"), (printable(item.title, keep_newlines=False), "bold"),
-                " for ", (printable(item.account_name, keep_newlines=False), "bold"),
-            ),
-            one_line(f"Covers steps {_covers(item)}; submitted {local_time(item.submitted_at)} "
-                  f"by {item.submitted_by or '—'}."),
-        ]
-        parts.extend(Content("\n") + step_summary(step) for step in steps)
-        self.query_one("#queue-covered", Static).update(Content("\n").join(parts))
 
     def _say(self, message: str) -> None:
         self.query_one("#queue-message", Static).update(Content(printable(message)))
