@@ -90,7 +90,7 @@ async def test_complete_reject_redo_approve_and_keep_a_note(db, db_path):
         await pilot.press("2")
         await settle(pilot)
         assert "[ ]" in step_mark_row(app, 6)  # unlocked: open, no longer [#]
-        await pilot.press("down")
+        # back in the checklist, the cursor is on the next step to do, not on the approval just granted
         assert app.screen.query_one(StepList).highlighted_step == 6
         await pilot.press("enter")
         await type_text(pilot, "Call the CFO")

@@ -153,8 +153,9 @@ class RunView:
         return tuple(found)
 
     def rejection_of(self, number: int) -> tuple[StepView, DecisionView] | None:
-        """The standing rejection of the approval covering task `number`, if it sent that task back."""
-        return next(((gate, decision) for gate, decision in self.rejections() if number in gate.covers), None)
+        """The standing rejection of approval `number`, or of the approval covering task `number`."""
+        return next(((gate, decision) for gate, decision in self.rejections()
+                     if number == gate.number or number in gate.covers), None)
 
 
 @dataclass(frozen=True, slots=True)
