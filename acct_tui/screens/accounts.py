@@ -81,6 +81,18 @@ class AccountCommands(Provider):
                 yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
 
 
+class FilterInput(LineEditor):
+    """The filter line. Letters are typed here, so its footer names the keys that still act: how to get
+    to the list (where enter opens an account) and how to add one."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "To the list, enter opens", key_display="⏎",
+                tooltip="Keep the filter and go to the list, where enter opens the highlighted account",
+                id="accounts.filter_done"),
+        Binding("ctrl+n", "screen.add", "Add account", tooltip="Add an account", id="accounts.add_from_filter"),
+    ]
+
+
 class AccountsScreen(Screen):
     """Accounts: add (a), edit (e), archive (x), filter (/), sort (s, S), open a checklist (enter)."""
 
@@ -118,7 +130,7 @@ class AccountsScreen(Screen):
         self._reload_requested = False
         # Made here, not in compose, so `check_action` can ask them at any time.
         self.table = AccountTable(id="accounts")
-        self.filter_input = LineEditor(placeholder="type to filter by name or owner", id="filter", compact=True)
+        self.filter_input = FilterInput(placeholder="type to filter by name or owner", id="filter", compact=True)
         self.status_line = Static(id="status")
 
     def compose(self) -> ComposeResult:

@@ -32,6 +32,17 @@ def _covers(item: QueueItem) -> str:
     return ", ".join(map(str, item.covers))
 
 
+class QueueList(CursorOptionList):
+    """The pending approvals, two lines each."""
+
+    BINDINGS = [
+        Binding("enter", "select", "Read", show=False, tooltip="Go into the approval's detail to scroll it",
+                id="approvals.read"),
+        Binding("j", "cursor_down", "Down", show=False, tooltip="Next approval", id="approvals.down"),
+        Binding("k", "cursor_up", "Up", show=False, tooltip="Previous approval", id="approvals.up"),
+    ]
+
+
 class ApprovalsScreen(Screen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
@@ -50,7 +61,7 @@ class ApprovalsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-summary")
-        yield CursorOptionList(id="queue-list")
+        yield QueueList(id="queue-list")
         yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
         yield Footer()

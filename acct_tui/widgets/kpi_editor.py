@@ -20,7 +20,7 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
 from acct_tui.store.kpis import KpiView
-from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
@@ -51,6 +51,7 @@ class KpiEditor(ListEditor):
 
     BINDINGS = [
         Binding("escape", "leave", "Back to the steps", id="kpi_editor.leave"),
+        KEYS_IN_FORMS,
         Binding("delete", "delete_entry", "Delete value", show=False, id="kpi_editor.delete"),
     ]
 

@@ -21,7 +21,7 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
 from acct_tui.store.kpis import ObjectiveView
 from acct_tui.text import printable
-from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
@@ -63,6 +63,7 @@ class ObjectivesEditor(ListEditor):
 
     BINDINGS = [
         Binding("escape", "leave", "Back to the steps", id="objectives_editor.leave"),
+        KEYS_IN_FORMS,
         Binding("delete", "remove", "Remove objective", show=False, id="objectives_editor.remove"),
     ]
 

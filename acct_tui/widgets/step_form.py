@@ -26,7 +26,7 @@ from acct_tui.store.queries import FieldView, StepView
 from acct_tui.store.values import display_value
 from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE
 from acct_tui.text import printable
-from acct_tui.widgets.editors import LineEditor, NotesEditor
+from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor, NotesEditor
 from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
 from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
 
@@ -171,7 +171,7 @@ class HeldEdit:
 class StepForm(Vertical):
     """The editors for one task's fields, tracking which edits are not saved yet."""
 
-    BINDINGS = [Binding("escape", "leave", "Back to the steps", id="form.leave")]
+    BINDINGS = [Binding("escape", "leave", "Back to the steps", id="form.leave"), KEYS_IN_FORMS]
 
     class Edited(Message):
         """An editor changed; `urgency` is NOW, SOON (debounce) or ON_LEAVE."""

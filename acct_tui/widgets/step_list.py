@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -104,6 +105,13 @@ class CursorOptionList(OptionList):
 
 class StepList(CursorOptionList):
     """The steps of one run, one line each: cursor, number, mark, title (approval gates in bold)."""
+
+    BINDINGS = [
+        Binding("enter,space", "select", "Fields", show=False,
+                tooltip="Go into the step's fields (escape comes back)", id="step_list.open"),
+        Binding("j", "cursor_down", "Down", show=False, tooltip="Next step", id="step_list.down"),
+        Binding("k", "cursor_up", "Up", show=False, tooltip="Previous step", id="step_list.up"),
+    ]
 
     def show_steps(self, steps: Sequence[StepView], highlight_step: int | None = None) -> None:
         rows = [self.row(step) for step in steps]
