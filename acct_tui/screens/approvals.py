@@ -57,6 +57,10 @@ class ApprovalsScreen(Screen):
         super().__init__()
         self._items: list[QueueItem] = []
         self._loaded = False
+        # The message line tells the outcome of the last decision until the user moves on to another
+        # approval: the one highlighted when the queue was shown after the decision is its anchor.
+        self._message_anchor: tuple[object, int] | None = None
+        self._anchor_pending = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,6 +125,9 @@ class ApprovalsScreen(Screen):
         else:
             highlight = min(queue.highlighted or 0, max(count - 1, 0))
         queue.set_rows([self._row(item) for item in items], highlight)
+        if self._anchor_pending:
+            self._anchor_pending = False
+            self._message_anchor = self._key(self._selected())
         if items and self.focused is None:
             queue.focus()
         if items:
@@ -141,7 +148,13 @@ class ApprovalsScreen(Screen):
 
     @on(OptionList.OptionHighlighted, "#queue-list")
     def _item_highlighted(self) -> None:
+        if self._key(self._selected()) != self._message_anchor:
+            self._say("")
         self._request_covered()
+
+    @staticmethod
+    def _key(item: QueueItem | None) -> tuple[object, int] | None:
+        return None if item is None else (item.run_id, item.step)
 
     @on(OptionList.OptionSelected, "#queue-list")
     def _item_selected(self) -> None:
@@ -153,6 +166,9 @@ class ApprovalsScreen(Screen):
             self._load_covered(item)
 
     def _say(self, message: str) -> None:
+        """Say the outcome of a decision (or why there was none); it stays until the user moves on."""
+        self._anchor_pending = bool(message)
+        self._message_anchor = self._key(self._selected()) if message else None
         self.query_one("#queue-message", Static).update(Content(printable(message)))
 
     # Actions ---------------------------------------------------------------------------------------------
@@ -173,6 +189,7 @@ class ApprovalsScreen(Screen):
         item = self._selected()
         if item is None:
             return
+        self._say("")  # the outcome of the previous decision is no news while deciding this one
         try:
             progress = services.approve(item.run_id, item.step)
         except DomainError as error:
@@ -185,6 +202,7 @@ class ApprovalsScreen(Screen):
         item = self._selected()
         if item is None:
             return
+        self._say("")
         covered = "step" if len(item.covers) == 1 else "steps"
         dialog = CommentDialog(
             f"Reject “{item.title}” for {item.account_name}?",
