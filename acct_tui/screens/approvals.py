@@ -49,7 +49,7 @@ class ApprovalsScreen(Screen):
         Binding("y", "approve", "Approve", tooltip="Grant the selected approval", id="approvals.approve"),
         Binding("n", "reject", "Reject", tooltip="Send the selected approval back, with a comment",
                 id="approvals.reject"),
-        Binding("o", "open_account", "Open checklist", tooltip="Show the account's checklist",
+        Binding("o", "open_account", "Checklist", tooltip="Show the account's checklist",
                 id="approvals.open"),
     ]
 
@@ -68,7 +68,7 @@ class ApprovalsScreen(Screen):
         yield QueueList(id="queue-list")
         yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "Approvals"

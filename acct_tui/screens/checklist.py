@@ -126,7 +126,7 @@ class ChecklistScreen(Screen):
                 yield Vertical(id="step-form-holder")
                 yield Static(id="step-history")
         yield Static(id="checklist-message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "Checklist"

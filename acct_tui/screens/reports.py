@@ -90,7 +90,7 @@ class ReportsScreen(Screen):
         yield ProgressBar(total=100, show_eta=False, id="reports-progress")
         with VerticalScroll(id="reports-body"):
             yield ReportView(id="report")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#reports-body").focus()

@@ -171,7 +171,7 @@ class HeldEdit:
 class StepForm(Vertical):
     """The editors for one task's fields, tracking which edits are not saved yet."""
 
-    BINDINGS = [Binding("escape", "leave", "Back to the steps", id="form.leave"), KEYS_IN_FORMS]
+    BINDINGS = [Binding("escape", "leave", "Back", tooltip="Back to the list of steps", id="form.leave"), KEYS_IN_FORMS]
 
     class Edited(Message):
         """An editor changed; `urgency` is NOW, SOON (debounce) or ON_LEAVE."""
