@@ -210,7 +210,8 @@ async def test_a_frozen_step_says_why_at_enter_and_a_reopened_step_says_who(db, 
         await settle(pilot)
         app.open_account(account)
         await press(pilot, "home", "enter")
-        assert shown(app, "#checklist-message").startswith("Step 1 is covered by the granted “Approval: Account Status”")
+        refusal = shown(app, "#checklist-message")
+        assert refusal.startswith("Step 1 is covered by the granted “Approval: Account Status”")
         assert isinstance(app.focused, StepList)
         await press(pilot, "down", "down", "down", "down", "o", "up", "o")  # take the approval back, reopen 4
         heading = shown(app, "#step-heading")

@@ -50,7 +50,8 @@ def _shown(widget: Widget) -> bool:
 def clipped_widgets(screen: Screen) -> list[str]:
     """Every widget on `screen` whose content does not show whole: an input narrower than its value (or
     placeholder), a text taller than its room or cut at its right edge, an option that wraps, a widget
-    wider than the pane it is in, a footer key hidden under the next. Lists cut on purpose with "…" (text-wrap: nowrap) are left out."""
+    wider than the pane it is in, a footer key hidden under the next. Lists cut on purpose with "…"
+    (text-wrap: nowrap) are left out."""
     problems = []
     for widget in screen.walk_children(Widget):
         if not _shown(widget):
