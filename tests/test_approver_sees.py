@@ -85,7 +85,7 @@ async def test_one_account_through_20_steps_and_4_approvals_with_a_rejection(db,
         await press(pilot, "2")
         assert cursor_step(app) == 1
         header = shown(app, "#checklist-rejection")
-        assert "✘ “Approval: Account Status” (step 5) was rejected by tester on 20" in header
+        assert header.startswith("✘ Step 5 was rejected by tester on 20")
         assert header.endswith(": “Add the complaints of 2025”")
         heading = shown(app, "#step-heading")
         assert "[ ] open, reopened by tester on 20" in heading
@@ -213,7 +213,9 @@ async def test_a_frozen_step_says_why_at_enter_and_a_reopened_step_says_who(db, 
         refusal = shown(app, "#checklist-message")
         assert refusal.startswith("Step 1 is covered by the granted “Approval: Account Status”")
         assert isinstance(app.focused, StepList)
-        await press(pilot, "down", "down", "down", "down", "o", "up", "o")  # take the approval back, reopen 4
+        await press(pilot, "down", "space")
+        assert shown(app, "#checklist-message").startswith("Step 2 is covered by the granted")
+        await press(pilot, "down", "down", "down", "o", "up", "o")  # take the approval back, reopen 4
         heading = shown(app, "#step-heading")
         assert "[ ] open, reopened by tester on 20" in heading
         assert "by carol" not in heading

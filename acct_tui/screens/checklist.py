@@ -70,7 +70,8 @@ def _changed_since(step: StepView) -> Callable[[RunView], bool]:
 
 
 def rejection_text(gate: StepView, decision: DecisionView) -> str:
-    return (f"{REJECTED_GLYPH} “{gate.title}” (step {gate.number}) was rejected by {decision.approver} on "
+    # Short: the line above (or the step's heading) names the approval already.
+    return (f"{REJECTED_GLYPH} Step {gate.number} was rejected by {decision.approver} on "
             f"{local_time(decision.decided_at)}: “{decision.comment}”")
 
 
