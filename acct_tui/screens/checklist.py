@@ -145,6 +145,7 @@ class ChecklistScreen(Screen):
             self._account_id = account_id
             self._view = None
             self._shown_step = None
+            self._place_cursor = True
             self._say("")
             self.query_one("#step-form-holder").remove_children()
             self._form = None
