@@ -55,8 +55,8 @@ async def test_queue_lists_every_account_oldest_first_with_who_and_what(db, db_p
         await open_queue(pilot)
         lines = screen_text(app).splitlines()
         assert "2 approvals wait for a decision, oldest first." in lines[1]
-        beta = lines.index("▶ Beta · Approval: Account Status (step 5)".ljust(80))
-        alpha = lines.index("  Alpha · Approval: Account Status (step 5)".ljust(80))
+        beta = lines.index("▶ Beta · step 5 · Approval: Account Status".ljust(80))
+        alpha = lines.index("  Alpha · step 5 · Approval: Account Status".ljust(80))
         assert beta < alpha
         assert "by bob · covers 1, 2, 3, 4" in lines[beta + 1]
         assert "  submitted 20" in lines[beta + 1]
@@ -103,7 +103,7 @@ async def test_y_approves_records_who_and_unlocks_the_next_steps(db, db_path):
         assert "Approved “Approval: Account Status” for Beta." in queue_message(app)
         text = screen_text(app)
         assert "1 approval waits for a decision" in text
-        assert "▶ Alpha · Approval: Account Status (step 5)" in text
+        assert "▶ Alpha · step 5 · Approval: Account Status" in text
 
 
 async def test_n_asks_for_a_comment_refuses_an_empty_one_and_escape_cancels(db, db_path):

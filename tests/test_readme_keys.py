@@ -52,7 +52,7 @@ async def test_j_and_k_move_in_the_approval_queue_and_show_what_it_covers(db, db
         await pilot.press("j")
         await settle(pilot)
         assert "Decide: Approval: Account Status for Alpha" in screen_text(app)
-        assert "▶ Alpha · Approval: Account Status (step 5)" in screen_text(app)
+        assert "▶ Alpha · step 5 · Approval: Account Status" in screen_text(app)
         await pilot.press("k")
         await settle(pilot)
         assert "Decide: Approval: Account Status for Beta" in screen_text(app)

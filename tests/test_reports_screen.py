@@ -166,12 +166,14 @@ async def test_export_writes_the_file_and_asks_before_replacing_it(app, tmp_path
         assert isinstance(app.screen, ReplaceDialog)
         question = app.screen.query_one("#replace-question").content.plain
         assert question == f"{target} already exists. Replace it with this report?"
-        await pilot.press("n")
+        await pilot.press("n")  # back to the file name, to type another or be asked again
         await settle(pilot)
         assert target.read_text() == "my own edits"
-        assert "Nothing was written: kept /tmp/" in screen_text(app)
+        assert isinstance(app.screen, ExportDialog)
+        assert app.screen.focused is app.screen.query_one("#export-path")
+        assert str(app.screen.query_one("#export-problem").render()).startswith(f"Kept {target} as it was")
 
-        await pilot.press("e", "down", "enter", "enter")
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)

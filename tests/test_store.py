@@ -318,13 +318,26 @@ def test_archived_accounts_leave_the_approval_queue(db):
 
 
 def test_covered_steps_show_what_the_approver_judges(db):
-    run_id = run_of(services.create_account("Acme"))
+    account_id = services.create_account("Acme")
+    run_id = run_of(account_id)
     services.set_field(run_id, 3, "notes", "Two late payments in 2025")
     finish(run_id, 1, 2, 3, 4)
-    covered = queries.covered_steps(run_id, 5)
+    detail = queries.approval_detail(run_id, 5)
+    covered = detail.steps
     assert [view.number for view in covered] == [1, 2, 3, 4]
     assert covered[2].field("notes").value == "Two late payments in 2025"
     assert covered[3].field("satisfaction").value == "Satisfied"
+    assert (detail.last_decision, detail.changes, detail.objectives, detail.kpis) == (None, (), (), ())
+
+    services.reject(run_id, 5, "Add the 2024 payments", actor="carol")
+    services.set_field(run_id, 3, "notes", "Two late payments in 2025, one in 2024", actor="ana")
+    services.set_field(run_id, 1, "assignee", "ana", actor="ana")
+    finish(run_id, 1, 2, 3, 4)
+    detail = queries.approval_detail(run_id, 5)
+    assert (detail.last_decision.decision, detail.last_decision.approver) == ("rejected", "carol")
+    assert [(change.step, change.actor) for change in detail.changes] == [(3, "ana"), (1, "ana")]
+    assert detail.field_changed(3, "notes") and not detail.field_changed(4, "satisfaction")
+    assert queries.run_view(account_id).step(2).reopened_by == "carol"
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ async def test_complete_reject_redo_approve_and_keep_a_note(db, db_path):
         await pilot.press("3")
         await settle(pilot)
         text = screen_text(app)
-        assert "Northwind · Approval: Account Status (step 5)" in text
+        assert "Northwind · step 5 · Approval: Account Status" in text
         await pilot.press("enter", "end")  # into the covered steps, down to step 4
         assert "Customer satisfaction: Satisfied" in screen_text(app)
         await pilot.press("n")
@@ -90,7 +90,7 @@ async def test_complete_reject_redo_approve_and_keep_a_note(db, db_path):
         await pilot.press("2")
         await settle(pilot)
         assert "[ ]" in step_mark_row(app, 6)  # unlocked: open, no longer [#]
-        await pilot.press("down")
+        # back in the checklist, the cursor is on the next step to do, not on the approval just granted
         assert app.screen.query_one(StepList).highlighted_step == 6
         await pilot.press("enter")
         await type_text(pilot, "Call the CFO")
@@ -125,7 +125,7 @@ async def test_hostile_text_is_shown_literally_everywhere(db, db_path):
         await pilot.press("3")
         await settle(pilot)
         text = screen_text(app)
-        assert "▶ a[/]b [bold]x[/bold] [@click=app.quit]q · Approval: Account Status" in text
+        assert "▶ a[/]b [bold]x[/bold] [@click=app.quit]q · step 5 · Approval: Account Status" in text
         assert "    [bold]x[/bold] a[/]b [$accent]v" in text
         assert "Assignee: ␛[2Jwipe" in text
         assert "\x1b" not in text

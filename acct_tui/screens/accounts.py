@@ -105,6 +105,18 @@ class AccountCommands(Provider):
                           help=help_text)
 
 
+class FilterInput(LineEditor):
+    """The filter line. Letters are typed here, so its footer names the keys that still act: how to get
+    to the list (where enter opens an account) and how to add one."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "To the list, enter opens", key_display="⏎",
+                tooltip="Keep the filter and go to the list, where enter opens the highlighted account",
+                id="accounts.filter_done"),
+        Binding("ctrl+n", "screen.add", "Add account", tooltip="Add an account", id="accounts.add_from_filter"),
+    ]
+
+
 class AccountsScreen(Screen):
     """Accounts: add (a), edit (e), archive (x), filter (/), sort (s, S), open a checklist (enter)."""
 
@@ -149,8 +161,8 @@ class AccountsScreen(Screen):
         # Made here, not in compose, so `check_action` can ask them at any time.
         self.table = AccountTable(id="accounts")
         self.suggester = QuerySuggester()
-        self.filter_input = LineEditor(placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
-                                       id="filter", compact=True, suggester=self.suggester)
+        self.filter_input = FilterInput(placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
+                                        id="filter", compact=True, suggester=self.suggester)
         self.status_line = Static(id="status")
 
     def compose(self) -> ComposeResult:

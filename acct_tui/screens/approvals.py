@@ -7,7 +7,6 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
@@ -18,10 +17,11 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import CommentDialog
 from acct_tui.store import queries, services
-from acct_tui.store.queries import QueueItem, StepView
+from acct_tui.store.queries import ApprovalDetail, QueueItem
 from acct_tui.text import printable
-from acct_tui.widgets.step_form import local_time, step_summary
-from acct_tui.widgets.step_list import CursorOptionList, one_line
+from acct_tui.widgets.approval_detail import ApprovalDetailView, detail_lines
+from acct_tui.widgets.step_form import local_time
+from acct_tui.widgets.step_list import CursorOptionList
 
 QUEUE_GROUP = "approvals-queue"
 COVERED_GROUP = "approvals-covered"
@@ -32,13 +32,22 @@ def _covers(item: QueueItem) -> str:
     return ", ".join(map(str, item.covers))
 
 
+class QueueList(CursorOptionList):
+    """The pending approvals, two lines each."""
+
+    BINDINGS = [
+        Binding("enter", "select", "Read", show=False, tooltip="Go into the approval's detail to scroll it",
+                id="approvals.read"),
+    ]
+
+
 class ApprovalsScreen(Screen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
         Binding("y", "approve", "Approve", tooltip="Grant the selected approval", id="approvals.approve"),
         Binding("n", "reject", "Reject", tooltip="Send the selected approval back, with a comment",
                 id="approvals.reject"),
-        Binding("o", "open_account", "Open checklist", tooltip="Show the account's checklist",
+        Binding("o", "open_account", "Checklist", tooltip="Show the account's checklist",
                 id="approvals.open"),
         Binding("j", "move(1)", "Next approval", show=False, id="approvals.down"),
         Binding("k", "move(-1)", "Previous approval", show=False, id="approvals.up"),
@@ -48,15 +57,18 @@ class ApprovalsScreen(Screen):
         super().__init__()
         self._items: list[QueueItem] = []
         self._loaded = False
+        # The message line tells the outcome of the last decision until the user moves on to another
+        # approval: the one highlighted when the queue was shown after the decision is its anchor.
+        self._message_anchor: tuple[object, int] | None = None
+        self._anchor_pending = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-summary")
-        yield CursorOptionList(id="queue-list")
-        with VerticalScroll(id="queue-detail"):
-            yield Static(id="queue-covered")
+        yield QueueList(id="queue-list")
+        yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "Approvals"
@@ -75,11 +87,11 @@ class ApprovalsScreen(Screen):
         return queries.approval_queue()
 
     @work(thread=True, exclusive=True, group=COVERED_GROUP, exit_on_error=False)
-    def _load_covered(self, item: QueueItem) -> tuple[QueueItem, tuple[StepView, ...]]:
-        return item, queries.covered_steps(item.run_id, item.step)
+    def _load_covered(self, item: QueueItem) -> tuple[QueueItem, ApprovalDetail]:
+        return item, queries.approval_detail(item.run_id, item.step)
 
     @on(Worker.StateChanged)
-    def _worker_done(self, event: Worker.StateChanged) -> None:
+    async def _worker_done(self, event: Worker.StateChanged) -> None:
         # Results are applied here on the UI thread; a failure goes to the app's one handler, which shows it
         # (worker state messages do not bubble by themselves).
         if event.state == WorkerState.ERROR:
@@ -90,9 +102,9 @@ class ApprovalsScreen(Screen):
         if event.worker.group == QUEUE_GROUP:
             self._show_queue(event.worker.result)
         elif event.worker.group == COVERED_GROUP:
-            item, steps = event.worker.result
+            item, detail = event.worker.result
             if item == self._selected():
-                self._show_covered(item, steps)
+                await self.query_one(ApprovalDetailView).show(detail_lines(item, detail))
 
     # Showing ---------------------------------------------------------------------------------------------
     def _show_queue(self, items: list[QueueItem]) -> None:
@@ -113,28 +125,36 @@ class ApprovalsScreen(Screen):
         else:
             highlight = min(queue.highlighted or 0, max(count - 1, 0))
         queue.set_rows([self._row(item) for item in items], highlight)
+        if self._anchor_pending:
+            self._anchor_pending = False
+            self._message_anchor = self._key(self._selected())
         if items and self.focused is None:
             queue.focus()
-        if not items:
-            self.query_one("#queue-covered", Static).update("")
-        else:
+        if items:
             self._request_covered()
         self.refresh_bindings()
 
     @staticmethod
     def _row(item: QueueItem) -> Content:
+        # Two lines that never wrap (the list cuts them with …): the step number comes before the long title.
         return Content.assemble(
             (printable(item.account_name, keep_newlines=False), "bold"),
-            " · ",
+            f" · step {item.step} · ",
             printable(item.title, keep_newlines=False),
-            f" (step {item.step})\n  submitted {local_time(item.submitted_at)} by ",
+            f"\n  submitted {local_time(item.submitted_at)} by ",
             printable(item.submitted_by or "—", keep_newlines=False),
             f" · covers {_covers(item)}",
         )
 
     @on(OptionList.OptionHighlighted, "#queue-list")
     def _item_highlighted(self) -> None:
+        if self._key(self._selected()) != self._message_anchor:
+            self._say("")
         self._request_covered()
+
+    @staticmethod
+    def _key(item: QueueItem | None) -> tuple[object, int] | None:
+        return None if item is None else (item.run_id, item.step)
 
     @on(OptionList.OptionSelected, "#queue-list")
     def _item_selected(self) -> None:
@@ -145,19 +165,10 @@ class ApprovalsScreen(Screen):
         if item is not None:
             self._load_covered(item)
 
-    def _show_covered(self, item: QueueItem, steps: tuple[StepView, ...]) -> None:
-        parts = [
-            Content.assemble(
-                ("Decide: ", "bold"), (printable(item.title, keep_newlines=False), "bold"),
-                " for ", (printable(item.account_name, keep_newlines=False), "bold"),
-            ),
-            one_line(f"Covers steps {_covers(item)}; submitted {local_time(item.submitted_at)} "
-                  f"by {item.submitted_by or '—'}."),
-        ]
-        parts.extend(Content("\n") + step_summary(step) for step in steps)
-        self.query_one("#queue-covered", Static).update(Content("\n").join(parts))
-
     def _say(self, message: str) -> None:
+        """Say the outcome of a decision (or why there was none); it stays until the user moves on."""
+        self._anchor_pending = bool(message)
+        self._message_anchor = self._key(self._selected()) if message else None
         self.query_one("#queue-message", Static).update(Content(printable(message)))
 
     # Actions ---------------------------------------------------------------------------------------------
@@ -183,6 +194,7 @@ class ApprovalsScreen(Screen):
         item = self._selected()
         if item is None:
             return
+        self._say("")  # the outcome of the previous decision is no news while deciding this one
         try:
             progress = services.approve(item.run_id, item.step)
         except DomainError as error:
@@ -195,6 +207,7 @@ class ApprovalsScreen(Screen):
         item = self._selected()
         if item is None:
             return
+        self._say("")
         covered = "step" if len(item.covers) == 1 else "steps"
         dialog = CommentDialog(
             f"Reject “{item.title}” for {item.account_name}?",

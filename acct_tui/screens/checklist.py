@@ -9,6 +9,7 @@ started from, so a change made meanwhile in another session is reported, never s
 from __future__ import annotations
 
 import uuid
+from typing import Callable
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,7 +25,7 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.store import queries, services
-from acct_tui.store.queries import RunView, StepView
+from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY
 from acct_tui.text import printable
 from acct_tui.widgets.kpi_editor import KpiEditor
@@ -35,15 +36,43 @@ from acct_tui.widgets.step_form import (
     HeldEdit,
     StepForm,
     local_time,
+    state_words,
     step_summary,
 )
-from acct_tui.widgets.step_list import StepList, mark_text, one_line
-from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
+from acct_tui.widgets.step_list import StepList, one_line
+from acct_tui.workflow import APPROVED, LOCKED, OPEN, PENDING, REJECTED
 from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, RESULTS_STEP
 
 SAVE_DELAY = 0.5
 LOAD_GROUP = "checklist-load"
 NO_ACCOUNT = "Choose an account in the list (1)"
+REJECTED_GLYPH = "✘"
+
+
+def next_step_to_do(view: RunView) -> int:
+    """Where the cursor goes when the checklist is shown: the first task that can be done now, else the
+    first one that can be drafted, else where the run stands (an approval waiting, or the end)."""
+    for marks in ((OPEN,), (LOCKED,)):
+        for step in view.steps:
+            if not step.is_approval and step.mark in marks:
+                return step.number
+    return view.progress.current_step or len(view.steps)
+
+
+def _refusal_state(step: StepView) -> tuple[object, ...]:
+    return step.status, step.mark, tuple(field.value for field in step.fields if field.required)
+
+
+def _changed_since(step: StepView) -> Callable[[RunView], bool]:
+    """True once `step` is no longer as it was when an action on it was refused: the reason may be gone."""
+    refused_in = _refusal_state(step)
+    return lambda view: _refusal_state(view.step(step.number)) != refused_in
+
+
+def rejection_text(gate: StepView, decision: DecisionView) -> str:
+    # Short: the line above (or the step's heading) names the approval already.
+    return (f"{REJECTED_GLYPH} Step {gate.number} was rejected by {decision.approver} on "
+            f"{local_time(decision.decided_at)}: “{decision.comment}”")
 
 
 def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | None:
@@ -77,6 +106,10 @@ class ChecklistScreen(Screen):
         self._shown_step: int | None = None
         self._save_timer: Timer | None = None
         self._save_problem_shown = False  # the message line shows why a save failed
+        # When the message line stops being true (e.g. a refusal for a field now filled in): checked on each load.
+        self._message_stale_when: Callable[[RunView], bool] | None = None
+        self._place_cursor = True  # put the cursor on the next step to do at the next load
+        self._enter_step: int | None = None  # enter was pressed on this step before its form was up
         # Values a conflict kept from being saved, per (account, step), given back when the step is shown again.
         self._held: dict[tuple[uuid.UUID, int], dict[str, HeldEdit]] = {}
 
@@ -84,6 +117,7 @@ class ChecklistScreen(Screen):
         yield Header()
         yield Static(id="checklist-summary")
         yield Static(id="checklist-blocker")
+        yield Static(id="checklist-rejection")
         yield Static(Content(NO_ACCOUNT), id="checklist-empty")
         with Horizontal(id="checklist-body"):
             yield StepList(id="step-list")
@@ -93,13 +127,14 @@ class ChecklistScreen(Screen):
                 yield Vertical(id="step-form-holder")
                 yield Static(id="step-history")
         yield Static(id="checklist-message")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "Checklist"
 
     # Which account, and loading it ------------------------------------------------------------------------
     def on_screen_resume(self) -> None:
+        self._place_cursor = True
         self.reload()
 
     def _follow_current_account(self) -> None:
@@ -110,6 +145,7 @@ class ChecklistScreen(Screen):
             self._account_id = account_id
             self._view = None
             self._shown_step = None
+            self._place_cursor = True
             self._say("")
             self.query_one("#step-form-holder").remove_children()
             self._form = None
@@ -119,6 +155,7 @@ class ChecklistScreen(Screen):
             self.sub_title = ""
             self.query_one("#checklist-summary", Static).update(Content(NO_ACCOUNT))
             self.query_one("#checklist-blocker", Static).update("")
+            self.query_one("#checklist-rejection", Static).update("")
 
     def on_screen_suspend(self) -> None:
         self._save_drafts(reload=False)
@@ -162,13 +199,15 @@ class ChecklistScreen(Screen):
         view: RunView = event.worker.result
         if view.account.id != self._account_id:
             return
-        first = self._view is None
-        self._view = view
-        if first:
+        if self._view is None:
             self.refresh_bindings()
+        self._view = view
         self._show_summary(view)
+        if self._message_stale_when is not None and self._message_stale_when(view):
+            self._say("")
         step_list = self.query_one(StepList)
-        step_list.show_steps(view.steps, (view.progress.current_step or 1) if first else None)
+        step_list.show_steps(view.steps, next_step_to_do(view) if self._place_cursor else None)
+        self._place_cursor = False
         await self._show_step(step_list.highlighted_step)
 
     # Showing ---------------------------------------------------------------------------------------------
@@ -182,6 +221,9 @@ class ChecklistScreen(Screen):
             (name, "bold"), f"  {progress.done}/{progress.total} ", bar, late,
         ))
         self.query_one("#checklist-blocker", Static).update(one_line(progress.blocker))
+        self.query_one("#checklist-rejection", Static).update(
+            Content("\n").join(one_line(rejection_text(gate, decision)) for gate, decision in view.rejections()))
+        self.set_class(bool(view.rejections()), "-rejected")
 
     @on(OptionList.OptionHighlighted, "#step-list")
     async def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -189,12 +231,18 @@ class ChecklistScreen(Screen):
 
     @on(OptionList.OptionSelected, "#step-list")
     def _step_selected(self) -> None:
-        if self._form is None or not self._form.focus_first():
-            step = self._selected_step()
-            if step is not None and step.is_approval:
-                self._say(f"Step {step.number} is an approval: decide it in the approval queue (key 3).")
-            elif step is not None:
-                self._say(step.edit_refusal or "")
+        step = self._selected_step()
+        if step is None:
+            return
+        if step.is_approval:
+            self._say(f"Step {step.number} is an approval: decide it in the approval queue (key 3).")
+        elif step.edit_refusal:
+            # Said at the key press on the message line, where the user looks, not only below the guidance.
+            self._say(step.edit_refusal, stale_when=_changed_since(step))
+        elif self._shown_step != step.number or self._form is None or not self._form.is_mounted:
+            self._enter_step = step.number  # its form is still being put up (enter right after d): go in then
+        else:
+            self._form.focus_first()
 
     @on(KpiEditor.Changed)
     @on(ObjectivesEditor.Changed)
@@ -223,6 +271,9 @@ class ChecklistScreen(Screen):
                 await holder.mount(extras)
             self._shown_step = number
             self.query_one("#step-detail").scroll_home(animate=False)
+            if self._enter_step == number and self._form is not None:
+                self._enter_step = None
+                self._form.focus_first()
         elif self._form is not None:
             self._form.refresh_from(step)
             for extras in self.query("KpiEditor, ObjectivesEditor").results():
@@ -231,23 +282,32 @@ class ChecklistScreen(Screen):
         self.query_one("#step-heading", Static).update(self._heading(view, step))
         self.query_one("#step-guidance", Static).update(self._guidance(view, step))
         self.query_one("#step-history", Static).update(self._history(view, step))
+        self.call_after_refresh(self._keep_focus_in_view)
+
+    def _keep_focus_in_view(self) -> None:
+        """The focused field stays on screen when the step's page is redrawn or scrolled home: a key must
+        never tick or type into something the user cannot see."""
+        focused = self.focused
+        detail = self.query_one("#step-detail", VerticalScroll)
+        if focused is not None and detail in focused.ancestors:
+            detail.scroll_to_widget(focused, animate=False)
 
     @staticmethod
     def _heading(view: RunView, step: StepView) -> Content:
         title = Content.assemble((f"Step {step.number}: ", "bold"), (printable(step.title, keep_newlines=False), "bold"))
-        state = mark_text(step.mark)
+        state = state_words(step)
         if step.mark == LOCKED:
             gate = next(s for s in view.steps if s.is_approval and s.number < step.number and s.status != APPROVED)
             state += f", until step {gate.number} is approved; you can fill it in as a draft"
         elif step.mark == OPEN:
             state += ": press d when it is done"
-        elif step.mark == PENDING:
-            state += f" since {local_time(step.submitted_at)} (submitted by {step.submitted_by or '—'})"
-        elif step.mark in (DONE, APPROVED, REJECTED):
-            state += f" by {step.finished_by or '—'} on {local_time(step.finished_at)}"
         if step.number in view.progress.overdue:
             state += f" (overdue: due {step.field(DUE_KEY).value.isoformat()})"
         lines = [title, one_line(state)]
+        # Until the approval is resubmitted, its own page and each step it sent back say why.
+        rejection = view.rejection_of(step.number) if step.mark in (OPEN, REJECTED) else None
+        if rejection is not None:
+            lines.append(one_line(rejection_text(*rejection)))
         if step.is_approval:
             covered = "step" if len(step.covers) == 1 else "steps"
             lines.append(one_line(f"Covers {covered} {', '.join(map(str, step.covers))} (shown below the guidance)."))
@@ -286,8 +346,10 @@ class ChecklistScreen(Screen):
             lines.append(Content("Nothing has happened to this step yet."))
         return Content("\n").join(lines)
 
-    def _say(self, message: str) -> None:
-        """One message line under the screen: refusals, conflicts and confirmations (never as markup)."""
+    def _say(self, message: str, stale_when: Callable[[RunView], bool] | None = None) -> None:
+        """One message line under the screen: refusals, conflicts and confirmations (never as markup).
+        `stale_when(view)` tells, on each load, whether the message has stopped being true (then it goes)."""
+        self._message_stale_when = stale_when
         for line in self.query("#checklist-message").results(Static):
             line.update(Content(printable(message)))
 
@@ -308,7 +370,7 @@ class ChecklistScreen(Screen):
         try:
             progress = services.complete_step(self._view.run_id, step.number)
         except DomainError as error:
-            self._say(str(error))
+            self._say(str(error), stale_when=_changed_since(step))
             return
         step_list = self.query_one(StepList)
         if step.number < len(self._view.steps):

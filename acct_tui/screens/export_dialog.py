@@ -21,9 +21,10 @@ from acct_tui.widgets.editors import LineEditor
 from acct_tui.widgets.step_list import CursorOptionList
 
 
-class ExportDialog(ModalScreen[tuple[str, Path] | None]):
+class ExportDialog(ModalScreen[tuple[str, Path, bool] | None]):
     """Choose the format (the file name follows it until you edit it) and the file; dismisses with
-    (format, path), or None on Escape."""
+    (format, path, replace), or None on Escape. A file that exists is replaced only after a yes; after a no
+    the dialog stays, on the file name, so another can be typed."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="export_dialog.cancel")]
 
@@ -70,11 +71,22 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
             if not text:
                 raise DomainError("Give a file name to write the report to.")
             path = target_path(text)
-            check_target(path)  # an existing file is asked about once the dialog closes
+            exists = check_target(path)
         except DomainError as error:
             self.query_one("#export-problem", Static).update(Content(printable(str(error), keep_newlines=False)))
             return
-        self.dismiss((self._chosen_format(), path))
+        if exists:
+            self.app.push_screen(ReplaceDialog(path), lambda replace: self._replace_answered(path, replace))
+        else:
+            self.dismiss((self._chosen_format(), path, False))
+
+    def _replace_answered(self, path: Path, replace: bool | None) -> None:
+        if replace:
+            self.dismiss((self._chosen_format(), path, True))
+            return
+        self.query_one("#export-problem", Static).update(
+            Content(printable(f"Kept {path} as it was: type another name, or enter to be asked again.")))
+        self.query_one("#export-path", Input).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -23,7 +23,6 @@ from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
-from acct_tui.output_files import check_target
 from acct_tui.reports import (
     ACCOUNT,
     FORMATS,
@@ -37,7 +36,7 @@ from acct_tui.reports import (
 from acct_tui.reports.build import account_document, portfolio_document
 from acct_tui.reports.document import Document
 from acct_tui.screens.binding_commands import ScreenBindingCommands
-from acct_tui.screens.export_dialog import ExportDialog, ReplaceDialog
+from acct_tui.screens.export_dialog import ExportDialog
 from acct_tui.store.reports import account_report, portfolio_report
 from acct_tui.text import printable
 from acct_tui.widgets.charts import ReportView
@@ -91,7 +90,7 @@ class ReportsScreen(Screen):
         yield ProgressBar(total=100, show_eta=False, id="reports-progress")
         with VerticalScroll(id="reports-body"):
             yield ReportView(id="report")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#reports-body").focus()
@@ -196,28 +195,10 @@ class ReportsScreen(Screen):
             lambda choice: self._export_chosen(loaded, today, choice),
         )
 
-    def _export_chosen(self, loaded: LoadedReport, today: date, choice: tuple[str, Path] | None) -> None:
-        if choice is None:
-            return
-        fmt, path = choice
-        try:
-            exists = check_target(path)
-        except DomainError as error:  # a database, a device, a folder that cannot be read: never written
-            self._tell(f"Nothing was written: {error}")
-            return
-        if exists:
-            self._ask_replace(loaded, today, fmt, path)
-        else:
-            self._start_export(loaded, today, fmt, path, force=False)
-
-    def _ask_replace(self, loaded: LoadedReport, today: date, fmt: str, path: Path) -> None:
-        def answered(replace: bool | None) -> None:
-            if replace:
-                self._start_export(loaded, today, fmt, path, force=True)
-            else:
-                self._tell(f"Nothing was written: kept {path} as it was.")
-
-        self.app.push_screen(ReplaceDialog(path), answered)
+    def _export_chosen(self, loaded: LoadedReport, today: date, choice: tuple[str, Path, bool] | None) -> None:
+        if choice is not None:
+            fmt, path, replace = choice
+            self._start_export(loaded, today, fmt, path, force=replace)
 
     def _start_export(self, loaded: LoadedReport, today: date, fmt: str, path: Path, force: bool) -> None:
         self._export_request = (loaded, today, fmt, path)

@@ -24,10 +24,12 @@ from acct_tui.store.models import (
     Run,
     StepState,
 )
+from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.values import decode_value
 from acct_tui.template import DUE_KEY, Template, packaged_template
-from acct_tui.workflow import OPEN, PENDING, Progress, RunState
+from acct_tui.workflow import OPEN, PENDING, REJECTED, Progress, RunState
 from acct_tui.workflow.fields import name_key
+from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP
 
 HISTORY_LIMIT = 200
 
@@ -45,6 +47,7 @@ class AccountRow(NamedTuple):
     overdue: int
     last_activity: datetime
     archived: bool
+    rejected_gate: int | None = None  # an approval sent back, whose steps wait to be redone
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,9 @@ class StepView:
     submitted_by: str | None
     finished_at: datetime | None
     finished_by: str | None
+    # Who last reopened a task (reopening it, or rejecting its approval) and when; None if never reopened.
+    reopened_by: str | None = None
+    reopened_at: datetime | None = None
 
     @property
     def is_approval(self) -> bool:
@@ -134,6 +140,23 @@ class RunView:
     def step_history(self, number: int) -> tuple[HistoryEntry, ...]:
         return tuple(entry for entry in self.history if entry.step == number)
 
+    def last_decision(self, gate: int) -> DecisionView | None:
+        return next((decision for decision in reversed(self.decisions) if decision.step == gate), None)
+
+    def rejections(self) -> tuple[tuple[StepView, DecisionView], ...]:
+        """Approvals sent back and not resubmitted yet, each with the rejection (comment, who, when)."""
+        found = []
+        for step in self.steps:
+            decision = self.last_decision(step.number) if step.status == REJECTED else None
+            if decision is not None:
+                found.append((step, decision))
+        return tuple(found)
+
+    def rejection_of(self, number: int) -> tuple[StepView, DecisionView] | None:
+        """The standing rejection of approval `number`, or of the approval covering task `number`."""
+        return next(((gate, decision) for gate, decision in self.rejections()
+                     if number == gate.number or number in gate.covers), None)
+
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
@@ -146,6 +169,40 @@ class QueueItem:
     covers: tuple[int, ...]
     submitted_at: datetime | None
     submitted_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KpiTrend:
+    """A KPI value and the value of the same metric measured before it (None for the first)."""
+
+    entry: KpiView
+    previous: KpiView | None
+
+    @property
+    def arrow(self) -> str:
+        if self.previous is None:
+            return "·"
+        if self.entry.value == self.previous.value:
+            return "→"
+        return "↑" if self.entry.value > self.previous.value else "↓"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDetail:
+    """Everything an approver judges: the covered steps with their values, the objectives (gate 8) and KPI
+    values (gate 15) set in them, and what changed in them since the last decision on this gate."""
+
+    gate: int
+    steps: tuple[StepView, ...]
+    objectives: tuple[ObjectiveView, ...]
+    kpis: tuple[KpiTrend, ...]
+    last_decision: DecisionView | None
+    changes: tuple[HistoryEntry, ...]  # oldest first; empty when there was no decision before
+    changed_fields: frozenset[tuple[int, str]]  # (step, field key) set since the last decision
+    changed_items: frozenset[uuid.UUID]  # objectives and KPI values added or changed since then
+
+    def field_changed(self, step: int, key: str) -> bool:
+        return (step, key) in self.changed_fields
 
 
 def _today(today: date | None) -> date:
@@ -170,11 +227,24 @@ def latest_change() -> datetime | None:
     return AuditEvent.select(fn.MAX(AuditEvent.at)).scalar()
 
 
+def rejected_gates() -> dict[uuid.UUID, int]:
+    """Per account, the first approval that was rejected and waits for its steps to be redone."""
+    query = (
+        StepState.select(Run.account, fn.MIN(StepState.number))
+        .join(Run, on=(Run.id == StepState.run))
+        .where(StepState.status == REJECTED)
+        .group_by(Run.account)
+        .tuples()
+    )
+    return dict(query)
+
+
 def account_rows(include_archived: bool = False, today: date | None = None, limit: int | None = None
                  ) -> list[AccountRow]:
-    """Every account (or the first `limit` by name) with its run summary, for the account list: two queries
-    whatever the portfolio size."""
+    """Every account (or the first `limit` by name) with its run summary, for the account list: three
+    queries whatever the portfolio size."""
     overdue = overdue_counts(today)
+    rejected = rejected_gates()
     query = (
         Account.select(
             Account.id, Account.name, Account.owner, Account.segment, Account.stage,
@@ -191,7 +261,7 @@ def account_rows(include_archived: bool = False, today: date | None = None, limi
         query = query.limit(limit)
     return [
         AccountRow(account_id, name, owner, segment, stage, done or 0, total or 0, current, next_gate,
-                   overdue.get(account_id, 0), activity, bool(archived))
+                   overdue.get(account_id, 0), activity, bool(archived), rejected.get(account_id))
         for (account_id, name, owner, segment, stage, done, total, current, next_gate, activity, archived)
         in query
     ]
@@ -272,7 +342,28 @@ def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:
     )
 
 
+def _account_of(run_id: uuid.UUID) -> uuid.UUID | None:
+    return Run.select(Run.account).where(Run.id == run_id).scalar()
+
+
+def _reopenings(account_id: uuid.UUID | None) -> dict[int, tuple[str, datetime]]:
+    """Who last sent each task back to open (reopening it, or rejecting the approval that covers it), and when."""
+    found: dict[int, tuple[str, datetime]] = {}
+    query = (
+        AuditEvent.select(AuditEvent.actor, AuditEvent.at, AuditEvent.after)
+        .where((AuditEvent.account_id == account_id) & AuditEvent.action.in_(("step.reopen", "approval.reject")))
+        .order_by(AuditEvent.at)
+        .tuples()
+    )
+    for actor, at, after in query:
+        for number, state in json.loads(after).get("states", {}).items():
+            if state == OPEN:
+                found[int(number)] = (actor, at)
+    return found
+
+
 def _step_views(run_id: uuid.UUID, template: Template, numbers: list[int] | None = None) -> tuple[StepView, ...]:
+    reopened = _reopenings(_account_of(run_id))
     rows = {
         row[0]: row
         for row in StepState.select(
@@ -301,9 +392,19 @@ def _step_views(run_id: uuid.UUID, template: Template, numbers: list[int] | None
         views.append(StepView(
             step.number, step.title, step.kind, status, state.mark(step.number), step.covers, step.purpose,
             step.desired_result, step.questions, tuple(fields), state.edit_refusal(step.number),
-            submitted_at, submitted_by, finished_at, finished_by,
+            submitted_at, submitted_by, finished_at, finished_by, *reopened.get(step.number, (None, None)),
         ))
     return tuple(views)
+
+
+def _decisions(where) -> tuple[DecisionView, ...]:
+    return tuple(
+        DecisionView(*row)
+        for row in ApprovalDecision.select(
+            ApprovalDecision.step, ApprovalDecision.decision, ApprovalDecision.approver, ApprovalDecision.comment,
+            ApprovalDecision.submitted_at, ApprovalDecision.decided_at,
+        ).where(where).order_by(ApprovalDecision.decided_at).tuples()
+    )
 
 
 def run_view(account_id: uuid.UUID | str, today: date | None = None, template: Template | None = None) -> RunView:
@@ -316,13 +417,7 @@ def run_view(account_id: uuid.UUID | str, today: date | None = None, template: T
     state = RunState(template, {view.number: view.status for view in steps})
     due = {view.number: view.field(DUE_KEY).value for view in steps if not view.is_approval}
     progress = state.progress({n: d for n, d in due.items() if d}, _today(today))
-    decisions = tuple(
-        DecisionView(*row)
-        for row in ApprovalDecision.select(
-            ApprovalDecision.step, ApprovalDecision.decision, ApprovalDecision.approver, ApprovalDecision.comment,
-            ApprovalDecision.submitted_at, ApprovalDecision.decided_at,
-        ).where(ApprovalDecision.run == detail.run_id).order_by(ApprovalDecision.decided_at).tuples()
-    )
+    decisions = _decisions(ApprovalDecision.run == detail.run_id)
     return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id))
 
 
@@ -345,8 +440,58 @@ def approval_queue(template: Template | None = None) -> list[QueueItem]:
     ]
 
 
-def covered_steps(run_id: uuid.UUID | str, approval_step: int, template: Template | None = None) -> tuple[StepView, ...]:
-    """The steps an approval covers, with their values, so an approver can judge without leaving the queue."""
+# What an approver sees changed: the content of the covered steps, not their being marked done again.
+CONTENT_ACTIONS = ("field.set", "kpi.add", "kpi.edit", "kpi.delete", "objective.add", "objective.edit",
+                   "objective.remove")
+
+
+def _trends(entries: tuple[KpiView, ...], steps: tuple[int, ...]) -> tuple[KpiTrend, ...]:
+    """The values entered in `steps`, each beside the value of the same metric measured just before it
+    (`entries` come metric by metric, oldest first)."""
+    trends = []
+    for index, entry in enumerate(entries):
+        if entry.step not in steps:
+            continue
+        previous = entries[index - 1] if index and entries[index - 1].metric == entry.metric else None
+        trends.append(KpiTrend(entry, previous))
+    return tuple(trends)
+
+
+def approval_detail(run_id: uuid.UUID | str, gate: int, template: Template | None = None) -> ApprovalDetail:
+    """What the approval `gate` of a run covers, as the approval queue shows it (see `ApprovalDetail`)."""
     template = template or packaged_template()
-    approval = template.step(approval_step)
-    return _step_views(uuid.UUID(str(run_id)), template, list(approval.covers))
+    run_id = uuid.UUID(str(run_id))
+    covers = template.step(gate).covers
+    account_id = _account_of(run_id)
+    decisions = _decisions((ApprovalDecision.run == run_id) & (ApprovalDecision.step == gate))
+    last_decision = decisions[-1] if decisions else None
+    changes: list[HistoryEntry] = []
+    changed_fields: set[tuple[int, str]] = set()
+    changed_items: set[uuid.UUID] = set()
+    if last_decision is not None:
+        query = (
+            AuditEvent.select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.step,
+                              AuditEvent.entity_id, AuditEvent.before, AuditEvent.after)
+            .where((AuditEvent.account_id == account_id) & (AuditEvent.at > last_decision.decided_at)
+                   & AuditEvent.step.in_(covers) & AuditEvent.action.in_(CONTENT_ACTIONS))
+            .order_by(AuditEvent.at)
+            .tuples()
+        )
+        for at, actor, action, step, entity_id, before, after in query:
+            before, after = json.loads(before), json.loads(after)
+            changes.append(HistoryEntry(at, actor, action, step, describe_event(action, before, after)))
+            if action == "field.set":
+                changed_fields.update((step, key) for key in after)
+            else:
+                changed_items.add(entity_id)
+    entries = kpi_entries(account_id) if any(entry_step in covers for entry_step in KPI_STEPS) else ()
+    return ApprovalDetail(
+        gate,
+        _step_views(run_id, template, list(covers)),
+        objectives(run_id) if OBJECTIVES_STEP in covers else (),
+        _trends(entries, covers),
+        last_decision,
+        tuple(changes),
+        frozenset(changed_fields),
+        frozenset(changed_items),
+    )

@@ -32,6 +32,7 @@ from acct_tui.workflow.query import AccountQuery, parse_query
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
 ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
+REJECTED_GLYPH = "✘"  # an approval was rejected: its steps wait to be redone (the checklist's mark too)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
 NAME_COLUMN = "name"
 
@@ -98,6 +99,20 @@ def _step(row: AccountRow) -> str:
     return "✓" if row.total and row.done == row.total else "—"
 
 
+def _name(account: ListedAccount) -> str:
+    if account.row.archived:
+        return f"{ARCHIVED_GLYPH} {account.name}"
+    if account.row.rejected_gate is not None:
+        return f"{REJECTED_GLYPH} {account.name}"
+    return account.name
+
+
+def _approval(row: AccountRow) -> str:
+    if row.next_approval is None:
+        return "—"
+    return f"{row.next_approval}{REJECTED_GLYPH}" if row.next_approval == row.rejected_gate else str(row.next_approval)
+
+
 def _position(value: str, order: tuple[str, ...]) -> int:
     return order.index(value) if value in order else len(order)
 
@@ -123,8 +138,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column(NAME_COLUMN, "Account", "Account", 30, 20,
-           lambda a, short, now: f"{ARCHIVED_GLYPH} {a.name}" if a.row.archived else a.name, None),
+    Column(NAME_COLUMN, "Account", "Account", 30, 20, lambda a, short, now: _name(a), None),
     Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_key),
     Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.row.segment,
            lambda a: _position(a.row.segment, SEGMENTS)),
@@ -136,7 +150,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a.row),
            lambda a: _missing_last(a.row.current_step), align="right"),
     Column("approval", "Approval", "Appr", 8, 4,
-           lambda a, short, now: str(a.row.next_approval) if a.row.next_approval else "—",
+           lambda a, short, now: _approval(a.row),
            lambda a: _missing_last(a.row.next_approval), align="right"),
     Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.row.overdue) if a.row.overdue else "·",
            lambda a: a.row.overdue, align="right", descending_first=True),

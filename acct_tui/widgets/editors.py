@@ -9,7 +9,12 @@ then backspace deletes it. These editors run their own bindings the moment the k
 from __future__ import annotations
 
 from textual import events
+from textual.binding import Binding
 from textual.widgets import Input, TextArea
+
+# In a form, printable keys (? too) are typed: the forms show F1 in their footer for the list of keys.
+KEYS_IN_FORMS = Binding("f1", "app.show_keys", "Keys", tooltip="List every key of this screen",
+                        id="form.keys")
 
 
 class _KeysInOrder:

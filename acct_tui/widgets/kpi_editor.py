@@ -20,7 +20,7 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
 from acct_tui.store.kpis import KpiView
-from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
@@ -45,12 +45,13 @@ class KpiEditor(ListEditor):
     KpiEditor #kpi-entries { height: auto; max-height: 8; border: none; padding: 0; }
     KpiEditor .kpi-inputs { height: auto; }
     KpiEditor #kpi-metric { width: 16; }
-    KpiEditor #kpi-value, KpiEditor #kpi-date { width: 1fr; }
+    KpiEditor #kpi-value { width: 1fr; }
     KpiEditor #kpi-message { height: auto; text-style: italic; }
     """
 
     BINDINGS = [
-        Binding("escape", "leave", "Back to the steps", id="kpi_editor.leave"),
+        Binding("escape", "leave", "Back", tooltip="Back to the list of steps", id="kpi_editor.leave"),
+        KEYS_IN_FORMS,
         Binding("delete", "delete_entry", "Delete value", show=False, id="kpi_editor.delete"),
     ]
 
@@ -82,7 +83,8 @@ class KpiEditor(ListEditor):
             yield Select([(Content(metric.short), metric.key) for metric in METRICS], value=METRICS[0].key,
                          allow_blank=False, id="kpi-metric")
             yield LineEditor(placeholder="value", id="kpi-value")
-            yield LineEditor("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
+        # On a line of its own: beside the value both would be too narrow for "1300000.00" at 80 columns.
+        yield LineEditor("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
         yield Static(id="kpi-message")
 
     def fetch(self) -> tuple[KpiView, ...]:

@@ -21,7 +21,7 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
 from acct_tui.store.kpis import ObjectiveView
 from acct_tui.text import printable
-from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
@@ -40,12 +40,14 @@ HINTS = {
 
 
 def objective_row(objective: ObjectiveView, mode: str) -> Content:
+    """The title on one line, what it aims at (and in step 20 what came of it) indented below: short lines
+    that fit the checklist's pane at 80 columns."""
     due = f" by {objective.due_on.isoformat()}" if objective.due_on else ""
-    text = f"{objective.title} · target {objective.target}{due}"
+    lines = [objective.title, f"  target {objective.target}{due}"]
     if mode == RESULTS:
-        verdict = next(name for name, value in VERDICTS if value is objective.achieved)
-        text += f" · {verdict}" + (f": {objective.result}" if objective.result else "")
-    return Content(printable(text, keep_newlines=False))
+        lines.append("  " + next(name for name, value in VERDICTS if value is objective.achieved)
+                     + (f": {objective.result}" if objective.result else ""))
+    return Content("\n").join(Content(printable(line, keep_newlines=False)) for line in lines)
 
 
 class ObjectivesEditor(ListEditor):
@@ -57,12 +59,13 @@ class ObjectivesEditor(ListEditor):
     ObjectivesEditor #objective-list { height: auto; max-height: 8; border: none; padding: 0; }
     ObjectivesEditor .objective-inputs { height: auto; }
     ObjectivesEditor #objective-metric, ObjectivesEditor #objective-verdict { width: 18; }
-    ObjectivesEditor #objective-target, ObjectivesEditor #objective-due { width: 1fr; }
+    ObjectivesEditor #objective-target, ObjectivesEditor #objective-result { width: 1fr; }
     ObjectivesEditor #objective-message { height: auto; text-style: italic; }
     """
 
     BINDINGS = [
-        Binding("escape", "leave", "Back to the steps", id="objectives_editor.leave"),
+        Binding("escape", "leave", "Back", tooltip="Back to the list of steps", id="objectives_editor.leave"),
+        KEYS_IN_FORMS,
         Binding("delete", "remove", "Remove objective", show=False, id="objectives_editor.remove"),
     ]
 
@@ -91,14 +94,15 @@ class ObjectivesEditor(ListEditor):
         yield Static(Content(HINTS[self.mode]), classes="objective-hint")
         yield CursorOptionList(id="objective-list")
         if self.mode == DEFINE:
-            yield LineEditor(placeholder="objective, e.g. Raise customer satisfaction", id="objective-title",
-                        classes="objective-field")
+            yield LineEditor(placeholder="objective, e.g. Raise CSAT to 4.5", id="objective-title",
+                             classes="objective-field")
             with Horizontal(classes="objective-inputs"):
                 yield Select([(Content("free text"), FREE_TEXT)]
                              + [(Content(metric.short), metric.key) for metric in METRICS],
                              value=FREE_TEXT, allow_blank=False, id="objective-metric", classes="objective-field")
                 yield LineEditor(placeholder="target", id="objective-target", classes="objective-field")
-                yield LineEditor(placeholder="due: YYYY-MM-DD or +30", id="objective-due", classes="objective-field")
+            # On a line of its own: beside the others it would be too narrow for a date at 80 columns.
+            yield LineEditor(placeholder="due: YYYY-MM-DD or +30", id="objective-due", classes="objective-field")
         else:
             with Horizontal(classes="objective-inputs"):
                 yield Select([(Content(name), index) for index, (name, _) in enumerate(VERDICTS)], value=0,

@@ -26,8 +26,9 @@ from acct_tui.store.queries import FieldView, StepView
 from acct_tui.store.values import display_value
 from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE
 from acct_tui.text import printable
-from acct_tui.widgets.editors import LineEditor, NotesEditor
+from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor, NotesEditor
 from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
+from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
 
 # When an edit should be saved: toggles at once, typing after a short pause, dates when the user leaves
 # the field or presses Enter (a half-typed date is not an error worth showing).
@@ -68,11 +69,24 @@ def field_summary(step: StepView) -> Content:
     return Content("\n").join(lines)
 
 
+def state_words(step: StepView) -> str:
+    """A step's state with who brought it there and when: `[x] done by ana on …`, `[ ] open, reopened by …`."""
+    words = mark_text(step.mark)
+    if step.mark in (OPEN, LOCKED):
+        if step.reopened_by is not None:
+            words += f", reopened by {step.reopened_by} on {local_time(step.reopened_at)}"
+    elif step.mark == PENDING:
+        words += f" since {local_time(step.submitted_at)} (submitted by {step.submitted_by or '—'})"
+    elif step.mark in (DONE, APPROVED, REJECTED):
+        words += f" by {step.finished_by or '—'} on {local_time(step.finished_at)}"
+    return words
+
+
 def step_summary(step: StepView) -> Content:
     """A step as an approver reads it: title, state with who and when, then every field's value."""
     return Content("\n").join([
         Content.assemble((f"Step {step.number}: ", "bold"), (printable(step.title, keep_newlines=False), "bold")),
-        one_line(f"{mark_text(step.mark)} by {step.finished_by or '—'} on {local_time(step.finished_at)}"),
+        one_line(state_words(step)),
         field_summary(step),
     ])
 
@@ -157,7 +171,7 @@ class HeldEdit:
 class StepForm(Vertical):
     """The editors for one task's fields, tracking which edits are not saved yet."""
 
-    BINDINGS = [Binding("escape", "leave", "Back to the steps", id="form.leave")]
+    BINDINGS = [Binding("escape", "leave", "Back", tooltip="Back to the list of steps", id="form.leave"), KEYS_IN_FORMS]
 
     class Edited(Message):
         """An editor changed; `urgency` is NOW, SOON (debounce) or ON_LEAVE."""

@@ -107,6 +107,8 @@ class StepList(CursorOptionList):
     """The steps of one run, one line each: cursor, number, mark, title (approval gates in bold)."""
 
     BINDINGS = [
+        Binding("enter,space", "select", "Fields", show=False,
+                tooltip="Go into the step's fields (escape comes back)", id="step_list.open"),
         Binding("j", "cursor_down", "Next step", show=False, id="checklist.next_step"),
         Binding("k", "cursor_up", "Previous step", show=False, id="checklist.previous_step"),
     ]
