@@ -19,20 +19,20 @@ from acct_tui.store.services import (
     reject,
     set_field,
 )
+from acct_tui.store.templates import current_template
 from acct_tui.template import (
     ASSIGNEE_KEY,
     CHECKLIST,
     DUE_KEY,
+    KPI_ROLE,
     MULTI,
     NOTES_KEY,
+    OBJECTIVES_ROLE,
+    RESULTS_ROLE,
     SINGLE,
     Template,
-    packaged_template,
 )
 from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
-from acct_tui.workflow.kpi import OBJECTIVES_STEP, RESULTS_STEP
-
-MONITORING_STEP = 10
 
 DEMO_NAMES = (
     "Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam Robotics", "Tailspin Airlines", "Wingtip Toys",
@@ -81,8 +81,8 @@ OBJECTIVES = (  # title, target value, the metric that measures it
 )
 
 
-def _kpi_history(account_id, revenue: int, rng: random.Random, today: date) -> None:
-    """A year of monthly monitoring (step 10), drifting the way real accounts do."""
+def _kpi_history(account_id, step: int, revenue: int, rng: random.Random, today: date) -> None:
+    """A year of monthly monitoring (entered in step `step`), drifting the way real accounts do."""
     csat, nps, retention, share = rng.uniform(2.8, 4.4), rng.uniform(-20, 50), rng.uniform(80, 97), rng.uniform(2, 15)
     pipeline = revenue * rng.uniform(0.2, 0.8)
     for months_ago in range(11, -1, -1):
@@ -94,7 +94,7 @@ def _kpi_history(account_id, revenue: int, rng: random.Random, today: date) -> N
         pipeline = max(0, pipeline * rng.uniform(0.9, 1.15))
         for metric, value in (("revenue", revenue / 12 * rng.uniform(0.8, 1.2)), ("csat", csat), ("nps", nps),
                               ("retention", retention), ("pipeline", pipeline), ("market_share", share)):
-            add_kpi(account_id, metric, f"{value:.1f}", measured, step=MONITORING_STEP)
+            add_kpi(account_id, metric, f"{value:.1f}", measured, step=step)
 
 
 def _objectives(run_id, rng: random.Random, today: date) -> list:
@@ -108,12 +108,13 @@ def _advance(run_id, account_id, revenue: int, target: int, template: Template, 
              today: date) -> None:
     """Work through the steps before `target`; approvals are granted, now and then after a rejection."""
     objective_ids: list = []
+    monitoring = next(iter(template.with_role(KPI_ROLE)), None)  # the first KPI step: monitoring
     for step in template.steps:
-        if step.number == OBJECTIVES_STEP:
+        if step.role == OBJECTIVES_ROLE:
             objective_ids = _objectives(run_id, rng, today)
-        if step.number == MONITORING_STEP:
-            _kpi_history(account_id, revenue, rng, today)
-        if step.number == RESULTS_STEP:
+        if step == monitoring:
+            _kpi_history(account_id, step.number, revenue, rng, today)
+        if step.role == RESULTS_ROLE:
             for objective_id in objective_ids:
                 achieved = rng.random() < 0.6
                 record_result(objective_id, "Target reached." if achieved else "Fell short; carried over.", achieved)
@@ -134,7 +135,7 @@ def _advance(run_id, account_id, revenue: int, target: int, template: Template, 
 
 def load_demo_portfolio(seed: int = 7, today: date | None = None) -> int:
     """Add the demo accounts (refused if they are already there); returns how many were added."""
-    template = packaged_template()
+    template = current_template()
     rng = random.Random(seed)
     today = today or date.today()
     keys = [name_key(name) for name in DEMO_NAMES]

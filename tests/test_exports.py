@@ -139,10 +139,10 @@ def test_json_keys_are_stable(portfolio):
     assert list(data["accounts"][0]) == [
         "id", "name", "owner", "segment", "stage", "industry", "annual_revenue", "steps_done", "steps_total",
         "current_step", "current_step_title", "next_approval", "pending_since", "overdue_tasks", "satisfaction",
-        "kpis", "objectives", "objectives_achieved", "last_activity"]
+        "kpis", "objectives", "objectives_achieved", "last_activity", "template_version"]
     account = json.loads(render_account(account_report(portfolio.acme, TODAY), "json"))
     assert list(account) == ["report", "format_version", "generated_at", "as_of", "account", "status", "steps",
-                             "decisions", "kpis", "objectives"]
+                             "decisions", "kpis", "objectives", "template"]
 
 
 # User text stays text -------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.store import queries, services
 from acct_tui.store.queries import RunView, StepView
-from acct_tui.template import DUE_KEY
+from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
 from acct_tui.text import printable
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
@@ -39,7 +39,6 @@ from acct_tui.widgets.step_form import (
 )
 from acct_tui.widgets.step_list import StepList, mark_text, one_line
 from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
-from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, RESULTS_STEP
 
 SAVE_DELAY = 0.5
 LOAD_GROUP = "checklist-load"
@@ -47,14 +46,15 @@ NO_ACCOUNT = "Choose an account in the list (1)"
 
 
 def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | None:
-    """Editors of their own below a step's fields: KPI values in steps 10 and 13, objectives in step 6 and
-    their results in step 20 (see acct_tui.widgets.kpi_editor and objectives_editor)."""
-    refusal = view.step(number).edit_refusal
-    if number in KPI_STEPS:
+    """Editors of their own below a step's fields, by the step's role in the template: KPI values, objectives
+    and their results (see acct_tui.widgets.kpi_editor and objectives_editor)."""
+    step = view.step(number)
+    refusal = step.edit_refusal
+    if step.role == KPI_ROLE:
         return KpiEditor(view.account.id, number, refusal=refusal)
-    if number == OBJECTIVES_STEP:
+    if step.role == OBJECTIVES_ROLE:
         return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal)
-    if number == RESULTS_STEP:
+    if step.role == RESULTS_ROLE:
         return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal)
     return None
 

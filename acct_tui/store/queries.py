@@ -24,8 +24,9 @@ from acct_tui.store.models import (
     Run,
     StepState,
 )
+from acct_tui.store.templates import TemplateCache, latest_version_number, run_template
 from acct_tui.store.values import decode_value
-from acct_tui.template import DUE_KEY, Template, packaged_template
+from acct_tui.template import DUE_KEY, Template
 from acct_tui.workflow import OPEN, PENDING, Progress, RunState
 from acct_tui.workflow.fields import name_key
 
@@ -100,6 +101,8 @@ class StepView:
     submitted_by: str | None
     finished_at: datetime | None
     finished_by: str | None
+    key: str = ""
+    role: str | None = None
 
     @property
     def is_approval(self) -> bool:
@@ -117,6 +120,8 @@ class DecisionView:
     comment: str
     submitted_at: datetime | None
     decided_at: datetime
+    step_key: str = ""
+    gate: str = ""  # the gate's title in the run's version (its key, for a gate that version no longer has)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,12 @@ class RunView:
     steps: tuple[StepView, ...]
     decisions: tuple[DecisionView, ...]
     history: tuple[HistoryEntry, ...]
+    template: Template  # the version this run follows
+    latest_version: int  # the newest installed version of that template
+
+    @property
+    def upgrade_available(self) -> bool:
+        return self.latest_version > (self.template.version or 0)
 
     def step(self, number: int) -> StepView:
         return self.steps[number - 1]
@@ -273,18 +284,19 @@ def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:
 
 
 def _step_views(run_id: uuid.UUID, template: Template, numbers: list[int] | None = None) -> tuple[StepView, ...]:
+    """The steps of a run read with `template`, the version it follows: rows are matched by step key."""
     rows = {
         row[0]: row
         for row in StepState.select(
-            StepState.number, StepState.status, StepState.submitted_at, StepState.submitted_by,
+            StepState.step_key, StepState.status, StepState.submitted_at, StepState.submitted_by,
             StepState.finished_at, StepState.finished_by,
         ).where(StepState.run == run_id).tuples()
     }
-    state = RunState(template, {number: row[1] for number, row in rows.items()})
+    state = RunState.from_stored(template, {key: row[1] for key, row in rows.items()})
     stored = {
-        (step, key): (value, version, by, at)
-        for step, key, value, version, by, at in FieldValue.select(
-            FieldValue.step, FieldValue.key, FieldValue.value, FieldValue.version, FieldValue.updated_by,
+        (step_key, key): (value, version, by, at)
+        for step_key, key, value, version, by, at in FieldValue.select(
+            FieldValue.step_key, FieldValue.key, FieldValue.value, FieldValue.version, FieldValue.updated_by,
             FieldValue.updated_at,
         ).where(FieldValue.run == run_id).tuples()
     }
@@ -294,59 +306,72 @@ def _step_views(run_id: uuid.UUID, template: Template, numbers: list[int] | None
             continue
         fields = []
         for field in step.fields:
-            text, version, by, at = stored.get((step.number, field.key), (None, 0, None, None))
+            text, version, by, at = stored.get((step.key, field.key), (None, 0, None, None))
             fields.append(FieldView(field.key, field.label, field.type, field.options, field.required,
                                     decode_value(field, text), version, by, at))
-        _, status, submitted_at, submitted_by, finished_at, finished_by = rows[step.number]
+        _, _, submitted_at, submitted_by, finished_at, finished_by = rows.get(step.key, (None,) * 6)
         views.append(StepView(
-            step.number, step.title, step.kind, status, state.mark(step.number), step.covers, step.purpose,
-            step.desired_result, step.questions, tuple(fields), state.edit_refusal(step.number),
-            submitted_at, submitted_by, finished_at, finished_by,
+            step.number, step.title, step.kind, state.statuses[step.number], state.mark(step.number), step.covers,
+            step.purpose, step.desired_result, step.questions, tuple(fields), state.edit_refusal(step.number),
+            submitted_at, submitted_by, finished_at, finished_by, step.key, step.role,
         ))
     return tuple(views)
 
 
-def run_view(account_id: uuid.UUID | str, today: date | None = None, template: Template | None = None) -> RunView:
-    """Everything the checklist shows for one account: steps, values, progress, decisions, history."""
-    template = template or packaged_template()
+def _gate_title(template: Template, step_key: str) -> str:
+    gate = template.step_by_key(step_key)
+    return gate.title if gate is not None else step_key
+
+
+def run_view(account_id: uuid.UUID | str, today: date | None = None) -> RunView:
+    """Everything the checklist shows for one account: steps, values, progress, decisions, history; read with
+    the template version its run follows."""
     detail = account_detail(account_id)
     if detail.run_id is None:
         raise DomainError(f"“{detail.name}” has no run of the template yet.")
+    run = Run.get_by_id(detail.run_id)
+    template = run_template(run)
     steps = _step_views(detail.run_id, template)
     state = RunState(template, {view.number: view.status for view in steps})
     due = {view.number: view.field(DUE_KEY).value for view in steps if not view.is_approval}
     progress = state.progress({n: d for n, d in due.items() if d}, _today(today))
     decisions = tuple(
-        DecisionView(*row)
+        DecisionView(*row, gate=_gate_title(template, row[-1]))
         for row in ApprovalDecision.select(
             ApprovalDecision.step, ApprovalDecision.decision, ApprovalDecision.approver, ApprovalDecision.comment,
-            ApprovalDecision.submitted_at, ApprovalDecision.decided_at,
+            ApprovalDecision.submitted_at, ApprovalDecision.decided_at, ApprovalDecision.step_key,
         ).where(ApprovalDecision.run == detail.run_id).order_by(ApprovalDecision.decided_at).tuples()
     )
-    return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id))
+    return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id), template,
+                   latest_version_number(run.template_name) or 0)
 
 
-def approval_queue(template: Template | None = None) -> list[QueueItem]:
-    """Every pending approval of every active account, oldest submission first."""
-    template = template or packaged_template()
+def approval_queue() -> list[QueueItem]:
+    """Every pending approval of every active account, oldest submission first; each named as the template
+    version its run follows names it."""
+    templates = TemplateCache()
     query = (
-        StepState.select(Run.id, Account.id, Account.name, Account.owner, StepState.number,
-                         StepState.submitted_at, StepState.submitted_by)
+        StepState.select(Run.id, Account.id, Account.name, Account.owner, StepState.step_key,
+                         StepState.submitted_at, StepState.submitted_by, Run.template_name, Run.template_version)
         .join(Run, on=(StepState.run == Run.id))
         .join(Account, on=(Run.account == Account.id))
         .where((StepState.status == PENDING) & (Account.archived == False))  # noqa: E712
         .order_by(StepState.submitted_at, Account.name_key)
         .tuples()
     )
-    return [
-        QueueItem(run_id, account_id, name, owner, number, template.step(number).title,
-                  template.step(number).covers, submitted_at, submitted_by)
-        for run_id, account_id, name, owner, number, submitted_at, submitted_by in query
-    ]
+    items = []
+    for run_id, account_id, name, owner, step_key, submitted_at, submitted_by, template_name, version in query:
+        gate = templates.get(template_name, version).step_by_key(step_key)
+        if gate is not None:
+            items.append(QueueItem(run_id, account_id, name, owner, gate.number, gate.title, gate.covers,
+                                   submitted_at, submitted_by))
+    return items
 
 
-def covered_steps(run_id: uuid.UUID | str, approval_step: int, template: Template | None = None) -> tuple[StepView, ...]:
+def covered_steps(run_id: uuid.UUID | str, approval_step: int) -> tuple[StepView, ...]:
     """The steps an approval covers, with their values, so an approver can judge without leaving the queue."""
-    template = template or packaged_template()
-    approval = template.step(approval_step)
-    return _step_views(uuid.UUID(str(run_id)), template, list(approval.covers))
+    run = Run.get_or_none(Run.id == uuid.UUID(str(run_id)))
+    if run is None:
+        raise DomainError("That run no longer exists.")
+    template = run_template(run)
+    return _step_views(run.id, template, list(template.step(approval_step).covers))
