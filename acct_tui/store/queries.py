@@ -242,6 +242,7 @@ EVENT_VERBS = {
     "account.archive": "archived",
     "account.restore": "restored",
     "run.start": "run started",
+    "run.upgrade": "moved to template version",
     "kpi.add": "KPI added",
     "kpi.edit": "KPI changed",
     "kpi.delete": "KPI deleted",
@@ -261,6 +262,9 @@ def describe_event(action: str, before: dict, after: dict) -> str:
         return f"{verb} ({states})" + (f": {comment}" if comment else "")
     if action in ("account.archive", "account.restore"):
         return verb  # the verb is the whole change
+    if action == "run.upgrade":
+        changes = [*after.get("moved", ()), *(f"lost {loss}" for loss in after.get("lost", ()))]
+        return f"{verb} {after['version']} (from {before['version']})" + (": " + "; ".join(changes) if changes else "")
     details = after or before
     pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
     if not pairs:

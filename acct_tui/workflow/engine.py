@@ -67,7 +67,7 @@ def _steps_text(numbers: list[int]) -> str:
     return "steps " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _initial(step: Step) -> str:
+def initial_state(step: Step) -> str:
     return WAITING if step.is_approval else OPEN
 
 
@@ -89,12 +89,12 @@ class RunState:
 
     @classmethod
     def new(cls, template: Template) -> RunState:
-        return cls(template, {step.number: _initial(step) for step in template.steps})
+        return cls(template, {step.number: initial_state(step) for step in template.steps})
 
     @classmethod
     def from_stored(cls, template: Template, statuses_by_key: Mapping[str, str]) -> RunState:
         """The run as stored (states by step key); a step with no stored state is in its initial state."""
-        return cls(template, {step.number: statuses_by_key.get(step.key, _initial(step)) for step in template.steps})
+        return cls(template, {step.number: statuses_by_key.get(step.key, initial_state(step)) for step in template.steps})
 
     def statuses_by_key(self) -> dict[str, str]:
         return {step.key: self.statuses[step.number] for step in self.template.steps}
