@@ -296,6 +296,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from acct_tui.reports import FORMATS
+
     parser = _Parser(prog="acct-tui", description="Run the account-management workflow on your accounts.")
     parser.add_argument("--version", action="version", version=f"acct-tui {__version__}")
     parser.add_argument("--db", metavar="PATH", help="database file (default: $ACCT_TUI_DB, else your data folder)")
@@ -356,12 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write the portfolio report or an account's report to a file")
     report_commands = report.add_subparsers(title="reports", metavar="REPORT", parser_class=_Parser, required=True)
-    for kind, formats, what in (("portfolio", ("md", "csv", "json", "html"), "every active account"),
-                                ("account", ("md", "json", "html"), "one account in full")):
+    for kind, what in (("portfolio", "every active account"), ("account", "one account in full")):
+        formats = FORMATS[kind]
         one = report_commands.add_parser(kind, help=f"the {kind} report: {what}")
         if kind == "account":
             one.add_argument("name", metavar="NAME", help="the account's name (case does not matter)")
-        one.add_argument("--format", choices=formats, default="md", help="file format (default: md)")
+        one.add_argument("--format", choices=formats, default=formats[0], help=f"file format (default: {formats[0]})")
         one.add_argument("-o", "--output", metavar="FILE",
                          help="file to write, - for standard output (default: acct-NAME-DATE.EXT in your "
                               "documents folder)")
