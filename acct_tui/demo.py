@@ -22,16 +22,14 @@ from acct_tui.store.services import (
 from acct_tui.store.templates import current_template
 from acct_tui.template import (
     ASSIGNEE_KEY,
-    CHECKLIST,
     DUE_KEY,
     KPI_ROLE,
-    MULTI,
     NOTES_KEY,
     OBJECTIVES_ROLE,
     RESULTS_ROLE,
-    SINGLE,
     Template,
 )
+from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
 
 DEMO_NAMES = (
@@ -59,13 +57,12 @@ NOTES = (
 def _fill_step(run_id, step_number: int, template: Template, rng: random.Random, today: date, finished: bool) -> None:
     step = template.step(step_number)
     for field in step.fields:
-        if field.type == CHECKLIST:
-            count = len(field.options) if finished else rng.randint(1, len(field.options))
-            set_field(run_id, step_number, field.key, field.options[:count])
-        elif field.type == MULTI:
-            set_field(run_id, step_number, field.key, rng.sample(field.options, rng.randint(1, 3)))
-        elif field.type == SINGLE:
-            set_field(run_id, step_number, field.key, rng.choice(field.options))
+        if not field.is_choice:
+            continue  # notes, assignee and due date are filled below, with the demo's own values
+        if finished and field_kind(field).tick_list:
+            set_field(run_id, step_number, field.key, field.options)  # a finished checklist is all ticked
+        else:
+            set_field(run_id, step_number, field.key, field_kind(field).example(field, rng))
     if rng.random() < 0.6:
         set_field(run_id, step_number, NOTES_KEY, rng.choice(NOTES))
     set_field(run_id, step_number, ASSIGNEE_KEY, rng.choice(OWNERS))

@@ -28,7 +28,8 @@ from acct_tui.store.reports import (
 )
 from acct_tui.store.queries import RunView
 from acct_tui.store.values import display_value
-from acct_tui.template import CHECKLIST, DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Template
+from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Template
+from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.kpi import format_change, format_metric_value, get_metric
 
 
@@ -141,7 +142,7 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
 
 def _answer(field, value) -> str:
     text = display_value(field, value)
-    if field.type == CHECKLIST:
+    if field_kind(field).tick_list:
         text += f" ({len(value)} of {len(field.options)})"
     return text
 

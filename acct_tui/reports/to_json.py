@@ -19,7 +19,7 @@ from acct_tui.store.reports import (
     Tally,
     decision_turnaround,
 )
-from acct_tui.template import DATE
+from acct_tui.workflow.field_kinds import FIELD_KINDS
 from acct_tui.workflow.kpi import METRIC_KEYS
 
 FORMAT_VERSION = 1
@@ -107,14 +107,6 @@ def portfolio_json(report: PortfolioReport, on_progress: ProgressCallback | None
     }
 
 
-def _answer(field_type: str, value: object) -> object:
-    if isinstance(value, tuple):
-        return list(value)
-    if field_type == DATE:
-        return _day(value)  # type: ignore[arg-type]
-    return value
-
-
 def account_json(report: AccountReport) -> dict[str, Any]:
     run = report.run
     template = run.template
@@ -134,7 +126,7 @@ def account_json(report: AccountReport) -> dict[str, Any]:
         "steps": [
             {"number": view.number, "step_key": view.key, "title": view.title, "kind": view.kind, "state": view.mark,
              "finished_at": _time(view.finished_at), "finished_by": view.finished_by,
-             "answers": {item.key: _answer(item.type, item.value) for item in view.fields}}
+             "answers": {item.key: FIELD_KINDS[item.type].export(item.value) for item in view.fields}}
             for view in run.steps
         ],
         "decisions": [

@@ -33,14 +33,9 @@ from acct_tui.store.models import (
 )
 from acct_tui.store.queries import DecisionView, RunView, run_view
 from acct_tui.store.templates import TemplateCache, current_template, template_versions
-from acct_tui.template import (
-    ASSIGNEE_KEY,
-    CHECKLIST,
-    MULTI,
-    Step,
-    Template,
-)
+from acct_tui.template import ASSIGNEE_KEY, Step, Template
 from acct_tui.workflow import OPEN, PENDING, REJECT
+from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
 
@@ -457,7 +452,7 @@ def _choice_field(template: Template, key: str) -> tuple[str | None, tuple[str, 
     if found is None:
         return None, (), False
     step, field = found
-    return step.key, field.options, field.type in (CHECKLIST, MULTI)
+    return step.key, field.options, field_kind(field).holds_list
 
 
 def _option_counts(key: str, template: Template) -> Counter:

@@ -40,6 +40,7 @@ from acct_tui.workflow import (
     RunState,
     Transition,
 )
+from acct_tui.workflow.field_kinds import normalize_field_value
 from acct_tui.workflow.fields import (
     MAX_COMMENT,
     MAX_NAME,
@@ -48,7 +49,6 @@ from acct_tui.workflow.fields import (
     choose,
     multi_line_text,
     name_key,
-    normalize_field_value,
     one_line_text,
     parse_revenue,
 )

@@ -17,7 +17,7 @@ from acct_tui.errors import DomainError
 from acct_tui.template import CHOICE_TYPES, SINGLE, Field, Template
 from acct_tui.template.diff import option_renames
 from acct_tui.workflow.engine import APPROVED, DONE, PENDING, REJECTED, WAITING, RunState, initial_state
-from acct_tui.workflow.fields import normalize_field_value
+from acct_tui.workflow.field_kinds import normalize_field_value
 
 
 @dataclass(frozen=True, slots=True)
