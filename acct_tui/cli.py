@@ -133,7 +133,7 @@ def cmd_template_list(args: argparse.Namespace) -> int:
 
     _open(args)
     for row in template_versions():
-        newest = "  ← new runs start on it" if row.latest else ""
+        newest = "  ← new runs start on it" if row.current else ""
         print(f"{row.name}  version {row.version}  “{printable(row.title)}”  installed "
               f"{row.installed_at:%Y-%m-%d} by {printable(row.installed_by)}  {row.runs} "
               f"run{'s' if row.runs != 1 else ''}{newest}")

@@ -96,7 +96,7 @@ def test_new_runs_start_on_the_new_version_while_old_runs_keep_theirs(two_versio
     assert new.step(7).field("credit_rating").required
     services.set_field(new_run, 7, "credit_rating", "Good")
     assert FieldValue.get(FieldValue.run == new_run, FieldValue.key == "credit_rating").step_key == "check-credit"
-    assert [(row.name, row.version, row.runs, row.latest) for row in template_versions()] == [
+    assert [(row.name, row.version, row.runs, row.current) for row in template_versions()] == [
         ("account-management", 1, 1, False), ("account-management", 2, 1, True)]
 
 

@@ -13,7 +13,7 @@ from peewee import JOIN, fn
 
 from acct_tui.errors import DomainError
 from acct_tui.store.models import Run, TemplateVersion
-from acct_tui.template import Template, packaged_template, parse_stored_template, parse_template
+from acct_tui.template import Template, parse_stored_template
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class VersionRow:
     installed_at: datetime
     installed_by: str
     runs: int
-    latest: bool
+    current: bool  # new runs start on this version
 
 
 def template_version(name: str, version: int) -> Template:
@@ -41,14 +41,17 @@ def latest_version_number(name: str) -> int | None:
     return TemplateVersion.select(fn.MAX(TemplateVersion.version)).where(TemplateVersion.name == name).scalar()
 
 
-def current_template(name: str | None = None) -> Template:
-    """The version new runs start on: the latest installed version of `name` (the packaged template's name
-    by default)."""
-    name = name or packaged_template().key
-    latest = latest_version_number(name)
-    if latest is None:
-        raise DomainError(f"No version of the template “{name}” is installed.")
-    return template_version(name, latest)
+def current_template() -> Template:
+    """The version new runs start on: the one installed last (the packaged template until another is)."""
+    newest = list(
+        TemplateVersion.select(TemplateVersion.name, TemplateVersion.version)
+        .order_by(TemplateVersion.installed_at.desc(), TemplateVersion.version.desc())
+        .limit(1)
+        .tuples()
+    )
+    if not newest:
+        raise DomainError("No template is installed in this database; open it with acct-tui to set it up.")
+    return template_version(*newest[0])
 
 
 def run_template(run: Run) -> Template:
@@ -83,17 +86,9 @@ def template_versions() -> list[VersionRow]:
         .order_by(TemplateVersion.name, TemplateVersion.version)
         .tuples()
     )
-    rows = list(query)
-    latest: dict[str, int] = {}
-    for name, version, *_ in rows:
-        latest[name] = max(version, latest.get(name, 0))
+    current = current_template()
     return [
         VersionRow(name, version, parse_stored_template(text, version).name, at, by, count or 0,
-                   latest[name] == version)
-        for name, version, text, at, by, count in rows
+                   (name, version) == (current.key, current.version))
+        for name, version, text, at, by, count in query
     ]
-
-
-def check_text(text: str, source: str) -> Template:
-    """A template file's text, validated (TemplateError says where it is wrong)."""
-    return parse_template(text, source)
