@@ -227,3 +227,29 @@ def test_template_commands(db, db_path, tmp_path: Path, capsys):
 def test_a_template_file_parses_like_the_installed_version():
     parsed = parse_template(version_2_text(), "v2.toml")
     assert [step.number for step in parsed.steps] == list(range(1, 22))
+
+
+async def test_the_checklist_offers_the_upgrade_with_its_preview(two_versions, db_path):
+    from acct_tui.app import AcctApp
+    from tests.ui_support import screen_text, settle
+
+    old_account, *_ = two_versions
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_account(old_account)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "follows version 1 of the template; version 2 is available: press U to" in text
+        await pilot.press("U")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Move “Old Co” to version 2 of the template?" in text
+        assert "gains: step 7 “Check the customer's credit” (to do)" in text
+        assert queries.run_view(old_account).template.version == 1  # the preview changed nothing
+        await pilot.press("y")
+        await settle(pilot)
+        assert "This run now follows version 2 of the template." in screen_text(app)
+        assert "press U" not in screen_text(app)
+    view = queries.run_view(old_account)
+    assert view.template.version == 2 and view.step(8).field("notes").value == "Plan agreed with the CFO"
