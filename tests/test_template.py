@@ -318,7 +318,8 @@ questions = ["Is it right?"]
 
 def test_approval_covering_a_later_step():
     broken = MINIMAL.replace('covers = ["do"]', 'covers = ["approve"]')
-    with pytest.raises(TemplateError, match=r"^x\.toml: step 2\.covers: 'approve' is not the key of a step before step 2"):
+    with pytest.raises(TemplateError,
+                       match=r"^x\.toml: step 2\.covers: 'approve' is not the key of a step before step 2"):
         parse_template(broken, "x.toml")
 
 

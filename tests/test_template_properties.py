@@ -55,7 +55,8 @@ def templates(draw: st.DrawFn) -> str:
         for field_index in range(draw(st.integers(0, 2))):
             options = draw(st.lists(TEXT.map(str.strip), min_size=1, max_size=4, unique_by=str.casefold))
             lines += ["[[steps.fields]]", f'key = "field_{field_index}"', f"label = {_string(draw(TEXT))}",
-                      f'type = "{draw(st.sampled_from(CHOICE_TYPES))}"', f"options = [{', '.join(map(_string, options))}]",
+                      f'type = "{draw(st.sampled_from(CHOICE_TYPES))}"',
+                      f"options = [{', '.join(map(_string, options))}]",
                       f"required = {'true' if draw(st.booleans()) else 'false'}"]
     return "\n".join(lines) + "\n"
 

@@ -106,7 +106,8 @@ def test_the_diff_says_what_the_new_version_changes_in_words(two_versions):
     assert "Step added: step 7 “Check the customer's credit” (check-credit), a task" in lines
     assert ("step 13 “Communicate with account customer” (communicate-with-customer): “Communication channels” "
             "option renamed: “Phone” → “Telephone”") in lines
-    assert "Gate step 9 “Approval: Account Management Plan” (approve-plan) now also covers “Check the customer's credit”" in lines
+    assert ("Gate step 9 “Approval: Account Management Plan” (approve-plan) now also covers "
+            "“Check the customer's credit”") in lines
     assert any(line.startswith("14 steps keep their key but get a new number: 7→8, 8→9") for line in lines)
     with pytest.raises(DomainError, match="same as version 2"):
         install_template(version_2_text(), "again.toml")
@@ -118,7 +119,8 @@ def test_an_upgrade_shows_its_preview_then_moves_every_answer(two_versions):
     preview = "\n".join(plan.lines())
     assert "gains: step 7 “Check the customer's credit” (to do)" in preview
     assert "moves: “Notes” “Plan agreed with the CFO”: step 7 → step 8" in preview
-    assert "moves: “Communication channels” “Email, Phone”: step 12 → step 13, now “Email, Telephone”" in preview
+    assert ("moves: “Communication channels” “Email, Phone”: step 12 → step 13, now “Email, Telephone”"
+            in preview)
     assert ("approval: “Approval: Account Management Plan” was granted; it now waits for step 7, then needs a "
             "decision again") in preview
     assert not plan.loses_answers

@@ -77,11 +77,13 @@ def portfolio_json(report: PortfolioReport, on_progress: ProgressCallback | None
                      "buckets": _tallies(report.progress)},
         "pending_approvals": [
             {"account_id": str(item.account_id), "account": item.account, "owner": item.owner, "step": item.step,
-             "step_key": item.step_key, "gate": item.title, "submitted_at": _time(item.submitted_at), "age_days": item.age_days}
+             "step_key": item.step_key, "gate": item.title, "submitted_at": _time(item.submitted_at),
+             "age_days": item.age_days}
             for item in report.pending
         ],
         "approval_gates": [
-            {"step": gate.step, "step_key": gate.key, "gate": gate.title, "pending": gate.pending, "decisions": gate.decisions,
+            {"step": gate.step, "step_key": gate.key, "gate": gate.title, "pending": gate.pending,
+             "decisions": gate.decisions,
              "approved": gate.approved, "rejected": gate.rejected, "rejection_rate": _round(gate.rejection_rate, 4),
              "turnaround_hours": {"decisions_timed": gate.timed, "average": _round(gate.average_hours),
                                   "shortest": _round(gate.shortest_hours), "longest": _round(gate.longest_hours)}}

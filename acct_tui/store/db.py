@@ -126,7 +126,9 @@ def install_packaged_template(db: peewee.Database) -> None:
 
 
 # Tables whose rows name a step by number, and that column: schema 5 gives each row its step's key.
-_STEP_COLUMNS = (("step_state", "number"), ("field_value", "step"), ("approval_decision", "step"), ("kpi_entry", "step"))
+_STEP_COLUMNS = (
+    ("step_state", "number"), ("field_value", "step"), ("approval_decision", "step"), ("kpi_entry", "step"),
+)
 
 
 def _add_template_versions(db: peewee.Database) -> None:

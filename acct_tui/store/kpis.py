@@ -167,7 +167,8 @@ def add_kpi(
         _refuse_same_date(account.id, chosen.key, measured)
         now = utcnow()
         entry = KpiEntry.create(account=account.id, metric=chosen.key, value=number, measured_on=measured,
-                                step=step, step_key=step_key, created_at=now, created_by=actor, updated_at=now, updated_by=actor)
+                                step=step, step_key=step_key, created_at=now, created_by=actor, updated_at=now,
+                                updated_by=actor)
         _touch_account(account.id, now)
         _audit("kpi.add", "kpi", entry.id, actor, account_id=account.id, step=step,
                after={"metric": chosen.key, "value": number, "measured_on": measured}, at=now)
@@ -262,7 +263,8 @@ def add_objective(
     metric: object = None,
     actor: str | None = None,
 ) -> uuid.UUID:
-    """Add an objective to the objectives step's list (a target, optionally a KPI value, and a due date); returns its id."""
+    """Add an objective to the objectives step's list (a target, optionally a KPI value, and a due date);
+    returns its id."""
     fields = validate_objective(title, target, metric)
     due_on = parse_date(due, "Due date")
     actor = actor or current_user()

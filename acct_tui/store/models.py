@@ -237,4 +237,5 @@ class Objective(BaseModel):
         indexes = ((("run", "position"), False),)
 
 
-ALL_MODELS = (SchemaVersion, TemplateVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective)
+ALL_MODELS = (SchemaVersion, TemplateVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent,
+              KpiEntry, Objective)

@@ -441,7 +441,8 @@ def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, 
         ).scalar()
         now = utcnow()
         turnaround = round((now - submitted_at).total_seconds()) if submitted_at else None
-        ApprovalDecision.create(run=run.id, step=step, step_key=step_key, decision=decision, approver=actor, comment=comment_text,
+        ApprovalDecision.create(run=run.id, step=step, step_key=step_key, decision=decision, approver=actor,
+                                comment=comment_text,
                                 submitted_at=submitted_at, decided_at=now, turnaround_seconds=turnaround)
         return _apply(run, state, transition, actor, f"approval.{'approve' if decision == APPROVE else 'reject'}",
                       step, extra={"comment": comment_text})

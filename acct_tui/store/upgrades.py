@@ -145,7 +145,8 @@ def _apply(run: Run, plan: UpgradePlan, actor: str) -> None:
                 (FieldValue.run == run.id) & (FieldValue.step_key == move.step_key)
                 & (FieldValue.key == move.field_key)
             ).execute()
-    StepState.delete().where((StepState.run == run.id) & StepState.step_key.not_in([s.key for s in new.steps])).execute()
+    kept_keys = [step.key for step in new.steps]
+    StepState.delete().where((StepState.run == run.id) & StepState.step_key.not_in(kept_keys)).execute()
     _renumber(FieldValue, FieldValue.step, FieldValue.run == run.id, new)
     _renumber(StepState, StepState.number, StepState.run == run.id, new)
     existing = set(StepState.select(StepState.step_key).where(StepState.run == run.id).tuples())

@@ -82,8 +82,9 @@ class RunState:
             allowed = APPROVAL_STATES if step.is_approval else TASK_STATES
             if status not in allowed:
                 raise WorkflowError(
-                    f"Step {step.number} ({step.key}) is stored as {status!r}, which a{'n' if step.is_approval else ''} "
-                    f"{step.kind} cannot be; run `acct-tui db check`."
+                    f"Step {step.number} ({step.key}) is stored as {status!r}, which "
+                    f"{'an approval' if step.is_approval else 'a task'} cannot be: the database was changed "
+                    "outside acct-tui. Restore a backup made with `acct-tui db backup`."
                 )
         object.__setattr__(self, "statuses", MappingProxyType(dict(self.statuses)))
 
@@ -94,7 +95,8 @@ class RunState:
     @classmethod
     def from_stored(cls, template: Template, statuses_by_key: Mapping[str, str]) -> RunState:
         """The run as stored (states by step key); a step with no stored state is in its initial state."""
-        return cls(template, {step.number: statuses_by_key.get(step.key, initial_state(step)) for step in template.steps})
+        return cls(template,
+                   {step.number: statuses_by_key.get(step.key, initial_state(step)) for step in template.steps})
 
     def statuses_by_key(self) -> dict[str, str]:
         return {step.key: self.statuses[step.number] for step in self.template.steps}

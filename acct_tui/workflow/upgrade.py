@@ -61,7 +61,7 @@ class UpgradePlan:
             change = "" if move.old_value == move.new_value else f", now {_shown(move.new_value)}"
             lines.append(f"  moves: “{move.label}” {_shown(move.old_value)}: {where}{change}")
         if staying:
-            lines.append(f"  keeps: {staying} other answer{'s' if staying != 1 else ''} where {'they are' if staying != 1 else 'it is'}")
+            lines.append(f"  keeps: {staying} other answer{'s where they are' if staying != 1 else ' where it is'}")
         lines += [f"  approval: {text}" for text in self.settled]
         lines += [f"  LOSES: {loss}" for loss in self.losses]
         if len(lines) == 1:
@@ -116,7 +116,8 @@ def plan_upgrade(state: RunState, answers: Mapping[tuple[str, str], object], new
         new_field = next((f for f in target.fields if f.key == field_key), None) if target else None
         if target is None or new_field is None:
             gone = "its step is" if target is None else "the field is"
-            losses.append(f"step {before.number} “{field.label}” {_shown(value)}: {gone} not in version {new.version}")
+            losses.append(
+                f"step {before.number} “{field.label}” {_shown(value)}: {gone} not in version {new.version}")
             dropped.append((step_key, field_key))
             continue
         carried, lost = _carry(field, new_field, value)
