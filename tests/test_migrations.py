@@ -120,7 +120,7 @@ def test_schema_4_works_out_the_turnaround_of_every_old_decision(upgraded):
 # Schema 5: steps known by key, runs pinned to a template version ------------------------------------------
 
 REPORTS_BEFORE = Path(__file__).parent / "fixtures" / "schema_v1_reports.json"
-ADDED_IN_5 = {"step_key", "template", "template_version"}
+ADDED_IN_5 = {"step_key", "template", "template_version", "templates"}
 
 
 def _without_added_keys(data: object) -> object:

@@ -28,6 +28,7 @@ BUILDERS = {
     "kpi_summary_query": (),
     "objective_totals_query": (TODAY,),
     "account_lines_query": (TODAY, "analyse-status"),
+    "template_versions_query": (),
 }
 # SQLite's own spellings: planner hints, its aggregate and date functions, its unary-plus index trick.
 SQLITE_ONLY = ("INDEXED BY", "NOT INDEXED", "CROSS JOIN", "TOTAL(", "JULIANDAY", "STRFTIME", "DATETIME(",

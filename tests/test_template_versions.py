@@ -185,6 +185,10 @@ def test_reports_are_right_with_runs_on_two_versions(two_versions):
     assert (lines["Old Co"]["template_version"], lines["Old Co"]["steps_total"]) == (1, 20)
     assert lines["Old Co"]["current_step_title"] == "Implement account management plan"
     assert (lines["New Co"]["template_version"], lines["New Co"]["steps_total"]) == (2, 21)
+    assert report["templates"] == [{"key": "account-management", "version": 1, "accounts": 1},
+                                   {"key": "account-management", "version": 2, "accounts": 1}]
+    assert ("Account Management Template, version 2 for new accounts (1 on version 1; 1 on version 2)"
+            in render_portfolio(portfolio_report(TODAY), "md"))
 
     old_report = json.loads(render_account(account_report(old_account, TODAY), "json"))
     assert old_report["template"] == {"key": "account-management", "name": "Account Management Template",

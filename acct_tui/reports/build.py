@@ -56,6 +56,14 @@ def _gate_row(gate: GateStats) -> tuple[str, ...]:
     )
 
 
+def _versions_text(report: PortfolioReport) -> str:
+    """The version new runs start on, and how many accounts follow each version."""
+    following = "; ".join(f"{fmt.count(count)} on version {version}"
+                          for key, version, count in report.runs_by_version if key == report.template.key)
+    text = f"{report.template.label} for new accounts"
+    return f"{text} ({following})" if following else text
+
+
 def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = None,
                        account_limit: int | None = None) -> Document:
     """The portfolio report. `account_limit=0` leaves the per-account table out (the screen has a list)."""
@@ -68,6 +76,7 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
         Facts((
             ("Average progress", fmt.percent(report.average_progress)),
             ("Finished every step", fmt.count(report.finished)),
+            ("Template", _versions_text(report)),
         )),
         _count_chart("Steps finished", report.progress),
     ]

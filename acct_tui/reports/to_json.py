@@ -106,6 +106,8 @@ def portfolio_json(report: PortfolioReport, on_progress: ProgressCallback | None
         "history_issues": _tallies(report.history_issues),
         "issue_categories": _tallies(report.issue_categories),
         "accounts": accounts,
+        "templates": [{"key": key, "version": version, "accounts": count}
+                      for key, version, count in report.runs_by_version],
     }
 
 

@@ -155,6 +155,8 @@ class PortfolioReport:
     history_issues: tuple[Tally, ...]
     issue_categories: tuple[Tally, ...]
     accounts: tuple[AccountLine, ...]
+    template: Template  # the version new runs start on: gates and answers are named and ordered as it has them
+    runs_by_version: tuple[tuple[str, int, int], ...] = ()  # (template key, version, active accounts)
 
     @property
     def overdue_tasks(self) -> int:
@@ -257,6 +259,17 @@ def shape_query() -> ModelSelect:
         .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
         .where(_active())
         .group_by(Account.stage, Account.segment, Run.done_count, Run.step_count, finished)
+    )
+
+
+def template_versions_query() -> ModelSelect:
+    """Active accounts by the template version their run follows."""
+    return (
+        Run.select(Run.template_name, Run.template_version, fn.COUNT(Run.id))
+        .join(Account, on=(Run.account == Account.id))
+        .where(_active())
+        .group_by(Run.template_name, Run.template_version)
+        .order_by(Run.template_name, Run.template_version)
     )
 
 
@@ -583,6 +596,7 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True) -
         history = _option_counts(HISTORY_ISSUES, template)
         categories = _option_counts(ISSUE_CATEGORIES, template)
         lines = _account_lines(today, template, templates, pending) if account_lines else ()
+        runs_by_version = tuple(_rows(template_versions_query()))
     ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
     satisfaction_options = _choice_field(template, SATISFACTION)[1]
     return PortfolioReport(
@@ -604,6 +618,8 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True) -
         history_issues=_ranked(_choice_field(template, HISTORY_ISSUES)[1], history),
         issue_categories=_ranked(_choice_field(template, ISSUE_CATEGORIES)[1], categories),
         accounts=lines,
+        template=template,
+        runs_by_version=runs_by_version,
     )
 
 
