@@ -259,3 +259,18 @@ async def test_the_checklist_offers_the_upgrade_with_its_preview(two_versions, d
         assert "press U" not in screen_text(app)
     view = queries.run_view(old_account)
     assert view.template.version == 2 and view.step(8).field("notes").value == "Plan agreed with the CFO"
+
+
+def test_db_check_reports_runs_whose_template_version_is_missing(two_versions, db_path):
+    import sqlite3
+
+    from acct_tui.store.db import close_database
+    from acct_tui.store.maintenance import check_database
+
+    close_database()
+    assert check_database(db_path).problems == ()
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("DELETE FROM template_version WHERE version = 2")
+    assert check_database(db_path).problems == (
+        "1 run follows a template version this database does not hold. Restore a backup made with "
+        "`acct-tui db backup`.",)
