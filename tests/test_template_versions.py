@@ -171,9 +171,10 @@ def test_reports_are_right_with_runs_on_two_versions(two_versions):
     for step in (1, 2, 3, 4):
         services.complete_step(new_run, step)
     services.reject(new_run, 5, "Records are missing", actor="boss")
-    kpis.add_kpi(new_account, "csat", "4.1", date(2026, 6, 1), step=11)  # monitoring is step 11 in version 2
+    # Monitoring is step 11 in version 2.
+    kpis.add_kpi(new_account, "csat", "4.1", date(2026, 6, 1), step=11, today=TODAY)
     with pytest.raises(DomainError, match="steps 11 and 14, not step 10"):
-        kpis.add_kpi(new_account, "csat", "4.2", date(2026, 6, 2), step=10)
+        kpis.add_kpi(new_account, "csat", "4.2", date(2026, 6, 2), step=10, today=TODAY)
 
     report = json.loads(render_portfolio(portfolio_report(TODAY), "json"))
     gates = {gate["step_key"]: gate for gate in report["approval_gates"]}
