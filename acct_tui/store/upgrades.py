@@ -149,18 +149,18 @@ def _apply(run: Run, plan: UpgradePlan, actor: str) -> None:
     StepState.delete().where((StepState.run == run.id) & StepState.step_key.not_in(kept_keys)).execute()
     _renumber(FieldValue, FieldValue.step, FieldValue.run == run.id, new)
     _renumber(StepState, StepState.number, StepState.run == run.id, new)
-    existing = set(StepState.select(StepState.step_key).where(StepState.run == run.id).tuples())
-    old_statuses = plan.state.statuses
     stored = dict(StepState.select(StepState.step_key, StepState.status).where(StepState.run == run.id).tuples())
     for step in new.steps:
-        status = old_statuses[step.number]
-        if (step.key,) not in existing:
-            StepState.create(run=run.id, number=step.number, step_key=step.key, status=status, updated_at=now)
-        elif stored[step.key] != status:
-            update = {StepState.status: status, StepState.updated_at: now}
-            if step.key in plan.submitted:
-                update.update({StepState.submitted_at: now, StepState.submitted_by: actor})
-            StepState.update(update).where((StepState.run == run.id) & (StepState.step_key == step.key)).execute()
+        status = plan.state.statuses[step.number]
+        if stored.get(step.key) == status:
+            continue
+        changes = {"status": status, "updated_at": now}
+        if step.key in plan.submitted:  # entering the approval queue now
+            changes.update(submitted_at=now, submitted_by=actor)
+        if step.key in stored:
+            StepState.update(**changes).where((StepState.run == run.id) & (StepState.step_key == step.key)).execute()
+        else:
+            StepState.create(run=run.id, number=step.number, step_key=step.key, **changes)
     for gate in new.approvals:
         ApprovalDecision.update(step=gate.number).where(
             (ApprovalDecision.run == run.id) & (ApprovalDecision.step_key == gate.key)
