@@ -12,11 +12,15 @@ import os
 import re
 import sys
 from decimal import Decimal
-from typing import Any, Callable, NoReturn, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from acct_tui import __version__
 from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.text import printable
+
+if TYPE_CHECKING:
+    from acct_tui.template import Template
 
 CHECK_FAILED = 1  # `db check` found problems (each printed on its own line)
 USAGE_ERROR = 2
@@ -72,6 +76,100 @@ def cmd_template(args: argparse.Namespace) -> int:
         for step in template.steps:
             covers = f"  (covers {', '.join(map(str, step.covers))})" if step.is_approval else ""
             print(f"{step.number:>2}. {step.title}{covers}")
+    return 0
+
+
+def cmd_template_check(args: argparse.Namespace) -> int:
+    from acct_tui.template import TemplateError, parse_template, read_template_text
+
+    text = read_template_text(args.file)
+    try:
+        template = parse_template(text, args.file)
+    except TemplateError as error:
+        place = f"{args.file}:{error.line}" if error.line else args.file
+        print(f"{printable(place)}: {printable(error.problem)}", file=sys.stderr)
+        return USAGE_ERROR
+    print(f"{args.file}: a valid template “{printable(template.name)}” ({template.key}): "
+          f"{len(template.steps)} steps, {len(template.approvals)} approvals.")
+    return 0
+
+
+def _template_argument(spec: str) -> Template:
+    """A template named on the command line: a file, or the number of a version installed in the database."""
+    from acct_tui.store.templates import current_template, template_version
+    from acct_tui.template import load_template
+
+    if spec.removeprefix("v").isdigit() and not Path(spec).exists():
+        return template_version(current_template().key, int(spec.removeprefix("v")))
+    return load_template(Path(spec))
+
+
+def cmd_template_diff(args: argparse.Namespace) -> int:
+    from acct_tui.store.templates import current_template
+    from acct_tui.template.diff import diff_templates
+
+    _open(args)
+    old = _template_argument(args.old) if args.new else current_template()
+    new = _template_argument(args.new or args.old)
+    for line in diff_templates(old, new):
+        print(printable(line))
+    return 0
+
+
+def cmd_template_install(args: argparse.Namespace) -> int:
+    from acct_tui.store.upgrades import install_template
+    from acct_tui.template import read_template_text
+    from acct_tui.template.diff import diff_templates
+
+    _open(args)
+    installed = install_template(read_template_text(args.file), args.file)
+    template = installed.template
+    print(f"Installed version {template.version} of “{printable(template.name)}” ({template.key}): new runs "
+          "start on it; existing runs keep the version they follow until upgraded.")
+    if installed.previous is not None:
+        for line in diff_templates(installed.previous, template):
+            print(f"  {printable(line)}")
+    return 0
+
+
+def cmd_template_list(args: argparse.Namespace) -> int:
+    from acct_tui.store.templates import template_versions
+
+    _open(args)
+    for row in template_versions():
+        newest = "  ← new runs start on it" if row.current else ""
+        print(f"{row.name}  version {row.version}  “{printable(row.title)}”  installed "
+              f"{row.installed_at:%Y-%m-%d} by {printable(row.installed_by)}  {row.runs} "
+              f"run{'s' if row.runs != 1 else ''}{newest}")
+    return 0
+
+
+def cmd_template_upgrade(args: argparse.Namespace) -> int:
+    from acct_tui.store.queries import find_account
+    from acct_tui.store.upgrades import preview_upgrades, upgrade_run
+
+    if bool(args.account) == args.all:
+        raise DomainError("Name one account, or give --all for every run on an older version.")
+    _open(args)
+    account = find_account(args.account).id if args.account else None
+    previews = preview_upgrades(account, args.to)
+    if not previews:
+        print(f"No run follows a version older than {args.to}.")
+        return 0
+    for preview in previews:
+        print(printable(preview.account))
+        for line in preview.plan.lines():
+            print(f"  {printable(line)}")
+    losing = [preview for preview in previews if preview.plan.loses_answers]
+    if losing and not args.allow_loss:
+        raise DomainError(f"{len(losing)} run{'s' if len(losing) != 1 else ''} would lose answers (LOSES above); "
+                          "nothing was changed. Give --allow-loss to upgrade anyway.")
+    if not args.yes and not (sys.stdin.isatty() and input(f"Upgrade {len(previews)} run(s)? [y/N] ") in ("y", "Y")):
+        print("Nothing was changed (--yes applies the upgrade without asking).")
+        return 0
+    for preview in previews:
+        upgrade_run(preview.run_id, args.to, allow_loss=args.allow_loss)
+    print(f"{len(previews)} run{'s' if len(previews) != 1 else ''} now follow version {args.to}.")
     return 0
 
 
@@ -245,16 +343,39 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from acct_tui.reports import FORMATS
+
     parser = _Parser(prog="acct-tui", description="Run the account-management workflow on your accounts.")
     parser.add_argument("--version", action="version", version=f"acct-tui {__version__}")
     parser.add_argument("--db", metavar="PATH", help="database file (default: $ACCT_TUI_DB, else your data folder)")
     parser.set_defaults(handler=cmd_app)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
-    template = commands.add_parser("template", help="show the workflow template")
+    template = commands.add_parser("template", help="show, check, install and upgrade the workflow template")
     template.add_argument("--json", action="store_true", help="print it as JSON")
     template.add_argument("--file", metavar="TOML", help="load and check this template file instead")
     template.set_defaults(handler=cmd_template)
+    template_commands = template.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    check = template_commands.add_parser("check", help="check a template file: FILE:LINE: problem, exit 2")
+    check.add_argument("file", metavar="FILE")
+    check.set_defaults(handler=cmd_template_check)
+    diff = template_commands.add_parser("diff", help="what NEW changes from OLD (default: the installed version)")
+    diff.add_argument("old", metavar="OLD", help="a template file or an installed version number")
+    diff.add_argument("new", metavar="NEW", nargs="?", help="a template file or an installed version number")
+    diff.set_defaults(handler=cmd_template_diff)
+    install = template_commands.add_parser("install", help="install FILE as the next version: new runs start on it")
+    install.add_argument("file", metavar="FILE")
+    install.set_defaults(handler=cmd_template_install)
+    template_commands.add_parser("list", help="the installed versions and how many runs follow each").set_defaults(
+        handler=cmd_template_list)
+    upgrade = template_commands.add_parser("upgrade", help="move runs to a newer version, after a preview")
+    upgrade.add_argument("account", metavar="ACCOUNT", nargs="?", help="the account whose run moves")
+    upgrade.add_argument("--all", action="store_true", help="every run on an older version")
+    upgrade.add_argument("--to", type=int, required=True, metavar="VERSION", help="the version to move to")
+    upgrade.add_argument("--allow-loss", "--force", action="store_true", dest="allow_loss",
+                         help="upgrade even when answers would be lost (they stay in the history)")
+    upgrade.add_argument("--yes", action="store_true", help="apply after the preview without asking")
+    upgrade.set_defaults(handler=cmd_template_upgrade)
 
     accounts = commands.add_parser("accounts", help="list or add accounts")
     account_commands = accounts.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser,
@@ -284,12 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write the portfolio report or an account's report to a file")
     report_commands = report.add_subparsers(title="reports", metavar="REPORT", parser_class=_Parser, required=True)
-    for kind, formats, what in (("portfolio", ("md", "csv", "json", "html"), "every active account"),
-                                ("account", ("md", "json", "html"), "one account in full")):
+    for kind, what in (("portfolio", "every active account"), ("account", "one account in full")):
+        formats = FORMATS[kind]
         one = report_commands.add_parser(kind, help=f"the {kind} report: {what}")
         if kind == "account":
             one.add_argument("name", metavar="NAME", help="the account's name (case does not matter)")
-        one.add_argument("--format", choices=formats, default="md", help="file format (default: md)")
+        one.add_argument("--format", choices=formats, default=formats[0], help=f"file format (default: {formats[0]})")
         one.add_argument("-o", "--output", metavar="FILE",
                          help="file to write, - for standard output (default: acct-NAME-DATE.EXT in your "
                               "documents folder)")

@@ -19,20 +19,18 @@ from acct_tui.store.services import (
     reject,
     set_field,
 )
+from acct_tui.store.templates import current_template
 from acct_tui.template import (
     ASSIGNEE_KEY,
-    CHECKLIST,
     DUE_KEY,
-    MULTI,
+    KPI_ROLE,
     NOTES_KEY,
-    SINGLE,
+    OBJECTIVES_ROLE,
+    RESULTS_ROLE,
     Template,
-    packaged_template,
 )
+from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES, name_key
-from acct_tui.workflow.kpi import OBJECTIVES_STEP, RESULTS_STEP
-
-MONITORING_STEP = 10
 
 DEMO_NAMES = (
     "Northwind Traders", "Contoso Pharmaceuticals", "Fabrikam Robotics", "Tailspin Airlines", "Wingtip Toys",
@@ -59,13 +57,12 @@ NOTES = (
 def _fill_step(run_id, step_number: int, template: Template, rng: random.Random, today: date, finished: bool) -> None:
     step = template.step(step_number)
     for field in step.fields:
-        if field.type == CHECKLIST:
-            count = len(field.options) if finished else rng.randint(1, len(field.options))
-            set_field(run_id, step_number, field.key, field.options[:count])
-        elif field.type == MULTI:
-            set_field(run_id, step_number, field.key, rng.sample(field.options, rng.randint(1, 3)))
-        elif field.type == SINGLE:
-            set_field(run_id, step_number, field.key, rng.choice(field.options))
+        if not field.is_choice:
+            continue  # notes, assignee and due date are filled below, with the demo's own values
+        if finished and field_kind(field).tick_list:
+            set_field(run_id, step_number, field.key, field.options)  # a finished checklist is all ticked
+        else:
+            set_field(run_id, step_number, field.key, field_kind(field).example(field, rng))
     if rng.random() < 0.6:
         set_field(run_id, step_number, NOTES_KEY, rng.choice(NOTES))
     set_field(run_id, step_number, ASSIGNEE_KEY, rng.choice(OWNERS))
@@ -81,8 +78,8 @@ OBJECTIVES = (  # title, target value, the metric that measures it
 )
 
 
-def _kpi_history(account_id, revenue: int, rng: random.Random, today: date) -> None:
-    """A year of monthly monitoring (step 10), drifting the way real accounts do."""
+def _kpi_history(account_id, step: int, revenue: int, rng: random.Random, today: date) -> None:
+    """A year of monthly monitoring (entered in step `step`), drifting the way real accounts do."""
     csat, nps, retention, share = rng.uniform(2.8, 4.4), rng.uniform(-20, 50), rng.uniform(80, 97), rng.uniform(2, 15)
     pipeline = revenue * rng.uniform(0.2, 0.8)
     for months_ago in range(11, -1, -1):
@@ -94,7 +91,7 @@ def _kpi_history(account_id, revenue: int, rng: random.Random, today: date) -> N
         pipeline = max(0, pipeline * rng.uniform(0.9, 1.15))
         for metric, value in (("revenue", revenue / 12 * rng.uniform(0.8, 1.2)), ("csat", csat), ("nps", nps),
                               ("retention", retention), ("pipeline", pipeline), ("market_share", share)):
-            add_kpi(account_id, metric, f"{value:.1f}", measured, step=MONITORING_STEP)
+            add_kpi(account_id, metric, f"{value:.1f}", measured, step=step)
 
 
 def _objectives(run_id, rng: random.Random, today: date) -> list:
@@ -108,12 +105,13 @@ def _advance(run_id, account_id, revenue: int, target: int, template: Template, 
              today: date) -> None:
     """Work through the steps before `target`; approvals are granted, now and then after a rejection."""
     objective_ids: list = []
+    monitoring = next(iter(template.with_role(KPI_ROLE)), None)  # the first KPI step: monitoring
     for step in template.steps:
-        if step.number == OBJECTIVES_STEP:
+        if step.role == OBJECTIVES_ROLE:
             objective_ids = _objectives(run_id, rng, today)
-        if step.number == MONITORING_STEP:
-            _kpi_history(account_id, revenue, rng, today)
-        if step.number == RESULTS_STEP:
+        if step == monitoring:
+            _kpi_history(account_id, step.number, revenue, rng, today)
+        if step.role == RESULTS_ROLE:
             for objective_id in objective_ids:
                 achieved = rng.random() < 0.6
                 record_result(objective_id, "Target reached." if achieved else "Fell short; carried over.", achieved)
@@ -134,7 +132,7 @@ def _advance(run_id, account_id, revenue: int, target: int, template: Template, 
 
 def load_demo_portfolio(seed: int = 7, today: date | None = None) -> int:
     """Add the demo accounts (refused if they are already there); returns how many were added."""
-    template = packaged_template()
+    template = current_template()
     rng = random.Random(seed)
     today = today or date.today()
     keys = [name_key(name) for name in DEMO_NAMES]

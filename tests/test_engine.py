@@ -48,7 +48,7 @@ def test_a_new_run_has_open_tasks_and_waiting_approvals():
 
 
 def test_invalid_stored_state_is_refused():
-    with pytest.raises(ValueError, match="step 5"):
+    with pytest.raises(WorkflowError, match="Step 5 .approve-status. is stored as 'done'"):
         RunState(TEMPLATE, {**RunState.new(TEMPLATE).statuses, 5: DONE})
 
 

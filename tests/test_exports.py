@@ -136,14 +136,15 @@ def test_json_keys_are_stable(portfolio):
     data = json.loads(render_portfolio(portfolio_report(TODAY), "json"))
     assert list(data) == ["report", "format_version", "generated_at", "as_of", "account_counts", "by_stage",
                           "by_segment", "progress", "pending_approvals", "approval_gates", "overdue_tasks",
-                          "satisfaction", "kpis", "objectives", "history_issues", "issue_categories", "accounts"]
+                          "satisfaction", "kpis", "objectives", "history_issues", "issue_categories", "accounts",
+                          "templates"]
     assert list(data["accounts"][0]) == [
         "id", "name", "owner", "segment", "stage", "industry", "annual_revenue", "steps_done", "steps_total",
         "current_step", "current_step_title", "next_approval", "pending_since", "overdue_tasks", "satisfaction",
-        "kpis", "objectives", "objectives_achieved", "last_activity"]
+        "kpis", "objectives", "objectives_achieved", "last_activity", "template_version"]
     account = json.loads(render_account(account_report(portfolio.acme, TODAY), "json"))
     assert list(account) == ["report", "format_version", "generated_at", "as_of", "account", "status", "steps",
-                             "decisions", "kpis", "objectives"]
+                             "decisions", "kpis", "objectives", "template"]
 
 
 # User text stays text -------------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ import pytest
 
 from acct_tui.errors import DomainError
 from acct_tui.template import packaged_template
+from acct_tui.workflow.field_kinds import normalize_field_value
 from acct_tui.workflow.fields import (
     MAX_NAME,
     multi_line_text,
     name_key,
-    normalize_field_value,
     one_line_text,
     parse_date,
     parse_revenue,

@@ -115,3 +115,59 @@ def test_schema_4_works_out_the_turnaround_of_every_old_decision(upgraded):
         expected = (decision.decided_at - decision.submitted_at).total_seconds()
         assert decision.turnaround_seconds is not None
         assert abs(decision.turnaround_seconds - expected) <= 1
+
+
+# Schema 5: steps known by key, runs pinned to a template version ------------------------------------------
+
+REPORTS_BEFORE = Path(__file__).parent / "fixtures" / "schema_v1_reports.json"
+ADDED_IN_5 = {"step_key", "template", "template_version", "templates"}
+
+
+def _without_added_keys(data: object) -> object:
+    """A report as the release before schema 5 wrote it: the keys schema 5 added taken out."""
+    if isinstance(data, dict):
+        return {key: _without_added_keys(value) for key, value in data.items() if key not in ADDED_IN_5}
+    if isinstance(data, list):
+        return [_without_added_keys(item) for item in data]
+    return data
+
+
+def test_schema_5_changes_no_answer_and_no_report(upgraded):
+    """The reports of the fixture, written by the release before schema 5 from the same file
+    (fixtures/schema_v1_reports.json), are what the upgraded database reports, key for key."""
+    import json
+
+    from acct_tui.reports import render_account, render_portfolio
+    from acct_tui.store.reports import account_report, portfolio_report
+
+    today = date(2026, 6, 30)
+    expected = json.loads(REPORTS_BEFORE.read_text(encoding="utf-8"))
+
+    def now(text: str) -> object:
+        data = json.loads(text)
+        data.pop("generated_at")
+        return data
+
+    portfolio = now(render_portfolio(portfolio_report(today), "json"))
+    assert _without_added_keys(portfolio) == expected["portfolio"]
+    accounts = {row.name: now(render_account(account_report(row.id, today), "json"))
+                for row in account_rows(include_archived=True)}
+    assert {name: _without_added_keys(data) for name, data in accounts.items()} == expected["accounts"]
+    northwind = accounts["Northwind Traders"]
+    assert northwind["template"] == {"key": "account-management", "name": "Account Management Template",
+                                     "version": 1, "latest_version": 1}
+    assert [step["step_key"] for step in northwind["steps"]][:5] == [
+        "identify-account", "gather-records", "review-history", "analyse-status", "approve-status"]
+
+
+def test_schema_5_gives_every_row_its_step_key_and_every_run_version_1(upgraded):
+    path, *_ = upgraded
+    with sqlite3.connect(path) as connection:
+        for table, column in (("step_state", "number"), ("field_value", "step"), ("approval_decision", "step")):
+            rows = connection.execute(f'SELECT "{column}", step_key FROM "{table}"').fetchall()
+            assert rows and all(key is not None for _, key in rows), table
+            assert len({(number, key) for number, key in rows}) == len({number for number, _ in rows}), table
+        assert connection.execute("SELECT DISTINCT template_name, template_version FROM run").fetchall() == [
+            ("account-management", 1)]
+        assert connection.execute("SELECT name, version FROM template_version").fetchall() == [
+            ("account-management", 1)]

@@ -39,6 +39,7 @@ from acct_tui.store.models import (
 from acct_tui.store.queries import account_detail, run_view
 from acct_tui.template import Field, packaged_template
 from acct_tui.text import printable
+from acct_tui.workflow.field_kinds import normalize_field_value
 from acct_tui.workflow.fields import (
     MAX_COMMENT,
     MAX_NAME,
@@ -48,7 +49,6 @@ from acct_tui.workflow.fields import (
     SEGMENTS,
     STAGES,
     is_blank,
-    normalize_field_value,
 )
 from acct_tui.workflow.kpi import METRICS, to_places
 

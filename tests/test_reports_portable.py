@@ -21,13 +21,14 @@ BUILDERS = {
     "archived_runs_query": (),
     "archived_count_query": (),
     "shape_query": (),
-    "option_values_query": reports.HISTORY_ISSUES,
+    "option_values_query": ("review-history", reports.HISTORY_ISSUES),
     "pending_query": (),
     "decisions_query": (),
     "overdue_by_holder_query": (TODAY,),
     "kpi_summary_query": (),
     "objective_totals_query": (TODAY,),
-    "account_lines_query": (TODAY,),
+    "account_lines_query": (TODAY, "analyse-status"),
+    "template_versions_query": (),
 }
 # SQLite's own spellings: planner hints, its aggregate and date functions, its unary-plus index trick.
 SQLITE_ONLY = ("INDEXED BY", "NOT INDEXED", "CROSS JOIN", "TOTAL(", "JULIANDAY", "STRFTIME", "DATETIME(",

@@ -165,7 +165,8 @@ def test_guidance_is_not_copied_from_source_phrasing(template):
 
 def test_loading_by_path_and_default_match_packaged(template):
     assert load_template() is template
-    assert load_template(PACKAGED_PATH) == template
+    assert load_template(PACKAGED_PATH).steps == template.steps
+    assert (template.key, template.version) == ("account-management", 1)
 
 
 # --- against the source text, when it is available -----------------------------------------------------
@@ -232,11 +233,13 @@ def test_matches_source_text(template, source):
 # --- validation ----------------------------------------------------------------------------------------
 
 MINIMAL = """\
+key = "t"
 name = "T"
 description = "D"
 
 [[steps]]
 number = 1
+key = "do"
 title = "Do the thing"
 kind = "task"
 [steps.guidance]
@@ -251,9 +254,10 @@ options = ["A", "B"]
 
 [[steps]]
 number = 2
+key = "approve"
 title = "Approval: Thing"
 kind = "approval"
-covers = [1]
+covers = ["do"]
 [steps.guidance]
 purpose = "Check"
 desired_result = "Signed off"
@@ -272,8 +276,9 @@ def test_minimal_template_parses():
 
 def test_toml_syntax_error_names_source_and_line():
     broken = MINIMAL.replace('title = "Do the thing"', 'title = "Do the thing')
-    with pytest.raises(TemplateError, match=r"^x\.toml: .*line 6"):
+    with pytest.raises(TemplateError, match=r"^x\.toml: .*line 8") as raised:
         parse_template(broken, "x.toml")
+    assert raised.value.line == 8
 
 
 def test_missing_title_names_step_and_field():
@@ -289,7 +294,7 @@ def test_unknown_field_type():
 
 
 def test_covers_on_a_task():
-    broken = MINIMAL.replace('kind = "task"\n', 'kind = "task"\ncovers = [1]\n')
+    broken = MINIMAL.replace('kind = "task"\n', 'kind = "task"\ncovers = ["do"]\n')
     with pytest.raises(TemplateError, match=r"^x\.toml: step 1\.covers: only an approval"):
         parse_template(broken, "x.toml")
 
@@ -298,21 +303,23 @@ def test_approval_covering_an_approval():
     extra = MINIMAL + """
 [[steps]]
 number = 3
+key = "approve-again"
 title = "Approval: Approval"
 kind = "approval"
-covers = [2]
+covers = ["approve"]
 [steps.guidance]
 purpose = "Check"
 desired_result = "Signed off"
 questions = ["Is it right?"]
 """
-    with pytest.raises(TemplateError, match=r"^x\.toml: step 3\.covers: step 2 is an approval"):
+    with pytest.raises(TemplateError, match=r"^x\.toml: step 3\.covers: step 2 \(approve\) is an approval"):
         parse_template(extra, "x.toml")
 
 
 def test_approval_covering_a_later_step():
-    broken = MINIMAL.replace("covers = [1]", "covers = [2]")
-    with pytest.raises(TemplateError, match=r"^x\.toml: step 2\.covers: expected distinct step numbers before 2"):
+    broken = MINIMAL.replace('covers = ["do"]', 'covers = ["approve"]')
+    with pytest.raises(TemplateError,
+                       match=r"^x\.toml: step 2\.covers: 'approve' is not the key of a step before step 2"):
         parse_template(broken, "x.toml")
 
 
@@ -367,9 +374,52 @@ def test_as_json_shape_and_round_trip(template):
 
 
 def test_approval_covering_a_step_twice_or_a_step_already_covered():
-    twice = MINIMAL.replace("covers = [1]", "covers = [1, 1]")
-    with pytest.raises(TemplateError, match=r"step 2\.covers: expected distinct step numbers"):
+    twice = MINIMAL.replace('covers = ["do"]', 'covers = ["do", "do"]')
+    with pytest.raises(TemplateError, match=r"step 2\.covers: expected distinct keys"):
         parse_template(twice, "x.toml")
-    flag = MINIMAL.replace("covers = [1]", "covers = [true]")
+    flag = MINIMAL.replace('covers = ["do"]', "covers = [true]")
     with pytest.raises(TemplateError, match=r"step 2\.covers"):
         parse_template(flag, "x.toml")
+
+
+# --- keys, roles and where a problem is ----------------------------------------------------------------
+
+STEP_KEYS = [
+    "identify-account", "gather-records", "review-history", "analyse-status", "approve-status",
+    "define-objectives", "draft-plan", "approve-plan", "implement-plan", "monitor-implementation",
+    "handle-updates", "communicate-with-customer", "prepare-reports", "present-reports", "approve-reports",
+    "coordinate-with-sales", "resolve-issues", "review-plan", "approve-plan-review", "evaluate-success",
+]
+
+
+def test_every_packaged_step_has_its_stable_key_and_the_roles_the_app_needs(template):
+    assert [step.key for step in template.steps] == STEP_KEYS
+    assert [step.number for step in template.with_role("kpi")] == [10, 13]
+    assert template.role_step("objectives").number == 6
+    assert template.role_step("results").number == 20
+    assert {gate.key: list(gate.covers_keys) for gate in template.approvals} == {
+        template.step(number).key: [template.step(covered).key for covered in covered_numbers]
+        for number, covered_numbers in APPROVALS.items()
+    }
+
+
+def test_numbers_are_optional_and_keys_must_be_distinct():
+    without_numbers = MINIMAL.replace("number = 1\n", "").replace("number = 2\n", "")
+    assert [step.number for step in parse_template(without_numbers).steps] == [1, 2]
+    clash = MINIMAL.replace('key = "approve"', 'key = "do"')
+    with pytest.raises(TemplateError, match=r"step 2\.key: 'do' is already the key of step 1") as raised:
+        parse_template(clash, "x.toml")
+    assert raised.value.line == MINIMAL.splitlines().index('key = "approve"') + 1
+
+
+@pytest.mark.parametrize("broken, problem, line_text", [
+    (MINIMAL.replace('type = "single"', 'type = "dropdown"'), "step 1.fields[0].type", 'type = "dropdown"'),
+    (MINIMAL.replace('covers = ["do"]', 'covers = ["gone"]'), "step 2.covers", 'covers = ["gone"]'),
+    (MINIMAL.replace('kind = "task"', 'kind = "task"\nrole = "boss"'), "step 1.role", 'role = "boss"'),
+    (MINIMAL.replace('title = "Do the thing"\n', ""), "step 1: missing 'title'", "[[steps]]"),
+])
+def test_each_problem_names_the_line_it_is_on(broken, problem, line_text):
+    with pytest.raises(TemplateError) as raised:
+        parse_template(broken, "x.toml")
+    assert raised.value.problem.startswith(problem)
+    assert broken.splitlines()[raised.value.line - 1] == line_text

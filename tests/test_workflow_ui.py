@@ -117,7 +117,8 @@ async def test_hostile_text_is_shown_literally_everywhere(db, db_path):
     for step in (1, 2, 3, 4):
         services.complete_step(run, step)
     # Terminal control sequences cannot be typed in, but a damaged or imported database may hold them.
-    FieldValue.insert(id=uuid.uuid4(), run=run, step=1, key="assignee", value="\x1b[2Jwipe", version=1,
+    FieldValue.insert(id=uuid.uuid4(), run=run, step=1, step_key="identify-account", key="assignee",
+                      value="\x1b[2Jwipe", version=1,
                       updated_at=datetime(2030, 1, 1), updated_by="\x1b]0;X\x07mallory").execute()
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:

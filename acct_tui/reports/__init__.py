@@ -5,6 +5,9 @@ data comes from `acct_tui.store.reports`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from acct_tui.errors import DomainError
 from acct_tui.reports.build import account_document, portfolio_document
 from acct_tui.reports.files import ExportExists, default_export_path, slug, write_export
@@ -17,39 +20,61 @@ from acct_tui.store.reports import AccountReport, PortfolioReport
 
 PORTFOLIO = "portfolio"
 ACCOUNT = "account"
-FORMATS = {PORTFOLIO: ("md", "csv", "json", "html"), ACCOUNT: ("md", "json", "html")}
-FORMAT_NAMES = {"md": "Markdown", "csv": "CSV (one row per account)", "json": "JSON", "html": "HTML (prints well)"}
 
 
-def _check_format(kind: str, fmt: str) -> None:
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    """One file format: its extension (also its name on the command line), how the export dialog names it,
+    and how it renders each report (None: that report does not come in this format)."""
+
+    extension: str
+    name: str
+    portfolio: Callable[[PortfolioReport, ProgressCallback | None], str] | None
+    account: Callable[[AccountReport, ProgressCallback | None], str] | None
+
+
+# Every export format, in the order the CLI and the export dialog offer them; adding one is one entry here.
+EXPORT_FORMATS = {fmt.extension: fmt for fmt in (
+    ExportFormat("md", "Markdown",
+                 lambda report, progress: render_markdown(portfolio_document(report), progress),
+                 lambda report, progress: render_markdown(account_document(report), progress)),
+    ExportFormat("csv", "CSV (one row per account)", render_csv, None),
+    ExportFormat("json", "JSON",
+                 lambda report, progress: dumps(portfolio_json(report, progress)),
+                 lambda report, progress: dumps(account_json(report))),
+    ExportFormat("html", "HTML (prints well)",
+                 lambda report, progress: render_html(portfolio_document(report), progress),
+                 lambda report, progress: render_html(account_document(report), progress)),
+)}
+FORMATS = {
+    PORTFOLIO: tuple(name for name, fmt in EXPORT_FORMATS.items() if fmt.portfolio is not None),
+    ACCOUNT: tuple(name for name, fmt in EXPORT_FORMATS.items() if fmt.account is not None),
+}
+FORMAT_NAMES = {name: fmt.name for name, fmt in EXPORT_FORMATS.items()}
+
+
+def _export_format(kind: str, fmt: str) -> ExportFormat:
     if fmt not in FORMATS[kind]:
         raise DomainError(f"The {kind} report comes as {', '.join(FORMATS[kind])}, not {fmt!r}.")
+    return EXPORT_FORMATS[fmt]
 
 
 def render_portfolio(report: PortfolioReport, fmt: str, on_progress: ProgressCallback | None = None) -> str:
-    _check_format(PORTFOLIO, fmt)
-    if fmt == "csv":
-        return render_csv(report, on_progress)
-    if fmt == "json":
-        return dumps(portfolio_json(report, on_progress))
-    document = portfolio_document(report)
-    return render_markdown(document, on_progress) if fmt == "md" else render_html(document, on_progress)
+    return _export_format(PORTFOLIO, fmt).portfolio(report, on_progress)
 
 
 def render_account(report: AccountReport, fmt: str, on_progress: ProgressCallback | None = None) -> str:
-    _check_format(ACCOUNT, fmt)
-    if fmt == "json":
-        return dumps(account_json(report))
-    document = account_document(report)
-    return render_markdown(document, on_progress) if fmt == "md" else render_html(document, on_progress)
+    return _export_format(ACCOUNT, fmt).account(report, on_progress)
 
 
 __all__ = [
     "ACCOUNT",
+    "EXPORT_FORMATS",
     "FORMATS",
     "FORMAT_NAMES",
     "PORTFOLIO",
     "ExportExists",
+    "ExportFormat",
     "default_export_path",
     "render_account",
     "render_portfolio",

@@ -20,13 +20,16 @@ from acct_tui.reports.document import (
     TrendChart,
 )
 from acct_tui.store.reports import (
+    SATISFACTION,
     AccountReport,
     GateStats,
     PortfolioReport,
     decision_turnaround,
 )
+from acct_tui.store.queries import RunView
 from acct_tui.store.values import display_value
-from acct_tui.template import CHECKLIST, DUE_KEY, Template, packaged_template
+from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Template
+from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.kpi import format_change, format_metric_value, get_metric
 
 
@@ -53,6 +56,14 @@ def _gate_row(gate: GateStats) -> tuple[str, ...]:
     )
 
 
+def _versions_text(report: PortfolioReport) -> str:
+    """The version new runs start on, and how many accounts follow each version."""
+    following = "; ".join(f"{fmt.count(count)} on version {version}"
+                          for key, version, count in report.runs_by_version if key == report.template.key)
+    text = f"{report.template.label} for new accounts"
+    return f"{text} ({following})" if following else text
+
+
 def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = None,
                        account_limit: int | None = None) -> Document:
     """The portfolio report. `account_limit=0` leaves the per-account table out (the screen has a list)."""
@@ -65,6 +76,7 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
         Facts((
             ("Average progress", fmt.percent(report.average_progress)),
             ("Finished every step", fmt.count(report.finished)),
+            ("Template", _versions_text(report)),
         )),
         _count_chart("Steps finished", report.progress),
     ]
@@ -98,7 +110,7 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
             Bar(owner.owner, owner.tasks, f"{fmt.count(owner.tasks)} in {fmt.count(owner.accounts)} acc.")
             for owner in report.overdue_by_owner
         ), empty="Nothing is overdue."),
-        Heading("Customer satisfaction (step 4)"),
+        Heading("Customer satisfaction"),
         _count_chart("Rating", report.satisfaction),
         Heading("KPIs: latest value per account"),
         Table(("Metric", "Accounts", "Average", "Lowest", "Highest"), tuple(
@@ -106,7 +118,7 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
              *(format_metric_value(get_metric(kpi.metric), value) for value in (kpi.average, kpi.lowest, kpi.highest)))
             for kpi in report.kpis
         ), numeric=frozenset({1, 2, 3, 4})),
-        Heading("Objectives (steps 6 and 20)"),
+        Heading("Objectives and results"),
         Facts((
             ("Objectives", fmt.count(report.objectives.total)),
             ("Achieved", fmt.count(report.objectives.achieved)),
@@ -114,9 +126,9 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
             ("Not judged yet", fmt.count(report.objectives.open)),
             ("Past due, not judged", fmt.count(report.objectives.overdue)),
         )),
-        Heading("Top history issues (step 3)"),
+        Heading("Top history issues"),
         _count_chart("Issue", report.history_issues),
-        Heading("Issue categories (step 17)"),
+        Heading("Issue categories"),
         _count_chart("Category", report.issue_categories),
     ]
     if account_limit != 0:
@@ -139,22 +151,27 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
 
 def _answer(field, value) -> str:
     text = display_value(field, value)
-    if field.type == CHECKLIST:
+    if field_kind(field).tick_list:
         text += f" ({len(value)} of {len(field.options)})"
     return text
 
 
-def _answers(report: AccountReport, template: Template) -> list[Block]:
+def _answers(report: AccountReport) -> list[Block]:
     blocks: list[Block] = []
     for view in report.run.steps:
         if view.is_approval:
             continue
-        step = template.step(view.number)
+        step = report.run.template.step(view.number)
         answered = [(step.field(item.key), item.value) for item in view.fields if item.value]
         if answered:
             blocks += [Heading(f"Step {view.number}. {view.title}", 3),
                        Facts(tuple((field.label, _answer(field, value)) for field, value in answered))]
     return blocks or [Paragraph("Nothing has been filled in yet.")]
+
+
+def _steps_with_role(template: Template, role: str) -> str:
+    numbers = [str(step.number) for step in template.with_role(role)]
+    return " and ".join(numbers) if numbers else "none"
 
 
 def _trends(report: AccountReport) -> TrendChart:
@@ -167,7 +184,8 @@ def _trends(report: AccountReport) -> TrendChart:
             summary += f", {format_change(metric, series.change)} since {series.points[0][0].isoformat()}"
         trends.append(Trend(metric.short, tuple((day, float(value), format_metric_value(metric, value))
                                                 for day, value in series.points), summary))
-    return TrendChart(tuple(trends), empty="No KPI values yet: enter them in steps 10 and 13.")
+    where = _steps_with_role(report.run.template, KPI_ROLE)
+    return TrendChart(tuple(trends), empty=f"No KPI values yet: enter them in steps {where}.")
 
 
 def _objective_row(outcome) -> tuple[str, ...]:
@@ -181,12 +199,19 @@ def _objective_row(outcome) -> tuple[str, ...]:
     return (objective.title, objective.target, fmt.day(objective.due_on), measured, achieved, objective.result or fmt.NONE)
 
 
-def account_document(report: AccountReport, template: Template | None = None) -> Document:
-    template = template or packaged_template()
+def _template_text(run: RunView) -> str:
+    text = run.template.label
+    if run.upgrade_available:
+        text += f" (version {run.latest_version} is available)"
+    return text
+
+
+def account_document(report: AccountReport) -> Document:
     run = report.run
+    template = run.template
     account = run.account
     progress = run.progress
-    satisfaction = next((item.value for item in run.step(4).fields if item.key == "satisfaction"), None)
+    satisfaction = next((item.value for view in run.steps for item in view.fields if item.key == SATISFACTION), None)
     next_gate = template.step(progress.next_approval) if progress.next_approval else None
     facts = [
         ("Owner", account.owner or fmt.NONE),
@@ -194,6 +219,7 @@ def account_document(report: AccountReport, template: Template | None = None) ->
         ("Lifecycle stage", account.stage),
         ("Industry", account.industry or fmt.NONE),
         ("Annual revenue", format_metric_value(get_metric("revenue"), account.annual_revenue)),
+        ("Template", _template_text(run)),
     ]
     if account.archived:
         facts.append(("Archived", "yes"))
@@ -213,7 +239,7 @@ def account_document(report: AccountReport, template: Template | None = None) ->
         step_rows.append((f"{marker}{view.number}", view.title, view.mark, fmt.day(due), fmt.day(finished),
                           view.finished_by or fmt.NONE))
     decisions = tuple(
-        (_gate_name(decision.step, template.step(decision.step).title), decision.decision, decision.approver,
+        (_gate_name(decision.step, decision.gate), decision.decision, decision.approver,
          fmt.moment(decision.submitted_at), fmt.moment(decision.decided_at),
          fmt.duration(decision_turnaround(decision)), decision.comment or fmt.NONE)
         for decision in run.decisions
@@ -227,12 +253,13 @@ def account_document(report: AccountReport, template: Template | None = None) ->
         Heading("Objectives and results"),
         Table(("Objective", "Target", "Due", "Measured", "Achieved", "Result"),
               tuple(_objective_row(outcome) for outcome in report.objectives),
-              empty="No objectives yet: set them in step 6.", stack_when_narrow=True),
+              empty=f"No objectives yet: set them in step {_steps_with_role(template, OBJECTIVES_ROLE)} "
+                    f"(results in step {_steps_with_role(template, RESULTS_ROLE)}).", stack_when_narrow=True),
         Heading("Approval history"),
         Table(("Gate", "Decision", "By", "Submitted", "Decided", "Took", "Comment"), decisions,
               empty="No approval decided yet.", stack_when_narrow=True),
         Heading("Answers"),
-        *_answers(report, template),
+        *_answers(report),
     ]
     subtitle = f"Account report as of {fmt.day(report.as_of)} · generated {fmt.moment(report.generated_at)}"
     return Document(account.name, subtitle, tuple(blocks))

@@ -20,6 +20,7 @@ COLUMNS = (
     "account_id", "name", "owner", "segment", "stage", "industry", "annual_revenue", "steps_done", "steps_total",
     "progress_percent", "current_step", "current_step_title", "next_approval", "pending_since", "overdue_tasks",
     "satisfaction", *METRIC_KEYS, "objectives", "objectives_achieved", "last_activity",
+    "template_version",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,6 +49,7 @@ def render_csv(report: PortfolioReport, on_progress: ProgressCallback | None = N
             line.pending_since.isoformat(timespec="seconds") + "Z" if line.pending_since else "",
             line.overdue, line.satisfaction or "", *(_number(value) for value in line.latest),
             line.objectives, line.objectives_achieved, line.last_activity.isoformat(timespec="seconds") + "Z",
+            line.template_version or "",
         ))
         ticker.advance()
     ticker.finish()

@@ -19,7 +19,7 @@ from acct_tui.store.reports import (
     Tally,
     decision_turnaround,
 )
-from acct_tui.template import DATE, Template, packaged_template
+from acct_tui.workflow.field_kinds import FIELD_KINDS
 from acct_tui.workflow.kpi import METRIC_KEYS
 
 FORMAT_VERSION = 1
@@ -61,7 +61,7 @@ def portfolio_json(report: PortfolioReport, on_progress: ProgressCallback | None
             "satisfaction": line.satisfaction,
             "kpis": {key: _number(value) for key, value in zip(METRIC_KEYS, line.latest)},
             "objectives": line.objectives, "objectives_achieved": line.objectives_achieved,
-            "last_activity": _time(line.last_activity),
+            "last_activity": _time(line.last_activity), "template_version": line.template_version,
         })
         ticker.advance()
     ticker.finish()
@@ -77,11 +77,13 @@ def portfolio_json(report: PortfolioReport, on_progress: ProgressCallback | None
                      "buckets": _tallies(report.progress)},
         "pending_approvals": [
             {"account_id": str(item.account_id), "account": item.account, "owner": item.owner, "step": item.step,
-             "gate": item.title, "submitted_at": _time(item.submitted_at), "age_days": item.age_days}
+             "step_key": item.step_key, "gate": item.title, "submitted_at": _time(item.submitted_at),
+             "age_days": item.age_days}
             for item in report.pending
         ],
         "approval_gates": [
-            {"step": gate.step, "gate": gate.title, "pending": gate.pending, "decisions": gate.decisions,
+            {"step": gate.step, "step_key": gate.key, "gate": gate.title, "pending": gate.pending,
+             "decisions": gate.decisions,
              "approved": gate.approved, "rejected": gate.rejected, "rejection_rate": _round(gate.rejection_rate, 4),
              "turnaround_hours": {"decisions_timed": gate.timed, "average": _round(gate.average_hours),
                                   "shortest": _round(gate.shortest_hours), "longest": _round(gate.longest_hours)}}
@@ -104,20 +106,14 @@ def portfolio_json(report: PortfolioReport, on_progress: ProgressCallback | None
         "history_issues": _tallies(report.history_issues),
         "issue_categories": _tallies(report.issue_categories),
         "accounts": accounts,
+        "templates": [{"key": key, "version": version, "accounts": count}
+                      for key, version, count in report.runs_by_version],
     }
 
 
-def _answer(field_type: str, value: object) -> object:
-    if isinstance(value, tuple):
-        return list(value)
-    if field_type == DATE:
-        return _day(value)  # type: ignore[arg-type]
-    return value
-
-
-def account_json(report: AccountReport, template: Template | None = None) -> dict[str, Any]:
-    template = template or packaged_template()
+def account_json(report: AccountReport) -> dict[str, Any]:
     run = report.run
+    template = run.template
     account = run.account
     series = {item.metric: item for item in report.kpis}
     return {
@@ -132,13 +128,14 @@ def account_json(report: AccountReport, template: Template | None = None) -> dic
                    "current_step": run.progress.current_step, "next_approval": run.progress.next_approval,
                    "overdue_steps": list(run.progress.overdue), "summary": run.progress.blocker},
         "steps": [
-            {"number": view.number, "title": view.title, "kind": view.kind, "state": view.mark,
+            {"number": view.number, "step_key": view.key, "title": view.title, "kind": view.kind, "state": view.mark,
              "finished_at": _time(view.finished_at), "finished_by": view.finished_by,
-             "answers": {item.key: _answer(item.type, item.value) for item in view.fields}}
+             "answers": {item.key: FIELD_KINDS[item.type].export(item.value) for item in view.fields}}
             for view in run.steps
         ],
         "decisions": [
-            {"step": decision.step, "gate": template.step(decision.step).title, "decision": decision.decision,
+            {"step": decision.step, "step_key": decision.step_key, "gate": decision.gate,
+             "decision": decision.decision,
              "approver": decision.approver, "comment": decision.comment,
              "submitted_at": _time(decision.submitted_at), "decided_at": _time(decision.decided_at),
              "turnaround_hours": _round(decision_turnaround(decision))}
@@ -158,6 +155,8 @@ def account_json(report: AccountReport, template: Template | None = None) -> dic
              "overdue": outcome.overdue}
             for outcome in report.objectives
         ],
+        "template": {"key": template.key, "name": template.name, "version": template.version,
+                     "latest_version": run.latest_version},
     }
 
 

@@ -24,9 +24,10 @@ from textual.worker import Worker, WorkerState
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
-from acct_tui.store import queries, services
+from acct_tui.screens.dialogs import UpgradeDialog
+from acct_tui.store import queries, services, upgrades
 from acct_tui.store.queries import DecisionView, RunView, StepView
-from acct_tui.template import DUE_KEY
+from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
 from acct_tui.text import printable
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
@@ -41,7 +42,6 @@ from acct_tui.widgets.step_form import (
 )
 from acct_tui.widgets.step_list import StepList, one_line
 from acct_tui.workflow import APPROVED, LOCKED, OPEN, PENDING, REJECTED
-from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, RESULTS_STEP
 
 SAVE_DELAY = 0.5
 LOAD_GROUP = "checklist-load"
@@ -76,14 +76,15 @@ def rejection_text(gate: StepView, decision: DecisionView) -> str:
 
 
 def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | None:
-    """Editors of their own below a step's fields: KPI values in steps 10 and 13, objectives in step 6 and
-    their results in step 20 (see acct_tui.widgets.kpi_editor and objectives_editor)."""
-    refusal = view.step(number).edit_refusal
-    if number in KPI_STEPS:
+    """Editors of their own below a step's fields, by the step's role in the template: KPI values, objectives
+    and their results (see acct_tui.widgets.kpi_editor and objectives_editor)."""
+    step = view.step(number)
+    refusal = step.edit_refusal
+    if step.role == KPI_ROLE:
         return KpiEditor(view.account.id, number, refusal=refusal)
-    if number == OBJECTIVES_STEP:
+    if step.role == OBJECTIVES_ROLE:
         return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal)
-    if number == RESULTS_STEP:
+    if step.role == RESULTS_ROLE:
         return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal)
     return None
 
@@ -94,6 +95,8 @@ class ChecklistScreen(Screen):
         Binding("d", "complete", "Done", tooltip="Mark the selected step done", id="checklist.complete"),
         Binding("o", "reopen", "Reopen", tooltip="Reopen the selected step, or take back a granted approval",
                 id="checklist.reopen"),
+        Binding("U", "upgrade", "Upgrade", tooltip="Preview moving this run to the newest template version",
+                id="checklist.upgrade"),
         Binding("ctrl+s", "save_now", "Save now", show=False,
                 tooltip="Save every edit now, also over a value changed in another session", id="checklist.save"),
     ]
@@ -220,7 +223,11 @@ class ChecklistScreen(Screen):
         self.query_one("#checklist-summary", Static).update(Content.assemble(
             (name, "bold"), f"  {progress.done}/{progress.total} ", bar, late,
         ))
-        self.query_one("#checklist-blocker", Static).update(one_line(progress.blocker))
+        lines = [one_line(progress.blocker)]
+        if view.upgrade_available:
+            lines.append(one_line(f"This run follows version {view.template.version} of the template; version "
+                                  f"{view.latest_version} is available: press U to preview the upgrade."))
+        self.query_one("#checklist-blocker", Static).update(Content("\n").join(lines))
         self.query_one("#checklist-rejection", Static).update(
             Content("\n").join(one_line(rejection_text(gate, decision)) for gate, decision in view.rejections()))
         self.set_class(bool(view.rejections()), "-rejected")
@@ -361,7 +368,38 @@ class ChecklistScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("complete", "reopen", "save_now"):
             return self._view is not None
+        if action == "upgrade":  # shown only for a run on an older version
+            return True if self._view is not None and self._view.upgrade_available else None
         return True
+
+    def action_upgrade(self) -> None:
+        view = self._view
+        if view is None or not view.upgrade_available or not self._save_drafts():
+            return
+        try:
+            plan = upgrades.preview_upgrade(view.run_id, view.latest_version)
+        except DomainError as error:
+            self._say(str(error))
+            return
+        refusal = None
+        if plan.loses_answers:
+            refusal = ("This would lose answers, so it is not done here: to accept that, run acct-tui template "
+                       f"upgrade “{view.account.name}” --to {view.latest_version} --allow-loss. esc: close")
+        question = f"Move “{view.account.name}” to version {view.latest_version} of the template?"
+        self.app.push_screen(UpgradeDialog(question, plan.lines(), refusal),
+                             lambda confirmed: self._upgrade_confirmed(confirmed, view, view.latest_version))
+
+    def _upgrade_confirmed(self, confirmed: bool | None, view: RunView, version: int) -> None:
+        if not confirmed:
+            return
+        try:
+            upgrades.upgrade_run(view.run_id, version)
+        except DomainError as error:
+            self._say(str(error))
+            return
+        self._shown_step = None  # step numbers may have changed: show the step afresh
+        self._say(f"This run now follows version {version} of the template.")
+        self.reload()
 
     def action_complete(self) -> None:
         step = self._selected_step()

@@ -10,6 +10,7 @@ import getpass
 import os
 import sqlite3
 import stat
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -21,8 +22,8 @@ from playhouse.migrate import migrate as apply_schema_changes
 
 from acct_tui.errors import StoreUnavailable
 from acct_tui.output_files import DATABASE_COMPANIONS, SQLITE_HEADER, shown_path
-from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database
-from acct_tui.template import DUE_KEY
+from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database, utcnow
+from acct_tui.template import DUE_KEY, packaged_template, packaged_template_text
 
 APP_NAME = "acct-tui"
 DB_ENV = "ACCT_TUI_DB"
@@ -94,6 +95,69 @@ def _add_decision_turnarounds(db: peewee.Database) -> None:
     )
 
 
+class _TemplateVersion5(peewee.Model):
+    """The template-version table as schema 5 created it (frozen here: the model may change later)."""
+
+    id = peewee.UUIDField(primary_key=True)
+    name = peewee.CharField(max_length=60)
+    version = peewee.IntegerField()
+    text = peewee.TextField()
+    installed_at = peewee.DateTimeField()
+    installed_by = peewee.CharField()
+
+    class Meta:
+        table_name = "template_version"
+
+
+_TemplateVersion5.add_index(peewee.ModelIndex(
+    _TemplateVersion5, (_TemplateVersion5.name, _TemplateVersion5.version), unique=True,
+    name="template_version_name_version",
+))
+
+
+def install_packaged_template(db: peewee.Database) -> None:
+    """The packaged template is version 1 of its name in every database (so its runs can always be read)."""
+    template = packaged_template()
+    with _TemplateVersion5.bind_ctx(db):
+        if not _TemplateVersion5.select().where(
+            (_TemplateVersion5.name == template.key) & (_TemplateVersion5.version == 1)
+        ).exists():
+            _TemplateVersion5.insert(id=uuid.uuid4(), name=template.key, version=1, text=packaged_template_text(),
+                                     installed_at=utcnow(), installed_by=current_user()).execute()
+
+
+# Tables whose rows name a step by number, and that column: schema 5 gives each row its step's key.
+_STEP_COLUMNS = (
+    ("step_state", "number"), ("field_value", "step"), ("approval_decision", "step"), ("kpi_entry", "step"),
+)
+
+
+def _add_template_versions(db: peewee.Database) -> None:
+    """Steps known by key, runs pinned to a template version. Every run so far followed the packaged template
+    (version 1), so each step number becomes that version's key for it; no answer changes."""
+    with _TemplateVersion5.bind_ctx(db):
+        db.create_tables([_TemplateVersion5])
+    install_packaged_template(db)
+    db.execute_sql('ALTER TABLE "run" ADD COLUMN "template_version" INTEGER NOT NULL DEFAULT 1')
+    migrator = SchemaMigrator.from_database(db)
+    apply_schema_changes(*(
+        migrator.add_column(table, "step_key", peewee.CharField(max_length=60, null=True)) for table, _ in _STEP_COLUMNS
+    ))
+    template = packaged_template()
+    keys = [(step.number, step.key) for step in template.steps]
+    for table_name, number_column in _STEP_COLUMNS:
+        table = peewee.Table(table_name).bind(db)
+        table.update({table.c.step_key: peewee.Case(getattr(table.c, number_column), keys)}).execute()
+    run = peewee.Table("run").bind(db)
+    run.update({run.c.template_name: template.key, run.c.template_version: 1}).execute()
+    apply_schema_changes(
+        migrator.add_index("step_state", ("run_id", "step_key"), True),
+        migrator.add_index("field_value", ("run_id", "step_key", "key"), True),
+        migrator.drop_index("field_value", "field_value_key_step_value_run_id"),
+        migrator.add_index("field_value", ("key", "step_key", "value", "run_id"), False),
+    )
+
+
 def _add_saved_views_and_undo_marks(db: peewee.Database) -> None:
     """The saved_view and undo_mark tables as version 6 created them, spelled out here rather than taken from
     the models (which may change in a later version), and created through Peewee so they read the same on
@@ -135,6 +199,7 @@ MIGRATIONS: list[Migration] = [
     (2, "KPI entries and objectives", _add_kpis_and_objectives),
     (3, "due dates on step states for overdue tasks; field values indexed by step", _add_step_due_dates),
     (4, "turnaround of each approval decision", _add_decision_turnarounds),
+    (5, "template versions; runs pinned to one; steps known by key", _add_template_versions),
     (6, "saved views of the account list; undo marks", _add_saved_views_and_undo_marks),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
@@ -423,6 +488,7 @@ def migrate(db: peewee.Database) -> int:
         version = stored_schema_version(db.execute_sql, db.database)
         if version is None:
             db.create_tables(ALL_MODELS)
+            install_packaged_template(db)
             SchemaVersion.create(version=latest, description=FIRST_SCHEMA[1] if latest == 1 else "created at latest")
             return latest
         refuse_newer_schema(version, db.database)

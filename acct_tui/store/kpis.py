@@ -2,9 +2,11 @@
 its input first (rules in `acct_tui.workflow.kpi`), runs in one write transaction, and records one
 `AuditEvent`. The two small reads at the end feed the KPI and objective editors.
 
-Locking follows the workflow: objectives belong to step 6, so a granted approval 8 freezes them until it is
-reopened; a KPI value entered in step 13 is part of the reports approval 15 signs off and is frozen with it.
-Values entered in step 10 (monitoring) are never frozen: monitoring goes on. Results are step 20's.
+Locking follows the workflow, in the template version the account's run follows: objectives belong to the
+step whose role is "objectives" (6), so a granted approval covering it (8) freezes them until it is reopened;
+a KPI value entered in a "kpi" step that an approval covers (13, covered by 15) is frozen with it. Values
+entered in a "kpi" step no approval covers (10, monitoring) are never frozen. Results are the "results" step's
+(20). Entries remember their step by key, so they keep their step when a run moves to another version.
 """
 
 from __future__ import annotations
@@ -21,14 +23,12 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store.db import current_user, write_transaction
 from acct_tui.store.models import Account, KpiEntry, Objective, Run, utcnow
 from acct_tui.store.services import _as_uuid, _audit, _get_account, _load_run
-from acct_tui.template import Template, packaged_template
+from acct_tui.template import KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Step
+from acct_tui.workflow import RunState
 from acct_tui.workflow.fields import MAX_COMMENT, multi_line_text, parse_date
 from acct_tui.workflow.kpi import (
-    KPI_STEPS,
     MAX_OBJECTIVES,
     METRIC_KEYS,
-    OBJECTIVES_STEP,
-    RESULTS_STEP,
     format_metric_value,
     get_metric,
     parse_metric_value,
@@ -82,12 +82,33 @@ def _measured_on(value: object, today: date | None) -> date:
     return measured
 
 
-def _check_step_open(run_id: uuid.UUID | None, step: int | None, template: Template) -> None:
+def _check_step_open(run_id: uuid.UUID | None, step_key: str | None) -> None:
     """Refuse (with the workflow's own reason) a change to data that a granted approval covers."""
-    if step is None or run_id is None:
+    if step_key is None or run_id is None:
         return
-    _, state = _load_run(run_id, template)
-    state.check_edit(step)
+    _, state = _load_run(run_id)
+    step = state.template.step_by_key(step_key)
+    if step is not None:  # a step the run's version no longer has: nothing covers it any more
+        state.check_edit(step.number)
+
+
+def _kpi_step(run_id: uuid.UUID | None, number: int) -> Step:
+    """Step `number` of the account's run, which must be one where KPI values are entered."""
+    if run_id is None:
+        raise DomainError("This account has no run of the template, so KPI values cannot belong to a step.")
+    _, state = _load_run(run_id)
+    step = state.template.step(number)
+    if step.role != KPI_ROLE:
+        allowed = " and ".join(str(kpi.number) for kpi in state.template.with_role(KPI_ROLE)) or "no step"
+        raise DomainError(f"KPI values are entered in steps {allowed}, not step {number}.")
+    return step
+
+
+def _role_step(state: RunState, role: str) -> Step:
+    step = state.template.role_step(role)
+    if step is None:
+        raise DomainError(f"The template version this run follows has no {role} step.")
+    return step
 
 
 def _run_of(account_id: uuid.UUID) -> uuid.UUID | None:
@@ -129,22 +150,25 @@ def add_kpi(
     step: int | None = None,
     actor: str | None = None,
     today: date | None = None,
-    template: Template | None = None,
 ) -> uuid.UUID:
-    """Record a KPI value measured on a date (one per metric and date); returns the entry's id."""
+    """Record a KPI value measured on a date (one per metric and date), entered in step `step` (its number in
+    the run's template version) or in no step; returns the entry's id."""
     chosen = get_metric(metric)
     number = parse_metric_value(chosen, value)
     measured = _measured_on(measured_on, today)
-    if step is not None and step not in KPI_STEPS:
-        raise DomainError(f"KPI values are entered in steps {' and '.join(map(str, KPI_STEPS))}, not step {step}.")
     actor = actor or current_user()
     with write_transaction():
         account = _get_account(account_id)
-        _check_step_open(_run_of(account.id), step, template or packaged_template())
+        step_key = None
+        if step is not None:
+            run_id = _run_of(account.id)
+            step_key = _kpi_step(run_id, step).key
+            _check_step_open(run_id, step_key)
         _refuse_same_date(account.id, chosen.key, measured)
         now = utcnow()
         entry = KpiEntry.create(account=account.id, metric=chosen.key, value=number, measured_on=measured,
-                                step=step, created_at=now, created_by=actor, updated_at=now, updated_by=actor)
+                                step=step, step_key=step_key, created_at=now, created_by=actor, updated_at=now,
+                                updated_by=actor)
         _touch_account(account.id, now)
         _audit("kpi.add", "kpi", entry.id, actor, account_id=account.id, step=step,
                after={"metric": chosen.key, "value": number, "measured_on": measured}, at=now)
@@ -178,7 +202,6 @@ def edit_kpi(
     expected_version: int | None = None,
     actor: str | None = None,
     today: date | None = None,
-    template: Template | None = None,
 ) -> int:
     """Change a KPI entry's value and/or date (None keeps it); returns the entry's new version."""
     actor = actor or current_user()
@@ -188,7 +211,7 @@ def edit_kpi(
         before = _kpi_record(entry)
         number = before["value"] if value is None else parse_metric_value(get_metric(entry.metric), value)
         measured = entry.measured_on if measured_on is None else _measured_on(measured_on, today)
-        _check_step_open(_run_of(entry.account_id), entry.step, template or packaged_template())
+        _check_step_open(_run_of(entry.account_id), entry.step_key)
         after = {"metric": entry.metric, "value": number, "measured_on": measured}
         changed = [key for key in after if after[key] != before[key]]
         if not changed:
@@ -210,14 +233,13 @@ def delete_kpi(
     *,
     expected_version: int | None = None,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> None:
     """Delete a KPI entry; the audit event keeps what it said."""
     actor = actor or current_user()
     with write_transaction():
         entry = _get_entry(entry_id)
         _check_entry_version(entry, expected_version)
-        _check_step_open(_run_of(entry.account_id), entry.step, template or packaged_template())
+        _check_step_open(_run_of(entry.account_id), entry.step_key)
         now = utcnow()
         entry.delete_instance()
         _touch_account(entry.account_id, now)
@@ -240,15 +262,16 @@ def add_objective(
     *,
     metric: object = None,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> uuid.UUID:
-    """Add an objective to step 6's list (a target, optionally a KPI value, and a due date); returns its id."""
+    """Add an objective to the objectives step's list (a target, optionally a KPI value, and a due date);
+    returns its id."""
     fields = validate_objective(title, target, metric)
     due_on = parse_date(due, "Due date")
     actor = actor or current_user()
     with write_transaction():
-        run, state = _load_run(run_id, template or packaged_template())
-        state.check_edit(OBJECTIVES_STEP)
+        run, state = _load_run(run_id)
+        step = _role_step(state, OBJECTIVES_ROLE)
+        state.check_edit(step.number)
         count, last = Objective.select(peewee.fn.COUNT(Objective.id), peewee.fn.MAX(Objective.position)).where(
             Objective.run == run.id
         ).tuples().get()
@@ -261,7 +284,7 @@ def add_objective(
             updated_by=actor,
         )
         _touch_account(run.account_id, now)
-        _audit("objective.add", "objective", objective.id, actor, account_id=run.account_id, step=OBJECTIVES_STEP,
+        _audit("objective.add", "objective", objective.id, actor, account_id=run.account_id, step=step.number,
                after=_objective_record(objective), at=now)
     return objective.id
 
@@ -283,14 +306,16 @@ def _check_objective_version(objective: Objective, expected_version: int | None)
         )
 
 
-def _open_objective(objective_id: uuid.UUID | str, expected_version: int | None, step: int,
-                    template: Template | None) -> tuple[Objective, uuid.UUID]:
-    """The objective, checked against the version the edit started from and the workflow's locks."""
+def _open_objective(objective_id: uuid.UUID | str, expected_version: int | None,
+                    role: str) -> tuple[Objective, uuid.UUID, int]:
+    """The objective, checked against the version the edit started from and the workflow's locks on the step
+    with `role`; with the account and that step's number."""
     objective = _get_objective(objective_id)
     _check_objective_version(objective, expected_version)
-    run, state = _load_run(objective.run_id, template or packaged_template())
-    state.check_edit(step)
-    return objective, run.account_id
+    run, state = _load_run(objective.run_id)
+    step = _role_step(state, role)
+    state.check_edit(step.number)
+    return objective, run.account_id, step.number
 
 
 def edit_objective(
@@ -298,7 +323,6 @@ def edit_objective(
     *,
     expected_version: int | None = None,
     actor: str | None = None,
-    template: Template | None = None,
     **changes: object,
 ) -> int:
     """Change an objective's title, target, metric or due date; returns its new version."""
@@ -307,7 +331,7 @@ def edit_objective(
         raise DomainError(f"Unknown objective field: {', '.join(sorted(unknown))}.")
     actor = actor or current_user()
     with write_transaction():
-        objective, account_id = _open_objective(objective_id, expected_version, OBJECTIVES_STEP, template)
+        objective, account_id, step = _open_objective(objective_id, expected_version, OBJECTIVES_ROLE)
         current = _objective_record(objective)
         merged = {**current, **changes}
         target = merged["target"]
@@ -325,7 +349,7 @@ def edit_objective(
             due_on=due_on, version=Objective.version + 1, updated_at=now, updated_by=actor,
         ).where(Objective.id == objective.id).execute()
         _touch_account(account_id, now)
-        _audit("objective.edit", "objective", objective.id, actor, account_id=account_id, step=OBJECTIVES_STEP,
+        _audit("objective.edit", "objective", objective.id, actor, account_id=account_id, step=step,
                before={key: current[key] for key in changed}, after={key: after[key] for key in changed}, at=now)
     return objective.version + 1
 
@@ -335,16 +359,15 @@ def remove_objective(
     *,
     expected_version: int | None = None,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> None:
-    """Remove an objective from step 6's list; the audit event keeps everything it said."""
+    """Remove an objective from the objectives step's list; the audit event keeps everything it said."""
     actor = actor or current_user()
     with write_transaction():
-        objective, account_id = _open_objective(objective_id, expected_version, OBJECTIVES_STEP, template)
+        objective, account_id, step = _open_objective(objective_id, expected_version, OBJECTIVES_ROLE)
         now = utcnow()
         objective.delete_instance()
         _touch_account(account_id, now)
-        _audit("objective.remove", "objective", objective.id, actor, account_id=account_id, step=OBJECTIVES_STEP,
+        _audit("objective.remove", "objective", objective.id, actor, account_id=account_id, step=step,
                before=_objective_record(objective) | {"result": objective.result, "achieved": objective.achieved},
                at=now)
 
@@ -356,15 +379,14 @@ def record_result(
     *,
     expected_version: int | None = None,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> int:
-    """Step 20: write down what came of an objective and whether it was achieved (None: not judged yet)."""
+    """The results step: write down what came of an objective and whether it was achieved (None: not judged yet)."""
     text = multi_line_text(result, "Result", MAX_COMMENT).strip()
     if achieved not in (True, False, None):
         raise DomainError("Achieved must be yes, no, or not judged yet.")
     actor = actor or current_user()
     with write_transaction():
-        objective, account_id = _open_objective(objective_id, expected_version, RESULTS_STEP, template)
+        objective, account_id, step = _open_objective(objective_id, expected_version, RESULTS_ROLE)
         before = {"result": objective.result, "achieved": objective.achieved}
         after = {"result": text, "achieved": achieved}
         if before == after:
@@ -373,7 +395,7 @@ def record_result(
         Objective.update(result=text, achieved=achieved, version=Objective.version + 1, updated_at=now,
                          updated_by=actor).where(Objective.id == objective.id).execute()
         _touch_account(account_id, now)
-        _audit("objective.result", "objective", objective.id, actor, account_id=account_id, step=RESULTS_STEP,
+        _audit("objective.result", "objective", objective.id, actor, account_id=account_id, step=step,
                before={"title": objective.title, **before}, after={"title": objective.title, **after}, at=now)
     return objective.version + 1
 

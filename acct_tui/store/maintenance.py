@@ -30,6 +30,7 @@ from acct_tui.store.db import (
 from acct_tui.store.models import Account, database
 
 INTEGRITY_PROBLEMS_SHOWN = 10
+TEMPLATE_VERSIONS_SCHEMA = 5  # the schema that keeps template versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,16 @@ def _sqlite_checks(path: Path) -> tuple[list[str], list[str]]:
                             "Restore a backup made with `acct-tui db backup`.")
         else:
             facts.append("references ok")
+        if version is not None and version >= TEMPLATE_VERSIONS_SCHEMA:
+            # A run is read with the template version it follows: without that version it cannot be shown.
+            ((orphans,),) = connection.execute(
+                "SELECT COUNT(*) FROM run WHERE NOT EXISTS (SELECT 1 FROM template_version AS kept "
+                "WHERE kept.name = run.template_name AND kept.version = run.template_version)"
+            ).fetchall()
+            if orphans:
+                runs = "1 run follows" if orphans == 1 else f"{orphans:,} runs follow"
+                problems.append(f"{runs} a template version this database does not hold. "
+                                "Restore a backup made with `acct-tui db backup`.")
         if version is not None:
             ((accounts,),) = connection.execute(f'SELECT COUNT(*) FROM "{Account._meta.table_name}"').fetchall()
             facts.append(f"{accounts:,} accounts")

@@ -19,6 +19,7 @@ from peewee import (
     DecimalField,
     ForeignKeyField,
     IntegerField,
+    SQL,
     Model,
     SmallIntegerField,
     TextField,
@@ -76,7 +77,25 @@ class Account(BaseModel):
     version = IntegerField(default=1)
 
 
+class TemplateVersion(BaseModel):
+    """One version of a workflow template, kept whole (its TOML text) so a run can always be read with the
+    version it follows, even when the file it came from is gone. Versions are never changed once installed."""
+
+    name = CharField(max_length=60)  # the template's key, the same in all its versions
+    version = IntegerField()
+    text = TextField()
+    installed_at = TimestampField(default=utcnow)
+    installed_by = CharField()
+
+    class Meta:
+        table_name = "template_version"
+        indexes = ((("name", "version"), True),)
+
+
 class Run(BaseModel):
+    """A run follows one template version (`template_name`, `template_version`) from start to end, unless it
+    is upgraded; its steps' rows are known by step key, their numbers are positions in that version."""
+
     account = ForeignKeyField(Account, backref="runs", unique=True, on_delete="CASCADE")
     template_name = CharField()
     started_at = TimestampField(default=utcnow)
@@ -86,6 +105,8 @@ class Run(BaseModel):
     current_step = SmallIntegerField(null=True)
     next_approval = SmallIntegerField(null=True)
     updated_at = TimestampField(default=utcnow)
+    # The SQL default fills the column for the runs a database had before versions were kept (schema 5).
+    template_version = IntegerField(default=1, constraints=[SQL("DEFAULT 1")])
 
 
 class StepState(BaseModel):
@@ -99,11 +120,13 @@ class StepState(BaseModel):
     updated_at = TimestampField(default=utcnow)
     # A copy of the task's due-date field, kept by `set_field`, so overdue tasks are one indexed range.
     due_on = DateField(null=True)
+    step_key = CharField(max_length=60, null=True)  # filled on every row; NULL only while schema 5 migrates
 
     class Meta:
         indexes = (
             (("run", "number"), True),
             (("status", "due_on", "run"), False),
+            (("run", "step_key"), True),
         )
 
 
@@ -117,12 +140,14 @@ class FieldValue(BaseModel):
     version = IntegerField(default=1)  # optimistic concurrency: a save names the version it was based on
     updated_at = TimestampField(default=utcnow)
     updated_by = CharField()
+    step_key = CharField(max_length=60, null=True)  # filled on every row; NULL only while schema 5 migrates
 
     class Meta:
         table_name = "field_value"
         indexes = (
             (("run", "step", "key"), True),
-            (("key", "step", "value", "run"), False),  # answers counted across the portfolio, by index alone
+            (("run", "step_key", "key"), True),
+            (("key", "step_key", "value", "run"), False),  # answers counted across the portfolio, by index alone
         )
 
 
@@ -137,6 +162,7 @@ class ApprovalDecision(BaseModel):
     # decided_at - submitted_at, kept when deciding: turnaround statistics are then plain SQL aggregates
     # (timestamp differences have no portable SQL spelling).
     turnaround_seconds = IntegerField(null=True)
+    step_key = CharField(max_length=60, null=True)  # filled on every row; NULL only while schema 5 migrates
 
     class Meta:
         table_name = "approval_decision"
@@ -161,8 +187,8 @@ class KpiEntry(BaseModel):
     """One measured value of a KPI (see `acct_tui.workflow.kpi.METRICS`) for an account on a date.
 
     At most one value per account, metric and date, so each metric is a clean time series. `step` is the
-    step it was entered from (10 or 13): a value entered in step 13 is part of the reports approval 15
-    signs off, and is locked with it.
+    step it was entered from (a step whose role is "kpi", 10 or 13 in the packaged template): a value entered
+    in a step an approval covers (13, covered by 15) is signed off with it, and locked with it.
     """
 
     account = ForeignKeyField(Account, backref="kpi_entries", on_delete="CASCADE", index=False)  # see Meta
@@ -175,6 +201,7 @@ class KpiEntry(BaseModel):
     created_by = CharField()
     updated_at = TimestampField(default=utcnow)
     updated_by = CharField()
+    step_key = CharField(max_length=60, null=True)  # the step it was entered from, like `step`
 
     class Meta:
         table_name = "kpi_entry"
@@ -248,5 +275,5 @@ class UndoMark(BaseModel):
         table_name = "undo_mark"
 
 
-ALL_MODELS = (SchemaVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective,
-              SavedView, UndoMark)
+ALL_MODELS = (SchemaVersion, TemplateVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent,
+              KpiEntry, Objective, SavedView, UndoMark)

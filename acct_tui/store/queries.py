@@ -25,11 +25,11 @@ from acct_tui.store.models import (
     StepState,
 )
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
+from acct_tui.store.templates import TemplateCache, latest_version_number, run_template
 from acct_tui.store.values import decode_value
-from acct_tui.template import DUE_KEY, Template, packaged_template
+from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, Template
 from acct_tui.workflow import OPEN, PENDING, REJECTED, Progress, RunState
 from acct_tui.workflow.fields import name_key
-from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP
 
 HISTORY_LIMIT = 200
 
@@ -106,6 +106,8 @@ class StepView:
     # Who last reopened a task (reopening it, or rejecting its approval) and when; None if never reopened.
     reopened_by: str | None = None
     reopened_at: datetime | None = None
+    key: str = ""
+    role: str | None = None
 
     @property
     def is_approval(self) -> bool:
@@ -123,6 +125,8 @@ class DecisionView:
     comment: str
     submitted_at: datetime | None
     decided_at: datetime
+    step_key: str = ""
+    gate: str = ""  # the gate's title in the run's version (its key, for a gate that version no longer has)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,12 @@ class RunView:
     steps: tuple[StepView, ...]
     decisions: tuple[DecisionView, ...]
     history: tuple[HistoryEntry, ...]
+    template: Template  # the version this run follows
+    latest_version: int  # the newest installed version of that template
+
+    @property
+    def upgrade_available(self) -> bool:
+        return self.latest_version > (self.template.version or 0)
 
     def step(self, number: int) -> StepView:
         return self.steps[number - 1]
@@ -200,6 +210,8 @@ class ApprovalDetail:
     changes: tuple[HistoryEntry, ...]  # oldest first; empty when there was no decision before
     changed_fields: frozenset[tuple[int, str]]  # (step, field key) set since the last decision
     changed_items: frozenset[uuid.UUID]  # objectives and KPI values added or changed since then
+    objectives_step: int | None = None  # the covered step where objectives are set, if any
+    kpi_steps: tuple[int, ...] = ()  # the covered steps where KPI values are entered
 
     def field_changed(self, step: int, key: str) -> bool:
         return (step, key) in self.changed_fields
@@ -301,6 +313,7 @@ EVENT_VERBS = {
     "account.archive": "archived",
     "account.restore": "restored",
     "run.start": "run started",
+    "run.upgrade": "moved to template version",
     "kpi.add": "KPI added",
     "kpi.edit": "KPI changed",
     "kpi.delete": "KPI deleted",
@@ -320,6 +333,9 @@ def describe_event(action: str, before: dict, after: dict) -> str:
         return f"{verb} ({states})" + (f": {comment}" if comment else "")
     if action in ("account.archive", "account.restore"):
         return verb  # the verb is the whole change
+    if action == "run.upgrade":
+        changes = [*after.get("moved", ()), *(f"lost {loss}" for loss in after.get("lost", ()))]
+        return f"{verb} {after['version']} (from {before['version']})" + (": " + "; ".join(changes) if changes else "")
     details = after or before
     pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
     if not pairs:
@@ -363,19 +379,20 @@ def _reopenings(account_id: uuid.UUID | None) -> dict[int, tuple[str, datetime]]
 
 
 def _step_views(run_id: uuid.UUID, template: Template, numbers: list[int] | None = None) -> tuple[StepView, ...]:
+    """The steps of a run read with `template`, the version it follows: rows are matched by step key."""
     reopened = _reopenings(_account_of(run_id))
     rows = {
         row[0]: row
         for row in StepState.select(
-            StepState.number, StepState.status, StepState.submitted_at, StepState.submitted_by,
+            StepState.step_key, StepState.status, StepState.submitted_at, StepState.submitted_by,
             StepState.finished_at, StepState.finished_by,
         ).where(StepState.run == run_id).tuples()
     }
-    state = RunState(template, {number: row[1] for number, row in rows.items()})
+    state = RunState.from_stored(template, {key: row[1] for key, row in rows.items()})
     stored = {
-        (step, key): (value, version, by, at)
-        for step, key, value, version, by, at in FieldValue.select(
-            FieldValue.step, FieldValue.key, FieldValue.value, FieldValue.version, FieldValue.updated_by,
+        (step_key, key): (value, version, by, at)
+        for step_key, key, value, version, by, at in FieldValue.select(
+            FieldValue.step_key, FieldValue.key, FieldValue.value, FieldValue.version, FieldValue.updated_by,
             FieldValue.updated_at,
         ).where(FieldValue.run == run_id).tuples()
     }
@@ -385,59 +402,71 @@ def _step_views(run_id: uuid.UUID, template: Template, numbers: list[int] | None
             continue
         fields = []
         for field in step.fields:
-            text, version, by, at = stored.get((step.number, field.key), (None, 0, None, None))
+            text, version, by, at = stored.get((step.key, field.key), (None, 0, None, None))
             fields.append(FieldView(field.key, field.label, field.type, field.options, field.required,
                                     decode_value(field, text), version, by, at))
-        _, status, submitted_at, submitted_by, finished_at, finished_by = rows[step.number]
+        _, _, submitted_at, submitted_by, finished_at, finished_by = rows.get(step.key, (None,) * 6)
         views.append(StepView(
-            step.number, step.title, step.kind, status, state.mark(step.number), step.covers, step.purpose,
-            step.desired_result, step.questions, tuple(fields), state.edit_refusal(step.number),
+            step.number, step.title, step.kind, state.statuses[step.number], state.mark(step.number), step.covers,
+            step.purpose, step.desired_result, step.questions, tuple(fields), state.edit_refusal(step.number),
             submitted_at, submitted_by, finished_at, finished_by, *reopened.get(step.number, (None, None)),
+            key=step.key, role=step.role,
         ))
     return tuple(views)
 
 
-def _decisions(where) -> tuple[DecisionView, ...]:
+def _gate_title(template: Template, step_key: str) -> str:
+    gate = template.step_by_key(step_key)
+    return gate.title if gate is not None else step_key
+
+
+def _decisions(template: Template, where) -> tuple[DecisionView, ...]:
     return tuple(
-        DecisionView(*row)
+        DecisionView(*row, gate=_gate_title(template, row[-1]))
         for row in ApprovalDecision.select(
             ApprovalDecision.step, ApprovalDecision.decision, ApprovalDecision.approver, ApprovalDecision.comment,
-            ApprovalDecision.submitted_at, ApprovalDecision.decided_at,
+            ApprovalDecision.submitted_at, ApprovalDecision.decided_at, ApprovalDecision.step_key,
         ).where(where).order_by(ApprovalDecision.decided_at).tuples()
     )
 
 
-def run_view(account_id: uuid.UUID | str, today: date | None = None, template: Template | None = None) -> RunView:
-    """Everything the checklist shows for one account: steps, values, progress, decisions, history."""
-    template = template or packaged_template()
+def run_view(account_id: uuid.UUID | str, today: date | None = None) -> RunView:
+    """Everything the checklist shows for one account: steps, values, progress, decisions, history; read with
+    the template version its run follows."""
     detail = account_detail(account_id)
     if detail.run_id is None:
         raise DomainError(f"“{detail.name}” has no run of the template yet.")
+    run = Run.get_by_id(detail.run_id)
+    template = run_template(run)
     steps = _step_views(detail.run_id, template)
     state = RunState(template, {view.number: view.status for view in steps})
     due = {view.number: view.field(DUE_KEY).value for view in steps if not view.is_approval}
     progress = state.progress({n: d for n, d in due.items() if d}, _today(today))
-    decisions = _decisions(ApprovalDecision.run == detail.run_id)
-    return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id))
+    decisions = _decisions(template, ApprovalDecision.run == detail.run_id)
+    return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id), template,
+                   latest_version_number(run.template_name) or 0)
 
 
-def approval_queue(template: Template | None = None) -> list[QueueItem]:
-    """Every pending approval of every active account, oldest submission first."""
-    template = template or packaged_template()
+def approval_queue() -> list[QueueItem]:
+    """Every pending approval of every active account, oldest submission first; each named as the template
+    version its run follows names it."""
+    templates = TemplateCache()
     query = (
-        StepState.select(Run.id, Account.id, Account.name, Account.owner, StepState.number,
-                         StepState.submitted_at, StepState.submitted_by)
+        StepState.select(Run.id, Account.id, Account.name, Account.owner, StepState.step_key,
+                         StepState.submitted_at, StepState.submitted_by, Run.template_name, Run.template_version)
         .join(Run, on=(StepState.run == Run.id))
         .join(Account, on=(Run.account == Account.id))
         .where((StepState.status == PENDING) & (Account.archived == False))  # noqa: E712
         .order_by(StepState.submitted_at, Account.name_key)
         .tuples()
     )
-    return [
-        QueueItem(run_id, account_id, name, owner, number, template.step(number).title,
-                  template.step(number).covers, submitted_at, submitted_by)
-        for run_id, account_id, name, owner, number, submitted_at, submitted_by in query
-    ]
+    items = []
+    for run_id, account_id, name, owner, step_key, submitted_at, submitted_by, template_name, version in query:
+        gate = templates.get(template_name, version).step_by_key(step_key)
+        if gate is not None:
+            items.append(QueueItem(run_id, account_id, name, owner, gate.number, gate.title, gate.covers,
+                                   submitted_at, submitted_by))
+    return items
 
 
 # What an approver sees changed: the content of the covered steps, not their being marked done again.
@@ -457,13 +486,16 @@ def _trends(entries: tuple[KpiView, ...], steps: tuple[int, ...]) -> tuple[KpiTr
     return tuple(trends)
 
 
-def approval_detail(run_id: uuid.UUID | str, gate: int, template: Template | None = None) -> ApprovalDetail:
-    """What the approval `gate` of a run covers, as the approval queue shows it (see `ApprovalDetail`)."""
-    template = template or packaged_template()
-    run_id = uuid.UUID(str(run_id))
+def approval_detail(run_id: uuid.UUID | str, gate: int) -> ApprovalDetail:
+    """What the approval `gate` (its number in the run's template version) covers, as the approval queue
+    shows it (see `ApprovalDetail`)."""
+    run = Run.get_or_none(Run.id == uuid.UUID(str(run_id)))
+    if run is None:
+        raise DomainError("That run no longer exists.")
+    run_id, template = run.id, run_template(run)
     covers = template.step(gate).covers
     account_id = _account_of(run_id)
-    decisions = _decisions((ApprovalDecision.run == run_id) & (ApprovalDecision.step == gate))
+    decisions = _decisions(template, (ApprovalDecision.run == run_id) & (ApprovalDecision.step == gate))
     last_decision = decisions[-1] if decisions else None
     changes: list[HistoryEntry] = []
     changed_fields: set[tuple[int, str]] = set()
@@ -484,14 +516,18 @@ def approval_detail(run_id: uuid.UUID | str, gate: int, template: Template | Non
                 changed_fields.update((step, key) for key in after)
             else:
                 changed_items.add(entity_id)
-    entries = kpi_entries(account_id) if any(entry_step in covers for entry_step in KPI_STEPS) else ()
+    kpi_steps = tuple(step.number for step in template.with_role(KPI_ROLE) if step.number in covers)
+    objectives_step = next((step.number for step in template.with_role(OBJECTIVES_ROLE) if step.number in covers),
+                           None)
     return ApprovalDetail(
         gate,
         _step_views(run_id, template, list(covers)),
-        objectives(run_id) if OBJECTIVES_STEP in covers else (),
-        _trends(entries, covers),
+        objectives(run_id) if objectives_step is not None else (),
+        _trends(kpi_entries(account_id) if kpi_steps else (), covers),
         last_decision,
         tuple(changes),
         frozenset(changed_fields),
         frozenset(changed_items),
+        objectives_step,
+        kpi_steps,
     )

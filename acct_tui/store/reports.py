@@ -32,20 +32,17 @@ from acct_tui.store.models import (
     utcnow,
 )
 from acct_tui.store.queries import DecisionView, RunView, run_view
-from acct_tui.template import (
-    ASSIGNEE_KEY,
-    CHECKLIST,
-    MULTI,
-    Template,
-    packaged_template,
-)
+from acct_tui.store.templates import TemplateCache, current_template, template_versions
+from acct_tui.template import ASSIGNEE_KEY, Step, Template
 from acct_tui.workflow import OPEN, PENDING, REJECT
+from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
 
-SATISFACTION = (4, "satisfaction")
-HISTORY_ISSUES = (3, "history_issues")
-ISSUE_CATEGORIES = (17, "issue_categories")
+# Fields the portfolio tallies, known by key: in whichever step of a template version asks for them.
+SATISFACTION = "satisfaction"
+HISTORY_ISSUES = "history_issues"
+ISSUE_CATEGORIES = "issue_categories"
 NOT_ASSESSED = "Not assessed"
 UNASSIGNED = "(no owner)"
 # Progress buckets by share of steps finished: (label, lowest percent included).
@@ -61,13 +58,17 @@ class PendingApproval(NamedTuple):
     account_id: uuid.UUID
     account: str
     owner: str
-    step: int
+    step: int  # its number in the template version the account's run follows
     title: str
     submitted_at: datetime | None
     age_days: int | None
+    step_key: str = ""
 
 
 class GateStats(NamedTuple):
+    """One gate across the portfolio, known by its key whatever version each run follows; `step` and
+    `title` are the gate's in the current version (or in the last version that had it)."""
+
     step: int
     title: str
     pending: int
@@ -78,6 +79,7 @@ class GateStats(NamedTuple):
     average_hours: float | None
     shortest_hours: float | None
     longest_hours: float | None
+    key: str = ""
 
     @property
     def rejection_rate(self) -> float | None:
@@ -130,6 +132,7 @@ class AccountLine(NamedTuple):
     objectives: int
     objectives_achieved: int
     last_activity: datetime
+    template_version: int | None = None  # the version of the template its run follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,8 @@ class PortfolioReport:
     history_issues: tuple[Tally, ...]
     issue_categories: tuple[Tally, ...]
     accounts: tuple[AccountLine, ...]
+    template: Template  # the version new runs start on: gates and answers are named and ordered as it has them
+    runs_by_version: tuple[tuple[str, int, int], ...] = ()  # (template key, version, active accounts)
 
     @property
     def overdue_tasks(self) -> int:
@@ -257,12 +262,23 @@ def shape_query() -> ModelSelect:
     )
 
 
-def option_values_query(step: int, key: str) -> ModelSelect:
+def template_versions_query() -> ModelSelect:
+    """Active accounts by the template version their run follows."""
+    return (
+        Run.select(Run.template_name, Run.template_version, fn.COUNT(Run.id))
+        .join(Account, on=(Run.account == Account.id))
+        .where(_active())
+        .group_by(Run.template_name, Run.template_version)
+        .order_by(Run.template_name, Run.template_version)
+    )
+
+
+def option_values_query(step_key: str, key: str) -> ModelSelect:
     """The stored values of a choice field across active accounts, each with how many chose it."""
     return (
-        # COUNT(run), not COUNT(id): an index on (key, step, value, run) would then answer it without the table.
+        # COUNT(run), not COUNT(id): an index on (key, step_key, value, run) then answers it without the table.
         FieldValue.select(FieldValue.value, fn.COUNT(FieldValue.run))
-        .where((FieldValue.key == key) & (FieldValue.step == step) & (FieldValue.value != "")
+        .where((FieldValue.key == key) & (FieldValue.step_key == step_key) & (FieldValue.value != "")
                & FieldValue.run.not_in(archived_runs_query()))
         .group_by(FieldValue.value)
     )
@@ -272,7 +288,8 @@ def pending_query() -> ModelSelect:
     """Approvals waiting for a decision, oldest first: `queries.approval_queue` without the run ids, step
     coverage and submitters the report does not show (a UUID per row is most of that query's time)."""
     return (
-        StepState.select(Account.id, Account.name, Account.owner, StepState.number, StepState.submitted_at)
+        StepState.select(Account.id, Account.name, Account.owner, StepState.step_key, StepState.submitted_at,
+                         Run.template_name, Run.template_version)
         .join(Run, on=(StepState.run == Run.id))
         .join(Account, on=(Run.account == Account.id))
         .where((StepState.status == PENDING) & _active())
@@ -286,11 +303,12 @@ def decisions_query() -> ModelSelect:
     seconds = ApprovalDecision.turnaround_seconds
     return (
         ApprovalDecision.select(
-            ApprovalDecision.step, fn.COUNT(ApprovalDecision.id), _count_where(ApprovalDecision.decision == REJECT),
+            ApprovalDecision.step_key, fn.COUNT(ApprovalDecision.id),
+            _count_where(ApprovalDecision.decision == REJECT),
             fn.COUNT(seconds), fn.AVG(seconds), fn.MIN(seconds), fn.MAX(seconds),
         )
         .where(ApprovalDecision.run.not_in(archived_runs_query()))
-        .group_by(ApprovalDecision.step)
+        .group_by(ApprovalDecision.step_key)
     )
 
 
@@ -306,7 +324,7 @@ def overdue_by_holder_query(today: date) -> ModelSelect:
         StepState.select(holder, fn.COUNT(StepState.id), fn.COUNT(Account.id.distinct()))
         .join(Run, on=(StepState.run == Run.id))
         .join(Account, on=(Run.account == Account.id))
-        .join(who, JOIN.LEFT_OUTER, on=((who.run == StepState.run) & (who.step == StepState.number)
+        .join(who, JOIN.LEFT_OUTER, on=((who.run == StepState.run) & (who.step_key == StepState.step_key)
                                         & (who.key == ASSIGNEE_KEY)))
         .where((StepState.status == OPEN) & (StepState.due_on < today) & _active())
         .group_by(holder)
@@ -342,10 +360,10 @@ def objective_totals_query(today: date) -> ModelSelect:
     )
 
 
-def account_lines_query(today: date) -> ModelSelect:
+def account_lines_query(today: date, satisfaction_step: str | None) -> ModelSelect:
     """One row per active account, by name, with everything its line shows: the per-run and per-account
-    figures are grouped subqueries, left-joined, so nothing is matched up row by row in Python."""
-    step, key = SATISFACTION
+    figures are grouped subqueries, left-joined, so nothing is matched up row by row in Python.
+    `satisfaction_step` is the key of the step that asks for the satisfaction rating."""
     rating = FieldValue.alias("rating")
     # COUNT(run): the (status, due_on, run) index holds it, so the table itself is not read.
     overdue = (StepState.select(StepState.run, fn.COUNT(StepState.run).alias("tasks"))
@@ -365,10 +383,11 @@ def account_lines_query(today: date) -> ModelSelect:
         Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage, Account.industry,
                        Account.annual_revenue, Account.last_activity_at, Run.done_count, Run.step_count,
                        Run.current_step, Run.next_approval, rating.value, overdue.c.tasks, goals.c.total,
-                       goals.c.achieved, *(getattr(latest.c, metric) for metric in METRIC_KEYS))
+                       goals.c.achieved, Run.template_name, Run.template_version,
+                       *(getattr(latest.c, metric) for metric in METRIC_KEYS))
         .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
-        .join(rating, JOIN.LEFT_OUTER, on=((rating.run == Run.id) & (rating.step == step) & (rating.key == key)
-                                           & (rating.value != "")))
+        .join(rating, JOIN.LEFT_OUTER, on=((rating.run == Run.id) & (rating.step_key == satisfaction_step)
+                                           & (rating.key == SATISFACTION) & (rating.value != "")))
         .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.run_id == Run.id))
         .join(goals, JOIN.LEFT_OUTER, on=(goals.c.run_id == Run.id))
         .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account_id == Account.id))
@@ -439,13 +458,25 @@ def _shape() -> _Shape:
     return _Shape(active, stages, segments, progress, percent_sum / with_run if with_run else None, finished)
 
 
-def _option_counts(step: int, key: str, template: Template) -> Counter:
+def _choice_field(template: Template, key: str) -> tuple[str | None, tuple[str, ...], bool]:
+    """The key of the step asking for the choice field `key`, its options, and whether it holds a list; a
+    template version without that field has no step and no options."""
+    found = template.find_field(key)
+    if found is None:
+        return None, (), False
+    step, field = found
+    return step.key, field.options, field_kind(field).holds_list
+
+
+def _option_counts(key: str, template: Template) -> Counter:
     """How many active accounts chose each option of a choice field. SQL groups the stored values (a few
     dozen distinct ones: a label, or a JSON list of labels) and Python counts their options: portable, and
     quicker than unpacking the JSON lists in SQL."""
-    is_list = template.step(step).field(key).type in (CHECKLIST, MULTI)
+    step_key, _, is_list = _choice_field(template, key)
     counts: Counter = Counter()
-    for stored, accounts in _rows(option_values_query(step, key)):
+    if step_key is None:
+        return counts
+    for stored, accounts in _rows(option_values_query(step_key, key)):
         try:
             chosen = json.loads(stored) if is_list else [stored]
         except ValueError:
@@ -455,23 +486,39 @@ def _option_counts(step: int, key: str, template: Template) -> Counter:
     return counts
 
 
-def _pending(today: date, template: Template) -> tuple[PendingApproval, ...]:
-    return tuple(
-        PendingApproval(account_id, name, owner, step, template.step(step).title, submitted_at,
-                        (today - submitted_at.date()).days if submitted_at else None)
-        for account_id, name, owner, step, submitted_at in _rows(pending_query())
-    )
+def _pending(today: date, templates: TemplateCache) -> tuple[PendingApproval, ...]:
+    pending = []
+    for account_id, name, owner, step_key, submitted_at, template_name, version in _rows(pending_query()):
+        gate = templates.get(template_name, version).step_by_key(step_key)
+        if gate is not None:
+            pending.append(PendingApproval(account_id, name, owner, gate.number, gate.title, submitted_at,
+                                           (today - submitted_at.date()).days if submitted_at else None, gate.key))
+    return tuple(pending)
 
 
-def _gate_stats(template: Template, pending: tuple[PendingApproval, ...]) -> tuple[GateStats, ...]:
-    per_gate = {step: rest for step, *rest in _rows(decisions_query())}
-    waiting = Counter(item.step for item in pending)
+def _gates_by_key(template: Template, templates: TemplateCache) -> dict[str, Step]:
+    """Every gate by key: the current version's in its order, then gates only older versions have."""
+    gates = {gate.key: gate for gate in template.approvals}
+    for row in reversed(template_versions()):
+        for gate in templates.get(row.name, row.version).approvals:
+            gates.setdefault(gate.key, gate)
+    return gates
+
+
+def _gate_stats(template: Template, templates: TemplateCache,
+                pending: tuple[PendingApproval, ...]) -> tuple[GateStats, ...]:
+    """Decisions and waiting approvals per gate, a gate being the same gate in every version by its key."""
+    per_gate = {step_key: rest for step_key, *rest in _rows(decisions_query())}
+    waiting = Counter(item.step_key for item in pending)
+    current = {gate.key for gate in template.approvals}
     stats = []
-    for gate in template.approvals:
-        decided, rejected, timed, average, shortest, longest = per_gate.get(gate.number, (0, 0, 0, None, None, None))
+    for key, gate in _gates_by_key(template, templates).items():
+        if key not in current and key not in per_gate and not waiting[key]:
+            continue  # a gate of an older version that no active run has reached
+        decided, rejected, timed, average, shortest, longest = per_gate.get(key, (0, 0, 0, None, None, None))
         hours = tuple(None if seconds is None else float(seconds) / 3600 for seconds in (average, shortest, longest))
-        stats.append(GateStats(gate.number, gate.title, waiting[gate.number], decided, decided - int(rejected),
-                               int(rejected), timed, *hours))
+        stats.append(GateStats(gate.number, gate.title, waiting[key], decided, decided - int(rejected),
+                               int(rejected), timed, *hours, key))
     return tuple(stats)
 
 
@@ -505,47 +552,53 @@ def _latest_values(values: list) -> tuple[Decimal | None, ...]:
     return tuple(None if value is None else to_places(metric, value) for metric, value in zip(METRICS, values))
 
 
-def _account_lines(today: date, template: Template, pending: tuple[PendingApproval, ...]) -> tuple[AccountLine, ...]:
-    """One line per active account, by name, from one query."""
+def _account_lines(today: date, template: Template, templates: TemplateCache,
+                   pending: tuple[PendingApproval, ...]) -> tuple[AccountLine, ...]:
+    """One line per active account, by name, from one query; each step named as its run's version names it."""
     waiting_since: dict[uuid.UUID, datetime | None] = {}
     for item in pending:  # oldest first: the first one of an account is what it waits on longest
         waiting_since.setdefault(item.account_id, item.submitted_at)
-    titles = {step.number: step.title for step in template.steps}
     to_uuid, to_decimal, to_time = (field.python_value
                                     for field in (Account.id, Account.annual_revenue, Account.last_activity_at))
     lines = []
+    query = account_lines_query(today, _choice_field(template, SATISFACTION)[0])
     for (account_id, name, owner, segment, stage, industry, revenue, activity, done, total, current, next_gate,
-         rating, overdue, objectives_set, achieved, *latest) in _driver_rows(account_lines_query(today)):
+         rating, overdue, objectives_set, achieved, template_name, version, *latest) in _driver_rows(query):
         account_id = to_uuid(account_id)
+        title = templates.get(template_name, version).step(current).title if current else ""
         lines.append(AccountLine(
             account_id, name, owner, segment, stage, industry, to_decimal(revenue), done or 0, total or 0, current,
-            titles[current] if current else "", next_gate, waiting_since.get(account_id), overdue or 0, rating,
+            title, next_gate, waiting_since.get(account_id), overdue or 0, rating,
             _latest_values(latest),
-            objectives_set or 0, achieved or 0, to_time(activity),
+            objectives_set or 0, achieved or 0, to_time(activity), version,
         ))
     return tuple(lines)
 
 
-def portfolio_report(today: date | None = None, template: Template | None = None, *,
-                     account_lines: bool = True) -> PortfolioReport:
+def portfolio_report(today: date | None = None, *, account_lines: bool = True) -> PortfolioReport:
     """Every number of the portfolio report, as of `today`. `account_lines=False` leaves out the line per
-    account (the CSV rows), which the Reports screen does not show: about half the work at 100,000 accounts."""
-    template = template or packaged_template()
+    account (the CSV rows), which the Reports screen does not show: about half the work at 100,000 accounts.
+
+    Runs may follow different versions of the template: gates and tallied fields are matched by key, and
+    labelled and ordered as the current version has them."""
     today = today or date.today()
+    templates = TemplateCache()
     with database.atomic():  # one snapshot: every number describes the same moment
+        template = current_template()
         archived = archived_count_query().scalar()
         shape = _shape()
-        pending = _pending(today, template)
-        gates = _gate_stats(template, pending)
+        pending = _pending(today, templates)
+        gates = _gate_stats(template, templates, pending)
         owners = _overdue_by_owner(today)
-        ratings = _option_counts(*SATISFACTION, template)
+        ratings = _option_counts(SATISFACTION, template)
         kpi_summaries = _kpi_summaries()
         objective_totals = _objective_totals(today)
-        history = _option_counts(*HISTORY_ISSUES, template)
-        categories = _option_counts(*ISSUE_CATEGORIES, template)
-        lines = _account_lines(today, template, pending) if account_lines else ()
+        history = _option_counts(HISTORY_ISSUES, template)
+        categories = _option_counts(ISSUE_CATEGORIES, template)
+        lines = _account_lines(today, template, templates, pending) if account_lines else ()
+        runs_by_version = tuple(_rows(template_versions_query()))
     ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
-    satisfaction_options = template.step(SATISFACTION[0]).field(SATISFACTION[1]).options
+    satisfaction_options = _choice_field(template, SATISFACTION)[1]
     return PortfolioReport(
         generated_at=utcnow(),
         as_of=today,
@@ -562,9 +615,11 @@ def portfolio_report(today: date | None = None, template: Template | None = None
         satisfaction=_tallies((*satisfaction_options, NOT_ASSESSED), ratings),
         kpis=kpi_summaries,
         objectives=objective_totals,
-        history_issues=_ranked(template.step(HISTORY_ISSUES[0]).field(HISTORY_ISSUES[1]).options, history),
-        issue_categories=_ranked(template.step(ISSUE_CATEGORIES[0]).field(ISSUE_CATEGORIES[1]).options, categories),
+        history_issues=_ranked(_choice_field(template, HISTORY_ISSUES)[1], history),
+        issue_categories=_ranked(_choice_field(template, ISSUE_CATEGORIES)[1], categories),
         accounts=lines,
+        template=template,
+        runs_by_version=runs_by_version,
     )
 
 
@@ -589,13 +644,12 @@ def _outcome(objective: ObjectiveView, series: dict[str, KpiSeries], today: date
     return ObjectiveOutcome(objective, measured, measured_on, meets, overdue)
 
 
-def account_report(account_id: uuid.UUID | str, today: date | None = None,
-                   template: Template | None = None) -> AccountReport:
-    """One account: its run of the steps with every answer, decisions, history, KPI trends and objectives."""
-    template = template or packaged_template()
+def account_report(account_id: uuid.UUID | str, today: date | None = None) -> AccountReport:
+    """One account: its run of the steps with every answer, decisions, history, KPI trends and objectives,
+    read with the template version the run follows (`report.run.template`)."""
     today = today or date.today()
     with database.atomic():
-        run = run_view(account_id, today, template)
+        run = run_view(account_id, today)
         series = _series(kpi_entries(run.account.id))
         listed = objectives(run.run_id)
     by_metric = {item.metric: item for item in series}

@@ -27,8 +27,9 @@ from acct_tui.store.models import (
     StepState,
     utcnow,
 )
+from acct_tui.store.templates import current_template, run_template
 from acct_tui.store.values import decode_value, display_value, encode_value
-from acct_tui.template import DUE_KEY, Field, Template, packaged_template
+from acct_tui.template import DUE_KEY, Field, Template
 from acct_tui.workflow import (
     APPROVE,
     APPROVED,
@@ -39,6 +40,7 @@ from acct_tui.workflow import (
     RunState,
     Transition,
 )
+from acct_tui.workflow.field_kinds import normalize_field_value
 from acct_tui.workflow.fields import (
     MAX_COMMENT,
     MAX_NAME,
@@ -47,7 +49,6 @@ from acct_tui.workflow.fields import (
     choose,
     multi_line_text,
     name_key,
-    normalize_field_value,
     one_line_text,
     parse_revenue,
 )
@@ -145,9 +146,8 @@ def create_account(
     annual_revenue: object = None,
     *,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> uuid.UUID:
-    """Create an account and start its run of the template; returns the account id."""
+    """Create an account and start its run of the template (its latest version); returns the account id."""
     fields = validate_account(name, owner, segment, stage, industry, annual_revenue)
     actor = actor or current_user()
     with write_transaction():
@@ -160,7 +160,7 @@ def create_account(
         except peewee.IntegrityError:
             raise DomainError(f"An account named “{fields.name}” already exists (names ignore case).") from None
         _audit("account.create", "account", account.id, actor, account_id=account.id, after=fields.as_dict(), at=now)
-        _start_run(account, actor, template or packaged_template(), now)
+        _start_run(account, actor, current_template(), now)
     return account.id
 
 
@@ -234,7 +234,8 @@ def _start_run(account: Account, actor: str, template: Template, now: datetime) 
     progress = state.progress()
     run = Run.create(
         account=account,
-        template_name=template.name,
+        template_name=template.key,
+        template_version=template.version,
         started_at=now,
         started_by=actor,
         step_count=progress.total,
@@ -244,35 +245,39 @@ def _start_run(account: Account, actor: str, template: Template, now: datetime) 
         updated_at=now,
     )
     StepState.insert_many(
-        [{"id": uuid.uuid4(), "run": run.id, "number": number, "status": status, "updated_at": now}
-         for number, status in state.statuses.items()]
+        [{"id": uuid.uuid4(), "run": run.id, "number": step.number, "step_key": step.key,
+          "status": state.statuses[step.number], "updated_at": now}
+         for step in template.steps]
     ).execute()
-    _audit("run.start", "run", run.id, actor, account_id=account.id, after={"template": template.name}, at=now)
+    _audit("run.start", "run", run.id, actor, account_id=account.id,
+           after={"template": template.name, "version": template.version}, at=now)
     return run
 
 
-def start_run(account_id: uuid.UUID | str, *, actor: str | None = None, template: Template | None = None) -> uuid.UUID:
-    """Start the account's run of the template (accounts made by `create_account` already have one)."""
+def start_run(account_id: uuid.UUID | str, *, actor: str | None = None) -> uuid.UUID:
+    """Start the account's run of the template's latest version (accounts made by `create_account` already
+    have one)."""
     actor = actor or current_user()
     with write_transaction():
         account = _get_account(account_id)
         if Run.select().where(Run.account == account.id).exists():
             raise DomainError(f"“{account.name}” already has a run of the template.")
-        return _start_run(account, actor, template or packaged_template(), utcnow()).id
+        return _start_run(account, actor, current_template(), utcnow()).id
 
 
-def _load_run(run_id: uuid.UUID | str, template: Template) -> tuple[Run, RunState]:
+def _load_run(run_id: uuid.UUID | str) -> tuple[Run, RunState]:
+    """The run and its state, read with the template version it follows (`state.template`)."""
     run = Run.get_or_none(Run.id == _as_uuid(run_id, "run"))
     if run is None:
         raise DomainError("That run no longer exists.")
-    statuses = dict(StepState.select(StepState.number, StepState.status).where(StepState.run == run.id).tuples())
-    return run, RunState(template, statuses)
+    statuses = dict(StepState.select(StepState.step_key, StepState.status).where(StepState.run == run.id).tuples())
+    return run, RunState.from_stored(run_template(run), statuses)
 
 
 def _step_values(run: Run, step: int, template: Template) -> dict[str, object]:
     fields = {f.key: f for f in template.step(step).fields}
     rows = FieldValue.select(FieldValue.key, FieldValue.value).where(
-        (FieldValue.run == run.id) & (FieldValue.step == step)
+        (FieldValue.run == run.id) & (FieldValue.step_key == template.step(step).key)
     ).tuples()
     return {key: decode_value(fields[key], text) for key, text in rows if key in fields}
 
@@ -283,13 +288,16 @@ def _apply(run: Run, before: RunState, transition: Transition, actor: str, actio
     now = utcnow()
     after = transition.state
     changed = {n: s for n, s in after.statuses.items() if before.statuses[n] != s}
+    template = after.template
     for number, status in changed.items():
         update: dict[Any, Any] = {StepState.status: status, StepState.updated_at: now}
         if number in transition.submitted:
             update.update({StepState.submitted_at: now, StepState.submitted_by: actor})
         if status in (DONE, APPROVED, REJECTED):
             update.update({StepState.finished_at: now, StepState.finished_by: actor})
-        StepState.update(update).where((StepState.run == run.id) & (StepState.number == number)).execute()
+        StepState.update(update).where(
+            (StepState.run == run.id) & (StepState.step_key == template.step(number).key)
+        ).execute()
     progress = after.progress()
     Run.update(
         done_count=progress.done, current_step=progress.current_step, next_approval=progress.next_approval,
@@ -320,23 +328,23 @@ def set_field(
     *,
     expected_version: int | None = None,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> int:
-    """Save one form value; returns its new version.
+    """Save one form value of step `step` (its number in the template version the run follows); returns the
+    value's new version.
 
     `expected_version` is the version the user's edit started from (0 for a value never saved). When
     someone else saved in between, `StaleEdit` carries the current value and nothing is written.
     """
-    template = template or packaged_template()
-    field = _field(template, step, key)
-    normalized = normalize_field_value(field, value)
-    encoded = encode_value(field, normalized)
     actor = actor or current_user()
     with write_transaction():
-        run, state = _load_run(run_id, template)
+        run, state = _load_run(run_id)
+        field = _field(state.template, step, key)
+        normalized = normalize_field_value(field, value)
+        encoded = encode_value(field, normalized)
+        step_key = state.template.step(step).key
         state.check_edit(step)
         existing = FieldValue.get_or_none(
-            (FieldValue.run == run.id) & (FieldValue.step == step) & (FieldValue.key == key)
+            (FieldValue.run == run.id) & (FieldValue.step_key == step_key) & (FieldValue.key == key)
         )
         current_version = existing.version if existing else 0
         if expected_version is not None and expected_version != current_version:
@@ -353,14 +361,16 @@ def set_field(
         now = utcnow()
         before_text = display_value(field, decode_value(field, existing.value)) if existing else None
         if existing is None:
-            existing = FieldValue.create(run=run.id, step=step, key=key, value=encoded, version=1,
+            existing = FieldValue.create(run=run.id, step=step, step_key=step_key, key=key, value=encoded, version=1,
                                          updated_at=now, updated_by=actor)
         else:
             FieldValue.update(value=encoded, version=FieldValue.version + 1, updated_at=now, updated_by=actor).where(
                 FieldValue.id == existing.id
             ).execute()
         if key == DUE_KEY:
-            StepState.update(due_on=normalized).where((StepState.run == run.id) & (StepState.number == step)).execute()
+            StepState.update(due_on=normalized).where(
+                (StepState.run == run.id) & (StepState.step_key == step_key)
+            ).execute()
         Run.update(updated_at=now).where(Run.id == run.id).execute()
         Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
         _audit("field.set", "field", existing.id, actor, account_id=run.account_id, step=step,
@@ -375,84 +385,77 @@ def keep_unapplied_value(
     value: object,
     *,
     actor: str | None = None,
-    template: Template | None = None,
 ) -> None:
     """Record in the account's history a value the user typed but did not apply, because another session
     changed the field first and the app is closing: nothing typed is lost, and the stored value stays."""
-    template = template or packaged_template()
-    field = _field(template, step, key)
-    shown = display_value(field, normalize_field_value(field, value))
     actor = actor or current_user()
     with write_transaction():
         account = _get_account(account_id)
+        run = Run.get_or_none(Run.account == account.id)
+        if run is None:
+            raise DomainError(f"“{account.name}” has no run of the template.")
+        field = _field(run_template(run), step, key)
+        shown = display_value(field, normalize_field_value(field, value))
         _audit("field.kept", "account", account.id, actor, account_id=account.id, step=step, after={key: shown})
 
 
-def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
-                  template: Template | None = None) -> Progress:
+def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Mark a task done (refused with the reason when a gate locks it or a required field is empty)."""
-    template = template or packaged_template()
     actor = actor or current_user()
     with write_transaction():
-        run, state = _load_run(run_id, template)
-        transition = state.complete(step, _step_values(run, step, template))
+        run, state = _load_run(run_id)
+        transition = state.complete(step, _step_values(run, step, state.template))
         return _apply(run, state, transition, actor, "step.complete", step)
 
 
-def reopen_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
-                template: Template | None = None) -> Progress:
+def reopen_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Reopen a done task (or a granted approval, which goes back to the queue)."""
-    template = template or packaged_template()
     actor = actor or current_user()
     with write_transaction():
-        run, state = _load_run(run_id, template)
+        run, state = _load_run(run_id)
         transition = state.reopen(step)
-        action = "approval.reopen" if template.step(step).is_approval else "step.reopen"
+        action = "approval.reopen" if state.template.step(step).is_approval else "step.reopen"
         return _apply(run, state, transition, actor, action, step)
 
 
-def reopen_approval(run_id: uuid.UUID | str, step: int, *, actor: str | None = None,
-                    template: Template | None = None) -> Progress:
+def reopen_approval(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Take back a granted approval so its steps can be edited; it returns to the approval queue."""
-    template = template or packaged_template()
     actor = actor or current_user()
     with write_transaction():
-        run, state = _load_run(run_id, template)
+        run, state = _load_run(run_id)
         return _apply(run, state, state.reopen_approval(step), actor, "approval.reopen", step)
 
 
-def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, actor: str | None,
-            template: Template | None) -> Progress:
-    template = template or packaged_template()
+def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, actor: str | None) -> Progress:
     comment_text = multi_line_text(comment, "Comment", MAX_COMMENT).strip()
     actor = actor or current_user()
     with write_transaction():
-        run, state = _load_run(run_id, template)
+        run, state = _load_run(run_id)
         if decision == APPROVE:
             transition = state.approve(step)
         else:
             transition = state.reject(step, comment_text)
+        step_key = state.template.step(step).key
         submitted_at = StepState.select(StepState.submitted_at).where(
-            (StepState.run == run.id) & (StepState.number == step)
+            (StepState.run == run.id) & (StepState.step_key == step_key)
         ).scalar()
         now = utcnow()
         turnaround = round((now - submitted_at).total_seconds()) if submitted_at else None
-        ApprovalDecision.create(run=run.id, step=step, decision=decision, approver=actor, comment=comment_text,
+        ApprovalDecision.create(run=run.id, step=step, step_key=step_key, decision=decision, approver=actor,
+                                comment=comment_text,
                                 submitted_at=submitted_at, decided_at=now, turnaround_seconds=turnaround)
         return _apply(run, state, transition, actor, f"approval.{'approve' if decision == APPROVE else 'reject'}",
                       step, extra={"comment": comment_text})
 
 
-def approve(run_id: uuid.UUID | str, step: int, comment: object = "", *, actor: str | None = None,
-            template: Template | None = None) -> Progress:
+def approve(run_id: uuid.UUID | str, step: int, comment: object = "", *, actor: str | None = None) -> Progress:
     """Grant a pending approval; the steps after it unlock."""
-    return _decide(run_id, step, APPROVE, comment, actor, template)
+    return _decide(run_id, step, APPROVE, comment, actor)
 
 
-def reject(run_id: uuid.UUID | str, step: int, comment: object, *, actor: str | None = None,
-           template: Template | None = None) -> Progress:
+def reject(run_id: uuid.UUID | str, step: int, comment: object, *, actor: str | None = None) -> Progress:
     """Refuse a pending approval with a required comment; the steps it covers reopen to be redone."""
-    return _decide(run_id, step, REJECT, comment, actor, template)
+    return _decide(run_id, step, REJECT, comment, actor)
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from acct_tui.widgets.objectives_editor import DEFINE, objective_row
 from acct_tui.widgets.step_form import local_time, state_words
 from acct_tui.widgets.step_list import one_line
 from acct_tui.workflow import REJECTED
-from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, get_metric
+from acct_tui.workflow.kpi import get_metric
 
 CHANGED = "✎"  # marks a value changed since the last decision: readable without colour
 TOP, ITEM, TEXT = "detail-top", "detail-item", "detail-text"  # indents 0, 2 and 6 (see screens.tcss)
@@ -82,15 +82,15 @@ def detail_lines(item: QueueItem, detail: ApprovalDetail) -> list[Line]:
                 lines.append((Content(printable(field.value)), TEXT))
             else:
                 lines.append((label + one_line(display_value(field, field.value)), ITEM))
-    if OBJECTIVES_STEP in item.covers:
-        lines.append((Content.styled(f"Objectives (step {OBJECTIVES_STEP})", "bold"), TOP))
+    if detail.objectives_step is not None:
+        lines.append((Content.styled(f"Objectives (step {detail.objectives_step})", "bold"), TOP))
         lines.extend(
             (Content(_changed_mark(objective.id in detail.changed_items)) + objective_row(objective, DEFINE), ITEM)
             for objective in detail.objectives
         )
         if not detail.objectives:
             lines.append((Content("No objectives are set."), ITEM))
-    kpi_steps = ", ".join(str(number) for number in item.covers if number in KPI_STEPS)
+    kpi_steps = ", ".join(map(str, detail.kpi_steps))
     if kpi_steps:
         lines.append((Content.styled(f"KPI values (step {kpi_steps}), with the one before", "bold"), TOP))
         lines.extend(

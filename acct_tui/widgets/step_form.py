@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -24,11 +24,12 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from acct_tui.store.queries import FieldView, StepView
 from acct_tui.store.values import display_value
-from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE
+from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE, TEXT
 from acct_tui.text import printable
 from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor, NotesEditor
 from acct_tui.widgets.step_list import CursorOptionList, mark_text, one_line
 from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
+from acct_tui.workflow.field_kinds import FIELD_KINDS
 
 # When an edit should be saved: toggles at once, typing after a short pause, dates when the user leaves
 # the field or presses Enter (a half-typed date is not an error worth showing).
@@ -44,21 +45,12 @@ def local_time(moment: datetime | None) -> str:
     return moment.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def editor_value(field: FieldView) -> object:
-    """A stored value in the form its editor holds."""
-    if field.type == DATE:
-        return field.value.isoformat() if field.value else ""
-    if field.type in (CHECKLIST, MULTI, SINGLE):
-        return field.value
-    return printable(field.value)
-
-
 def field_summary(step: StepView) -> Content:
     """Every field of a step as `Label: value` lines (notes indented below their label), for reading only."""
     lines: list[Content] = []
     for field in step.fields:
         label = (f"{field.label}: ", "bold")
-        if field.type == NOTES:
+        if FIELD_KINDS[field.type].multi_line:
             if not field.value:
                 lines.append(Content.assemble(label, "—"))
                 continue
@@ -153,6 +145,43 @@ class ChoiceList(CursorOptionList):
 
 
 @dataclass(frozen=True, slots=True)
+class FieldEditor:
+    """How one kind of field (see `acct_tui.workflow.field_kinds`) is edited: the widget, a stored value in
+    the form that widget holds, and when typing in it is saved."""
+
+    create: Callable[[FieldView, object, str], Widget]  # (field, value in editor form, widget id)
+    editor_value: Callable[[FieldView], object]
+    typing_saves: str = SOON
+
+
+def _choice_editor(multiple: bool) -> FieldEditor:
+    return FieldEditor(lambda field, value, editor_id: ChoiceList(field.options, value, multiple=multiple,
+                                                                  id=editor_id),
+                       lambda field: field.value, NOW)
+
+
+FIELD_EDITORS: dict[str, FieldEditor] = {
+    CHECKLIST: _choice_editor(multiple=True),
+    MULTI: _choice_editor(multiple=True),
+    SINGLE: _choice_editor(multiple=False),
+    NOTES: FieldEditor(lambda field, value, editor_id: NotesEditor(
+        str(value), id=editor_id, soft_wrap=True, tab_behavior="focus", placeholder="Notes are saved as you type"),
+        lambda field: printable(field.value)),
+    TEXT: FieldEditor(lambda field, value, editor_id: LineEditor(str(value), id=editor_id),
+                      lambda field: printable(field.value)),
+    # A date is saved when the user leaves the field or presses Enter: a half-typed date is no error to show.
+    DATE: FieldEditor(lambda field, value, editor_id: LineEditor(
+        str(value), id=editor_id, placeholder="YYYY-MM-DD, today, tomorrow, +7 or +2w"),
+        lambda field: field.value.isoformat() if field.value else "", ON_LEAVE),
+}
+
+
+def editor_value(field: FieldView) -> object:
+    """A stored value in the form its editor holds."""
+    return FIELD_EDITORS[field.type].editor_value(field)
+
+
+@dataclass(frozen=True, slots=True)
 class PendingEdit:
     key: str
     value: object
@@ -222,13 +251,7 @@ class StepForm(Vertical):
     def _editor(self, field: FieldView) -> Widget:
         editor_id = f"field-{field.key}"
         value = self._drafts.get(field.key, self._base[field.key])
-        if field.type in (CHECKLIST, MULTI, SINGLE):
-            return ChoiceList(field.options, value, multiple=field.type != SINGLE, id=editor_id)
-        if field.type == NOTES:
-            return NotesEditor(str(value), id=editor_id, soft_wrap=True, tab_behavior="focus",
-                            placeholder="Notes are saved as you type")
-        placeholder = "YYYY-MM-DD, today, tomorrow, +7 or +2w" if field.type == DATE else ""
-        return LineEditor(str(value), id=editor_id, placeholder=placeholder)
+        return FIELD_EDITORS[field.type].create(field, value, editor_id)
 
     def _key(self, widget: Widget) -> str | None:
         key = (widget.id or "").removeprefix("field-")
@@ -278,7 +301,7 @@ class StepForm(Vertical):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if (key := self._key(event.control)) is not None:
-            self._edited(key, event.value, ON_LEAVE if self._fields[key].type == DATE else SOON)
+            self._edited(key, event.value, FIELD_EDITORS[self._fields[key].type].typing_saves)
 
     @on(Input.Submitted)
     def _input_submitted(self, event: Input.Submitted) -> None:

@@ -68,6 +68,10 @@ def _steps_text(numbers: list[int]) -> str:
     return "steps " + ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def initial_state(step: Step) -> str:
+    return WAITING if step.is_approval else OPEN
+
+
 @dataclass(frozen=True)
 class RunState:
     template: Template
@@ -78,12 +82,25 @@ class RunState:
             status = self.statuses.get(step.number)
             allowed = APPROVAL_STATES if step.is_approval else TASK_STATES
             if status not in allowed:
-                raise ValueError(f"step {step.number} has no valid state: {status!r}")
+                raise WorkflowError(
+                    f"Step {step.number} ({step.key}) is stored as {status!r}, which "
+                    f"{'an approval' if step.is_approval else 'a task'} cannot be: the database was changed "
+                    "outside acct-tui. Restore a backup made with `acct-tui db backup`."
+                )
         object.__setattr__(self, "statuses", MappingProxyType(dict(self.statuses)))
 
     @classmethod
     def new(cls, template: Template) -> RunState:
-        return cls(template, {step.number: WAITING if step.is_approval else OPEN for step in template.steps})
+        return cls(template, {step.number: initial_state(step) for step in template.steps})
+
+    @classmethod
+    def from_stored(cls, template: Template, statuses_by_key: Mapping[str, str]) -> RunState:
+        """The run as stored (states by step key); a step with no stored state is in its initial state."""
+        return cls(template,
+                   {step.number: statuses_by_key.get(step.key, initial_state(step)) for step in template.steps})
+
+    def statuses_by_key(self) -> dict[str, str]:
+        return {step.key: self.statuses[step.number] for step in self.template.steps}
 
     # Queries ---------------------------------------------------------------------------------------
     def status(self, number: int) -> str:

@@ -1,11 +1,5 @@
 """Rules for the values of form fields and account attributes: what is accepted and in what normal form.
-
-Values in their normal form:
-- checklist / multi: a tuple of option labels, in template order, no repeats
-- single: an option label, or None
-- notes / text: a string (notes keep newlines and tabs)
-- date: a `datetime.date`, or None
-"""
+Each kind of form field applies them through its entry in `acct_tui.workflow.field_kinds`."""
 
 from __future__ import annotations
 
@@ -15,7 +9,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from acct_tui.errors import DomainError
-from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE, TEXT, Field
 from acct_tui.text import invisible_character
 
 MAX_NAME = 200
@@ -166,25 +159,3 @@ def choose(value: object, choices: tuple[str, ...], what: str) -> str:
             if choice.casefold() == wanted:
                 return choice
     raise DomainError(f"{what} must be one of: {', '.join(choices)}.")
-
-
-def normalize_field_value(field: Field, value: object) -> object:
-    """Validate a form value for `field` and return it in normal form, or raise DomainError."""
-    if field.type in (CHECKLIST, MULTI):
-        if value is None:
-            return ()
-        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
-            raise DomainError(f"{field.label} takes a list of options.")
-        chosen = {choose(item, field.options, field.label) for item in value}
-        return tuple(option for option in field.options if option in chosen)
-    if field.type == SINGLE:
-        if value is None or value == "":
-            return None
-        return choose(value, field.options, field.label)
-    if field.type == NOTES:
-        return multi_line_text(value, field.label)
-    if field.type == TEXT:
-        return one_line_text(value, field.label)
-    if field.type == DATE:
-        return parse_date(value, field.label)
-    raise DomainError(f"{field.label} has an unknown type {field.type!r}.")

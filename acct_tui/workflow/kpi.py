@@ -1,9 +1,10 @@
 """Rules for key performance indicators (KPIs) and account objectives: which metrics exist, what values they
 accept, how they read. Pure: no Peewee, no Textual.
 
-The six metrics are the ones step 13 names. KPI values are entered with a date from steps 10 (monitoring)
-and 13 (reports), so every account builds a time series per metric; objectives are set in step 6 with a
-target and a due date, and judged in step 20.
+The six metrics are the ones the reports step names. KPI values are entered with a date from the steps whose
+role is "kpi" (monitoring and reports in the packaged template), so every account builds a time series per
+metric; objectives are set in the step whose role is "objectives" with a target and a due date, and judged
+in the "results" step (see `acct_tui.template` for roles).
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ CURRENCY = "currency"
 PERCENT = "%"
 OUT_OF_FIVE = "/5"
 SCORE = "score"
-
-KPI_STEPS = (10, 13)  # steps whose checklist entry records KPI values
-OBJECTIVES_STEP = 6
-RESULTS_STEP = 20
 
 MAX_OBJECTIVES = 20  # "a short list": more than this is a plan, not objectives
 MAX_TARGET = MAX_SHORT_TEXT
@@ -176,14 +173,11 @@ def validate_objective(title: object, target: object, metric: object = None) -> 
 
 __all__ = [
     "CURRENCY",
-    "KPI_STEPS",
     "MAX_OBJECTIVES",
     "METRICS",
     "METRIC_KEYS",
-    "OBJECTIVES_STEP",
     "OUT_OF_FIVE",
     "PERCENT",
-    "RESULTS_STEP",
     "SCORE",
     "Metric",
     "ObjectiveFields",
