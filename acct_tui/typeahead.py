@@ -2,18 +2,19 @@
 
 Over a slow link a terminal delivers several keys in one read, and Textual hands each key to the widget that
 has focus *when the app reads it*, without waiting for the keys before it to be handled. So in "a" + "Acme"
-the name goes to the account list while "a" is still on its way to opening the form, and in a dropdown
-"enter" + "tab" moves the focus before "enter" has chosen the option, after which "enter" submits the field
-the focus landed in.
-
-A bracketed paste is read whole (see `acct_tui.terminal_input`) and takes its place among the keys.
+the name went to the account list while "a" was still on its way to opening the form, and in a dropdown
+"enter" + "tab" moved the focus before "enter" had chosen the option, after which "enter" submitted the field
+the focus had landed in.
 
 `KeysInOrderApp` hands out one key (or paste) at a time: the next one waits until the previous one has been
-handled and everything it set off has settled: a dialog or form pushed and mounted, a dropdown opened or closed,
-the focus moved. Then it goes to whatever has focus. A key that arrives when the app is idle is handed out at
-once, so typing at human speed is not slowed down.
+handled and everything it set off has settled: a dialog or form pushed and mounted, a dropdown opened or
+closed, the focus moved. Then it goes to whatever has focus. A key that arrives while the app is idle is
+handed out at once, so typing at human speed is not slowed down. A bracketed paste is read whole (see
+`acct_tui.terminal_input`) and takes its place among the keys.
 
-Work a key starts in a thread (a save, a load) is not waited for: the app keeps answering keys meanwhile.
+Work a key starts in a thread (a save, a reload) is not waited for, so the app keeps answering keys while the
+database is slow, except a worker that loads what the next keys are meant for (the checklist of an account
+just opened): `hold_keys_for` makes keys wait for it.
 """
 
 from __future__ import annotations
@@ -27,22 +28,30 @@ from textual.app import App, ScreenStackError
 from textual.dom import DOMNode
 from textual.driver import Driver
 from textual.message_pump import MessagePump
+from textual.worker import Worker
 
 InputEvent = events.Key | events.Paste
 
-# How often to look whether a widget that has not handled its messages yet has been removed meanwhile
-# (a dismissed dialog drops its queue).
-_POLL_SECONDS = 0.05
-# A key's consequences settle in a few rounds (a pushed screen mounts, then focuses a field). A widget that
+# How often to look whether a widget that has not handled its messages yet has left the app meanwhile (a
+# dismissed dialog drops its queue), or whether a worker keys wait for has finished.
+_POLL_SECONDS = 0.02
+# A key's consequences settle in a few rounds (a pushed screen mounts, then focuses a field); a widget that
 # keeps posting to itself must not hold the keys for ever.
 _MAX_ROUNDS = 20
-# Safety valve: a handler that never finishes must not swallow every later key; they are then handed out,
-# still in order, to whatever has focus.
+# Safety valve: a handler or worker that never finishes must not swallow every later key; they are then
+# handed out, still in order, to whatever has focus.
 _MAX_HOLD_SECONDS = 5.0
 
 
+def hold_keys_for(app: App, worker: Worker) -> None:
+    """Keys that arrive while `worker` runs wait until it has finished and its result is shown: it loads the
+    widgets they are typed into."""
+    if isinstance(app, KeysInOrderApp):
+        app._awaited_workers.append(worker)
+
+
 def _quiet(pump: MessagePump) -> bool:
-    # Textual has no public "has pending messages"; the queue is what the test pilot's wait reads too.
+    # Textual has no public "has pending messages"; the message queue is what its test pilot waits on too.
     return pump._message_queue.empty()
 
 
@@ -54,11 +63,12 @@ async def _handled(pumps: Iterable[MessagePump]) -> None:
         if pump.call_later(done.set):
             pending.append((pump, done))
     for pump, done in pending:
+        if done.is_set():
+            continue
+        waiter = asyncio.ensure_future(done.wait())
         while not done.is_set() and pump.is_attached:
-            try:
-                await asyncio.wait_for(done.wait(), _POLL_SECONDS)
-            except TimeoutError:
-                pass
+            await asyncio.wait((waiter,), timeout=_POLL_SECONDS)
+        waiter.cancel()
 
 
 class KeysInOrderApp(App):
@@ -67,8 +77,8 @@ class KeysInOrderApp(App):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._held_input: deque[InputEvent] = deque()
-        self._input_in_flight = False
-        self._settling: asyncio.Task[None] | None = None  # referenced, so it is not collected while it runs
+        self._settling: asyncio.Task[None] | None = None  # while set, keys wait in `_held_input`
+        self._awaited_workers: list[Worker] = []
 
     def get_driver_class(self) -> type[Driver]:
         driver_class = super().get_driver_class()
@@ -79,21 +89,38 @@ class KeysInOrderApp(App):
         return WholePasteDriver
 
     async def on_event(self, event: events.Event) -> None:
+        # A key comes back here from the focused widget when nothing below handled it (`is_forwarded`): it
+        # then goes on to the app's bindings as usual.
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
-            if self._input_in_flight:
-                self._held_input.append(event)
-            else:
-                await self._hand_out(event)
+            self._held_input.append(event)
+            if self._settling is None:
+                await self._hand_out_next()
             return
         await super().on_event(event)
 
-    async def _hand_out(self, event: InputEvent) -> None:
-        self._input_in_flight = True
+    def on_unmount(self) -> None:
+        if self._settling is not None:
+            self._settling.cancel()
+
+    def _loading(self) -> list[Worker]:
+        # A worker cancelled before it ran (replaced by a newer one of its group) never reaches a final state.
+        self._awaited_workers = [worker for worker in self._awaited_workers
+                                 if not (worker.is_finished or worker.is_cancelled)]
+        return self._awaited_workers
+
+    async def _hand_out_next(self) -> None:
+        self._settling = None
+        if not self._held_input:
+            return
+        if self._loading():
+            self._settling = asyncio.create_task(self._settle(None), name="typeahead: loading")
+            return
+        event = self._held_input.popleft()
         receiver: DOMNode = self.focused or self.screen
         await super().on_event(event)
-        self._settling = asyncio.create_task(self._settle(receiver), name="typeahead settle")
+        self._settling = asyncio.create_task(self._settle(receiver), name="typeahead: settle")
 
-    async def _settle(self, receiver: DOMNode) -> None:
+    async def _settle(self, receiver: DOMNode | None) -> None:
         try:
             await asyncio.wait_for(self._settled(receiver), _MAX_HOLD_SECONDS)
         except TimeoutError:
@@ -103,25 +130,25 @@ class KeysInOrderApp(App):
         finally:
             self.call_later(self._hand_out_next)
 
-    async def _settled(self, receiver: DOMNode) -> None:
-        # The key bubbles from the widget it was given to up to the app, one queue at a time; the app runs its
-        # binding last. Follow it up...
-        for node in (receiver, *receiver.ancestors):
-            await _handled((node,))
-        # ...then let what it set off finish: rounds over the app and the screen in front until a round
-        # leaves every queue empty and the screen and focus unchanged.
+    async def _settled(self, receiver: DOMNode | None) -> None:
+        if receiver is not None:
+            # The key goes from the widget it was given to up to the app, one queue at a time; the app runs
+            # its binding last. Follow it up.
+            for node in (receiver, *receiver.ancestors):
+                await _handled((node,))
+        await self._rounds()
+        while self._loading():
+            while self._loading():
+                await asyncio.sleep(_POLL_SECONDS)
+            await self._rounds()
+
+    async def _rounds(self) -> None:
+        """Let what the key set off finish: rounds over the app and the screen in front until a round leaves
+        every queue empty, every widget mounted and the screen and focus unchanged."""
         for _ in range(_MAX_ROUNDS):
             before = (self.screen, self.focused)
-            pumps = [self, *self.screen.walk_children(with_self=True)]
-            await _handled(pumps)
-            pumps = [self, *self.screen.walk_children(with_self=True)]
+            await _handled([self, *self.screen.walk_children(with_self=True)])
             if (self.screen, self.focused) == before and all(
-                _quiet(pump) and (pump is self or pump.is_mounted) for pump in pumps
-            ):
+                _quiet(pump) and pump.is_mounted for pump in self.screen.walk_children(with_self=True)
+            ) and _quiet(self):
                 return
-
-    async def _hand_out_next(self) -> None:
-        if self._held_input:
-            await self._hand_out(self._held_input.popleft())
-        else:
-            self._input_in_flight = False
