@@ -72,9 +72,11 @@ class WholePasteParser(XTermParser):
 class WholePasteDriver(LinuxDriver):
     """The Linux/macOS driver, reading input through `WholePasteParser`."""
 
+    parser_class = WholePasteParser
+
     def run_input_thread(self) -> None:
         # Textual's input loop, with the parser replaced (Textual offers no hook to choose the parser).
-        parser = WholePasteParser(self._debug)
+        parser = self.parser_class(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
         with selectors.SelectSelector() as selector:
             selector.register(self.fileno, selectors.EVENT_READ)

@@ -14,7 +14,7 @@ from textual import events
 from textual.app import App
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 
-from acct_tui.terminal_input import WholePasteParser
+from textual._xterm_parser import XTermParser
 
 
 def key_event(key: str) -> events.Key:
@@ -43,8 +43,10 @@ def burst(app: App, *keys: str | events.Paste) -> None:
 
 def read(app: App, data: str) -> None:
     """Queue what the terminal sends as `data` in one read (escape sequences, bracketed pastes), parsed by
-    the app's own input parser, all before the app handles the first event."""
-    parser = WholePasteParser()
-    for event in parser.feed(data):
+    the parser the app's driver reads the terminal with, all before the app handles the first event."""
+    parser = getattr(app.get_driver_class(), "parser_class", XTermParser)()
+    # The end of input stands for the pause after the read: a lone Escape at the end is then the Escape key.
+    events_read = [*parser.feed(data), *parser.feed("")]
+    for event in events_read:
         event.set_sender(app)
         app.post_message(event)
