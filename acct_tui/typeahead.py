@@ -77,8 +77,14 @@ class KeysInOrderApp(App):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._held_input: deque[InputEvent] = deque()
-        self._settling: asyncio.Task[None] | None = None  # while set, keys wait in `_held_input`
+        self._in_flight = False  # while a key is handed out or settling, the next ones wait in `_held_input`
+        self._settling: asyncio.Task[None] | None = None
         self._awaited_workers: list[Worker] = []
+
+    @property
+    def keys_pending(self) -> bool:
+        """True while keys typed ahead wait to be handed out, or the last one handed out has not settled."""
+        return self._in_flight
 
     def get_driver_class(self) -> type[Driver]:
         driver_class = super().get_driver_class()
@@ -93,7 +99,7 @@ class KeysInOrderApp(App):
         # then goes on to the app's bindings as usual.
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             self._held_input.append(event)
-            if self._settling is None:
+            if not self._in_flight:
                 await self._hand_out_next()
             return
         await super().on_event(event)
@@ -109,8 +115,8 @@ class KeysInOrderApp(App):
         return self._awaited_workers
 
     async def _hand_out_next(self) -> None:
-        self._settling = None
-        if not self._held_input:
+        self._in_flight = bool(self._held_input)
+        if not self._in_flight:
             return
         if self._loading():
             self._settling = asyncio.create_task(self._settle(None), name="typeahead: loading")
@@ -138,9 +144,9 @@ class KeysInOrderApp(App):
                 await _handled((node,))
         await self._rounds()
         while self._loading():
-            while self._loading():
-                await asyncio.sleep(_POLL_SECONDS)
-            await self._rounds()
+            await asyncio.sleep(_POLL_SECONDS)
+            if not self._loading():
+                await self._rounds()  # the result is shown; that may start another load to wait for
 
     async def _rounds(self) -> None:
         """Let what the key set off finish: rounds over the app and the screen in front until a round leaves

@@ -64,6 +64,14 @@ async def test_a_name_tab_owner_in_one_read_lands_in_the_form_not_the_filter(app
         assert isinstance(app.focused, AccountTable)
 
 
+async def test_two_accounts_typed_in_one_read_are_both_added(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, "a", *typed("Acme"), "ctrl+s", "a", *typed("Beta"), "tab", *typed("bob"), "ctrl+s")
+        await settle(pilot)
+        assert [(row.name, row.owner) for row in account_rows()] == [("Acme", ""), ("Beta", "bob")]
+
+
 async def test_enter_then_tab_in_the_stage_dropdown_choose_and_move_on_without_saving(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
