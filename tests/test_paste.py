@@ -3,6 +3,8 @@ terminal as one paste (Textual's parser split it at an Escape), then inserted or
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given
 from hypothesis import strategies as st
 from textual import events
@@ -10,10 +12,12 @@ from textual.widgets import Input
 
 from acct_tui.app import AcctApp
 from acct_tui.screens.account_form import AccountForm
+from acct_tui.store.db import close_database, open_database
 from acct_tui.store import queries, services
 from acct_tui.store.models import ApprovalDecision
 from acct_tui.store.queries import account_rows
 from acct_tui.terminal_input import PASTE_END, PASTE_START, WholePasteParser
+from test_crash import Terminal
 from tests.bursts import read
 from tests.test_approvals_screen import open_queue, submit_status_approval
 from tests.ui_support import settle
@@ -120,3 +124,21 @@ async def test_a_line_break_after_escape_in_a_paste_never_submits_a_dialog(db, d
         read(app, "Redo it\r")
         await settle(pilot)
         assert ApprovalDecision.get().comment == "Redo it"
+
+
+def test_the_real_app_in_a_terminal_takes_a_paste_whole_or_not_at_all(db_path):
+    """The terminal's bytes through the app's own driver: one write holding two pastes and keys."""
+    terminal = Terminal(db_path)
+    try:
+        terminal.read_until(b"No accounts yet")
+        os.write(terminal.fd, b"a" + pasted("Ac\x1bme\r").encode() + pasted("Acme Ltd").encode() + b"\tbob\x13")
+        terminal.read_until(b"1 of 1 accounts")
+        os.write(terminal.fd, b"\x11")  # ctrl+q
+        terminal.wait_for_exit()
+    finally:
+        terminal.close()
+    open_database(db_path)
+    try:
+        assert [(row.name, row.owner) for row in account_rows()] == [("Acme Ltd", "bob")]
+    finally:
+        close_database()
