@@ -249,3 +249,21 @@ async def test_keys_typed_after_ctrl_p_go_to_the_command_palette(app):
         burst(app, "ctrl+p", *typed("approvals"), "enter")
         await settle(pilot)
         assert app.current_mode == "approvals"
+
+
+async def test_the_keys_screen_closed_and_a_form_opened_in_one_read(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, "question_mark", "escape", "a", *typed("Zed"))
+        await settle(pilot)
+        assert app.screen.query_one("#name", Input).value == "Zed"
+
+
+async def test_the_filter_cleared_and_typed_again_in_one_read(app):
+    for name in ("Acme", "Beta", "Contoso"):
+        services.create_account(name)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, "slash", *typed("zz"), "escape", "slash", *typed("be"), "enter", "e")
+        await settle(pilot)
+        assert app.screen.query_one("#name", Input).value == "Beta"  # "e" edits the one account left
