@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, Select
 
 from acct_tui.app import AcctApp
 from acct_tui.screens.reports import ReportsScreen
