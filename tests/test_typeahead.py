@@ -221,6 +221,19 @@ async def test_an_objective_typed_in_one_read_with_its_metric_chosen_in_the_drop
             "Raise CSAT", "csat", "4.5/5", date(2026, 9, 30))
 
 
+async def test_an_objective_judged_in_one_read_with_the_verdict_chosen_in_the_dropdown(app):
+    account = services.create_account("Acme")
+    kpis.add_objective(run_of(account), "Renew the contract", "Signed by June")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_step(pilot, 20)
+        app.screen.query_one("#objective-list").focus()
+        burst(app, "enter", "shift+tab", "enter", "down", "down", "enter", "tab", *typed("Lost to a rival"),
+              "enter")
+        await settle(pilot)
+        [objective] = kpis.objectives(run_of(account))
+        assert (objective.achieved, objective.result) == (False, "Lost to a rival")
+
+
 # Reports: the export dialog and its question ----------------------------------------------------------------
 
 async def test_export_format_file_name_and_replace_answered_in_one_read(app, tmp_path: Path):
