@@ -17,7 +17,7 @@ from typing import Iterable
 
 import peewee
 from textual import on
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
@@ -32,6 +32,7 @@ from acct_tui.settings import load_settings, save_setting
 from acct_tui.store.db import data_version
 from acct_tui.stylesheet import stylesheet_path
 from acct_tui.text import printable
+from acct_tui.typeahead import KeysInOrderApp
 
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 # After a hang-up the terminal is gone, and restoring it can block for ever: every edit is saved by the time
@@ -69,7 +70,7 @@ SCREENS = (
 )
 
 
-class AcctApp(App[None]):
+class AcctApp(KeysInOrderApp):
     """acct-tui. `current_account_id` is the account the checklist shows (set by `open_account`)."""
 
     TITLE = "acct-tui"

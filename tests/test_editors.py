@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from textual import events
 from textual.app import App, ComposeResult
 
 from acct_tui.app import AcctApp
 from acct_tui.store.queries import account_rows
 from acct_tui.store.services import create_account
 from acct_tui.widgets.editors import LineEditor, NotesEditor
+from tests.bursts import burst, typed
 from tests.ui_support import settle
-
-BACKSPACE = ("backspace", "\x7f")
-LEFT = ("left", None)
-
-
-def burst(app: App, keys: list[tuple[str, str | None]]) -> None:
-    """Queue every key before the app handles any, as a driver does with one read of several bytes."""
-    for key, character in keys:
-        app.post_message(events.Key(key, character))
-
-
-def letters(text: str) -> list[tuple[str, str]]:
-    return [(character, character) for character in text]
 
 
 class Editors(App[None]):
@@ -37,7 +24,7 @@ async def test_backspace_then_typing_in_one_read_keeps_the_order_in_a_line():
         line = app.query_one("#line", LineEditor)
         line.focus()
         line.cursor_position = len(line.value)
-        burst(app, [BACKSPACE, *letters("q"), BACKSPACE, BACKSPACE, *letters("12"), LEFT, LEFT, *letters("<")])
+        burst(app, "backspace", "q", "backspace", "backspace", *typed("12"), "left", "left", "<")
         await pilot.pause()
         await pilot.pause()
         assert line.value == "abcd<12"
@@ -49,7 +36,7 @@ async def test_backspace_then_typing_in_one_read_keeps_the_order_in_notes():
         notes = app.query_one("#notes", NotesEditor)
         notes.focus()
         notes.move_cursor((0, 6))
-        burst(app, [BACKSPACE, *letters("q"), BACKSPACE, *letters("xy")])
+        burst(app, "backspace", "q", "backspace", *typed("xy"))
         await pilot.pause()
         await pilot.pause()
         assert notes.text == "abcdexy"
@@ -63,7 +50,7 @@ async def test_a_filter_typed_in_one_read_lands_in_the_filter(db, db_path):
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        burst(app, [("slash", "/"), *letters("co"), ("slash", "/"), BACKSPACE, *letters("f")])
+        burst(app, "slash", *typed("co"), "slash", "backspace", "f")
         await settle(pilot)
         assert app.screen.query_one("#filter", LineEditor).value == "cof"
 
@@ -74,6 +61,6 @@ async def test_form_fields_typed_in_one_read_land_in_their_fields(db, db_path):
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        burst(app, [*letters("Acmx"), BACKSPACE, *letters("e"), ("tab", "\t"), *letters("alice"), ("ctrl+s", None)])
+        burst(app, *typed("Acmx"), "backspace", "e", "tab", *typed("alice"), "ctrl+s")
         await settle(pilot)
         assert [(row.name, row.owner) for row in account_rows()] == [("Acme", "alice")]

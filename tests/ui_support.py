@@ -17,8 +17,10 @@ from textual.widgets._footer import FooterKey
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let messages, thread workers and the UI updates they cause all finish."""
-    await pilot.pause()
+    """Let keys typed ahead, messages, thread workers and the UI updates they cause all finish."""
+    await pilot.pause()  # the app has taken every key queued so far
+    while getattr(pilot.app, "keys_pending", False):
+        await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()

@@ -23,6 +23,7 @@ from acct_tui.store.services import (
     validate_account,
 )
 from acct_tui.text import printable
+from acct_tui.typeahead import hold_keys_for
 from acct_tui.widgets.editors import LineEditor
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 
@@ -140,7 +141,7 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
         self._show_problems(problems)
         if not problems:
             self.saving = True
-            self._save(values)
+            hold_keys_for(self.app, self._save(values))  # keys typed after saving are for what the form closes to
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

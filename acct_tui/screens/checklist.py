@@ -29,6 +29,7 @@ from acct_tui.store import queries, services, upgrades
 from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
 from acct_tui.text import printable
+from acct_tui.typeahead import hold_keys_for
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
@@ -184,7 +185,9 @@ class ChecklistScreen(Screen):
     def reload(self) -> None:
         self._follow_current_account()
         if self._account_id is not None:
-            self._load(self._account_id)
+            loading = self._load(self._account_id)
+            if self._view is None:  # keys typed after opening the account are meant for its steps
+                hold_keys_for(self.app, loading)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     def _load(self, account_id: uuid.UUID) -> RunView:
