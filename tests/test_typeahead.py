@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Input, Select
 
 from acct_tui.app import AcctApp
+from acct_tui.screens.export_dialog import ExportDialog
 from acct_tui.screens.reports import ReportsScreen
 from acct_tui.store import kpis, queries, services
 from acct_tui.store.models import ApprovalDecision
@@ -251,7 +252,8 @@ async def test_export_format_file_name_and_replace_answered_in_one_read(app, tmp
         burst(app, "e", "enter", "ctrl+u", *typed(str(own)), "enter", "n")
         await settle(pilot)
         assert own.read_text(encoding="utf-8").startswith("{")  # kept: "n" answered the question
-        assert isinstance(app.screen, ReportsScreen)
+        assert isinstance(app.screen, ExportDialog)  # and the dialog is back at the file name
+        assert app.focused is app.screen.query_one("#export-path")
 
 
 # Textual's own dialogs ---------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from acct_tui.store import services
 from acct_tui.store.db import current_user, write_transaction
 from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepState, UndoMark, utcnow
 from acct_tui.store.values import decode_value, display_value
-from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE, TEXT, Field, Template, packaged_template
+from acct_tui.store.templates import run_template
+from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE, TEXT, Field
 from acct_tui.workflow import APPROVED, DONE, OPEN, PENDING, RunState, Transition, WorkflowError
 
 Direction = Literal["undo", "redo"]
@@ -133,11 +134,15 @@ def history(user: str | None = None) -> UndoHistory:
 
 # What a change is and how to take it back -----------------------------------------------------------------
 
-def _field_of(change: Change, template: Template) -> tuple[FieldValue, Field]:
+def _field_of(change: Change) -> tuple[FieldValue, Field]:
+    """The stored value a change set, and its field in the template version the value's run follows."""
     stored = FieldValue.get_or_none(FieldValue.id == change.entity_id)
     if stored is None:
         raise DomainError("That value no longer exists.")
-    return stored, template.step(stored.step).field(stored.key)
+    step = run_template(Run.get_by_id(stored.run_id)).step_by_key(stored.step_key)
+    if step is None:
+        raise DomainError("That value's step is no longer in the template its run follows.")
+    return stored, step.field(stored.key)
 
 
 def value_from_display(field: Field, text: str | None) -> object:
@@ -172,7 +177,7 @@ def _changed_by_since(change: Change, user: str) -> str:
     return f"{actor} changed it since" if actor else "it was changed in another session since"
 
 
-def _step_plan(change: Change, direction: Direction, template: Template, user: str
+def _step_plan(change: Change, direction: Direction, user: str
                ) -> tuple[str, tuple[str, ...], str | None]:
     step = change.step
     assert step is not None
@@ -185,6 +190,7 @@ def _step_plan(change: Change, direction: Direction, template: Template, user: s
     run = Run.get_or_none(Run.id == run_id)
     if run is None:
         return summary, (), "That account's run no longer exists."
+    template = run_template(run)
     statuses = dict(StepState.select(StepState.number, StepState.status).where(StepState.run == run_id).tuples())
     if statuses[step] != expected:
         return summary, (), (f"Step {step} is {words.get(statuses[step], statuses[step])} now, not "
@@ -218,9 +224,8 @@ def _transition(state: RunState, step: int, wanted: str, values: dict[str, objec
     raise WorkflowError(f"Step {step} cannot be put back to {wanted} by an undo.")
 
 
-def _field_plan(change: Change, direction: Direction, template: Template, user: str
-                ) -> tuple[str, tuple[str, ...], str | None]:
-    stored, field = _field_of(change, template)
+def _field_plan(change: Change, direction: Direction, user: str) -> tuple[str, tuple[str, ...], str | None]:
+    stored, field = _field_of(change)
     (key, after_text), = change.after.items()
     before_text = change.before.get(key)
     expected, wanted = (after_text, before_text) if direction == "undo" else (before_text, after_text)
@@ -263,15 +268,13 @@ def _comparable(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def plan(change: Change, direction: Direction, *, user: str | None = None,
-         template: Template | None = None) -> UndoPlan:
+def plan(change: Change, direction: Direction, *, user: str | None = None) -> UndoPlan:
     """What undoing (or redoing) `change` would do, in words, and whether it can be done now."""
     user = user or current_user()
-    template = template or packaged_template()
     if change.action == "field.set":
-        summary, reaches, refusal = _field_plan(change, direction, template, user)
+        summary, reaches, refusal = _field_plan(change, direction, user)
     elif change.action.startswith(("step.", "approval.")):
-        summary, reaches, refusal = _step_plan(change, direction, template, user)
+        summary, reaches, refusal = _step_plan(change, direction, user)
     else:
         summary, reaches, refusal = _account_plan(change, direction, user)
     return UndoPlan(direction, change, f"{direction.capitalize()}: {summary}", reaches, refusal)
@@ -285,22 +288,22 @@ def next_plan(direction: Direction, *, user: str | None = None) -> UndoPlan | No
     return plan(stack[-1], direction, user=user) if stack else None
 
 
-def _apply_change(change: Change, direction: Direction, user: str, template: Template) -> None:
+def _apply_change(change: Change, direction: Direction, user: str) -> None:
     """Make the state `direction` asks for, through the services (each checks its own rules again)."""
     if change.action == "field.set":
-        stored, field = _field_of(change, template)
+        stored, field = _field_of(change)
         (key, after_text), = change.after.items()
         text = change.before.get(key) if direction == "undo" else after_text
         run_id = stored.run_id
         services.set_field(run_id, stored.step, key, value_from_display(field, text),
-                           expected_version=stored.version, actor=user, template=template)
+                           expected_version=stored.version, actor=user)
         return
     if change.action.startswith(("step.", "approval.")):
         step = change.step
         wanted = (change.before if direction == "undo" else change.after)["states"][str(step)]
         call = {OPEN: services.reopen_step, DONE: services.complete_step, PENDING: services.reopen_approval,
                 APPROVED: services.approve}[wanted]
-        call(change.entity_id, step, actor=user, template=template)
+        call(change.entity_id, step, actor=user)
         return
     if change.action == "account.edit":
         values = change.before if direction == "undo" else change.after
@@ -310,18 +313,16 @@ def _apply_change(change: Change, direction: Direction, user: str, template: Tem
     services.archive_account(change.entity_id, archived=archived_after != (direction == "undo"), actor=user)
 
 
-def carry_out(change: Change, direction: Direction, *, user: str | None = None,
-              template: Template | None = None) -> UndoPlan:
+def carry_out(change: Change, direction: Direction, *, user: str | None = None) -> UndoPlan:
     """Undo (or redo) `change` in one write transaction: the service's change, its audit event and the mark
     that links them. Refused (DomainError, nothing written) when the plan is refused now."""
     user = user or current_user()
-    template = template or packaged_template()
     with write_transaction():
-        current = plan(change, direction, user=user, template=template)
+        current = plan(change, direction, user=user)
         if current.refusal:
             raise DomainError(f"Cannot {direction} ({current.summary[len(direction) + 2:]}): {current.refusal}")
         started = utcnow()
-        _apply_change(change, direction, user, template)
+        _apply_change(change, direction, user)
         event = (AuditEvent.select(AuditEvent.id)
                  .where((AuditEvent.actor == user) & (AuditEvent.at >= started))
                  .order_by(AuditEvent.at.desc()).limit(1).scalar())
