@@ -2,7 +2,7 @@
 (each pytest-xdist worker starts its own), one database per test, cloned from a migrated template.
 
 Tests connect as the login `tester` (the owner of each test database, as a team's administrator would be), so
-the actor a test sees is the same on both backends; `mia` and `ann` are further logins for the role tests.
+the actor a test sees is the same on both backends; `mia`, `ann`, `ray` and `nobody` are further logins for the role tests.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OWNER = "tester"
-OTHER_LOGINS = ("mia", "ann")
+OTHER_LOGINS = ("mia", "ann", "ray", "nobody")
 TEMPLATE = "acct_template"
 
 

@@ -302,7 +302,7 @@ def _first_clause(detail: str) -> str:
 def _missing_role_hint(text: str) -> str:
     if "approval_decision" in text:
         role, name = "acct_approver", "approver"
-    elif "schema_version" in text or "must be owner" in text or "schema public" in text:
+    elif "must be owner" in text or "for schema" in text:
         return "Creating or upgrading the schema is for the database owner: ask them to run `acct-tui team init`."
     else:
         role, name = "acct_manager", "manager"
