@@ -266,3 +266,14 @@ def test_backup_and_check_say_what_to_run_on_a_team_database(postgres_url):
         result = acct(*command, db=postgres_url.replace("tester@", "tester:pw@"))
         assert result.returncode == 2 and tool in result.stderr and "Traceback" not in result.stderr
         assert ":pw@" not in result.stderr
+
+
+def test_a_dropped_connection_reconnects_and_the_watcher_catches_up(db, backend, postgres_server):
+    from acct_tui.store.db import data_version
+
+    services.create_account("Acme")
+    seen = data_version()
+    name = urlsplit(db.database).path.lstrip("/")
+    postgres_server.admin(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
+    assert [row.name for row in queries.account_rows()] == ["Acme"]  # a read after the drop reconnects
+    assert data_version() != seen  # the listener reconnected too, and tells the screens to reload

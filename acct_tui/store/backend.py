@@ -108,19 +108,30 @@ class ChangeListener:
         import psycopg
 
         try:
-            if self._connection is None or self._connection.closed:
-                self._connection = psycopg.connect(self._conninfo, autocommit=True,
-                                                   connect_timeout=CONNECT_TIMEOUT_SECONDS)
-                self._connection.execute(f"LISTEN {CHANGES_CHANNEL}")
-                self._changes += 1
-            for notification in self._connection.notifies(timeout=0):
-                if notification.payload != str(own_pid):
-                    self._changes += 1
-        except psycopg.Error as error:
+            self._count_notifications(own_pid)
+        except psycopg.Error:
             self.close()
-            # the app's change watcher handles Peewee's errors; the listener is the one raw psycopg connection
-            raise peewee.OperationalError(mask_password(" ".join(str(error).split()))) from None
+            try:
+                self._count_notifications(own_pid)  # the server restarted or the link dropped: connect again
+            except psycopg.Error as error:
+                self.close()
+                # the app's change watcher handles Peewee's errors; the listener is the one raw psycopg connection
+                raise peewee.OperationalError(mask_password(" ".join(str(error).split()))) from None
         return self._changes
+
+    def _count_notifications(self, own_pid: int | None) -> None:
+        import psycopg
+
+        if self._connection is None:
+            self._connection = psycopg.connect(self._conninfo, autocommit=True,
+                                               connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            self._connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+            self._changes += 1  # whatever was committed while not listening: the screens reload once
+        # A round trip reads what has arrived, and finds out at once when the connection has dropped.
+        self._connection.execute("SELECT 1")
+        for notification in self._connection.notifies(timeout=0):
+            if notification.payload != str(own_pid):
+                self._changes += 1
 
     def close(self) -> None:
         if self._connection is not None:
