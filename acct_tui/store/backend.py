@@ -65,12 +65,16 @@ class SqliteBackend:
     """The per-user file: BEGIN IMMEDIATE, `PRAGMA data_version`, SQLite's own SQL spellings."""
 
     name = "sqlite"
-    column_types = {"uuid": "TEXT", "timestamp": "DATETIME", "boolean": "INTEGER"}
+    column_types = {"uuid": "TEXT", "timestamp": "DATETIME", "boolean": "INTEGER", "small_integer": "INTEGER"}
     param = "?"
 
     @staticmethod
     def seconds_between(later: str, earlier: str) -> str:
         return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)"
+
+    @staticmethod
+    def as_date(text: str) -> str:
+        return text  # dates are ISO text already (a CAST would make 2026-01-15 the number 2026)
 
     def begin_write(self, db: peewee.Database) -> ContextManager[Any]:
         return db.atomic("IMMEDIATE")
@@ -144,7 +148,7 @@ class PostgresBackend:
     sessions about each other's commits, and the actor is the session user."""
 
     name = "postgresql"
-    column_types = {"uuid": "UUID", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
+    column_types = {"uuid": "UUID", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN", "small_integer": "SMALLINT"}
     param = "%s"
 
     def __init__(self, url: str) -> None:
@@ -156,6 +160,10 @@ class PostgresBackend:
     @staticmethod
     def seconds_between(later: str, earlier: str) -> str:
         return f"CAST(ROUND(EXTRACT(EPOCH FROM ({later} - {earlier}))) AS INTEGER)"
+
+    @staticmethod
+    def as_date(text: str) -> str:
+        return f"CAST({text} AS DATE)"
 
     @contextmanager
     def begin_write(self, db: peewee.Database) -> Iterator[None]:

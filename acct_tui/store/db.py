@@ -46,7 +46,7 @@ Migration = tuple[int, str, Callable[[peewee.Database], None]]
 _SCHEMA_2_SQL = (
     'CREATE TABLE IF NOT EXISTS "kpi_entry" ("id" {uuid} NOT NULL PRIMARY KEY, "account_id" {uuid} NOT NULL, '
     '"metric" VARCHAR(20) NOT NULL, "value" DECIMAL(17, 2) NOT NULL, "measured_on" DATE NOT NULL, '
-    '"step" INTEGER, "version" INTEGER NOT NULL, "created_at" {timestamp} NOT NULL, '
+    '"step" {small_integer}, "version" INTEGER NOT NULL, "created_at" {timestamp} NOT NULL, '
     '"created_by" VARCHAR(255) NOT NULL, "updated_at" {timestamp} NOT NULL, "updated_by" VARCHAR(255) NOT NULL, '
     'FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE CASCADE)',
     'CREATE UNIQUE INDEX IF NOT EXISTS "kpi_entry_account_id_metric_measured_on" '
@@ -54,7 +54,7 @@ _SCHEMA_2_SQL = (
     'CREATE INDEX IF NOT EXISTS "kpi_entry_account_id_metric_measured_on_value" '
     'ON "kpi_entry" ("account_id", "metric", "measured_on", "value")',
     'CREATE TABLE IF NOT EXISTS "objective" ("id" {uuid} NOT NULL PRIMARY KEY, "run_id" {uuid} NOT NULL, '
-    '"position" INTEGER NOT NULL, "title" VARCHAR(200) NOT NULL, "metric" VARCHAR(20), '
+    '"position" {small_integer} NOT NULL, "title" VARCHAR(200) NOT NULL, "metric" VARCHAR(20), '
     '"target" VARCHAR(200) NOT NULL, "target_value" DECIMAL(17, 2), "due_on" DATE, "result" TEXT NOT NULL, '
     '"achieved" {boolean}, "version" INTEGER NOT NULL, "created_at" {timestamp} NOT NULL, '
     '"created_by" VARCHAR(255) NOT NULL, "updated_at" {timestamp} NOT NULL, "updated_by" VARCHAR(255) NOT NULL, '
@@ -78,10 +78,11 @@ def _add_step_due_dates(db: peewee.Database) -> None:
         migrator.drop_index("field_value", "field_value_key_value"),
         migrator.add_index("field_value", ("key", "step", "value", "run_id"), False),
     )
+    backend = backend_for(db)
     db.execute_sql(
-        "UPDATE step_state SET due_on = (SELECT value FROM field_value WHERE field_value.run_id = step_state.run_id "
-        f"AND field_value.step = step_state.number AND field_value.key = {backend_for(db).param} "
-        "AND field_value.value != '')",
+        f"UPDATE step_state SET due_on = (SELECT {backend.as_date('value')} FROM field_value "
+        "WHERE field_value.run_id = step_state.run_id AND field_value.step = step_state.number "
+        f"AND field_value.key = {backend.param} AND field_value.value != '')",
         (DUE_KEY,),
     )
 
