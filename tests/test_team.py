@@ -125,6 +125,14 @@ def test_a_login_without_a_team_role_is_told_which_role_it_needs(team):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+def test_names_sort_as_on_sqlite_whatever_the_server_collation(db, backend):
+    names = ["zeta", "Émile", "apple", "Banana", "_under", "10 Downing", "éclair", "Zulu"]
+    for name in names:
+        services.create_account(name)
+    # SQLite compares the casefolded names byte by byte (UTF-8), which is code point order
+    assert [row.name for row in queries.account_rows()] == sorted(names, key=str.casefold)
+
+
 # Races between sessions: the advisory lock makes each read-check-write see the other's commit ------------
 
 def race(*calls: Callable[[], object]) -> list[object]:
