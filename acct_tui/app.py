@@ -93,7 +93,8 @@ class AcctApp(App[None]):
                 id="app.focus_previous"),
     ]
 
-    def __init__(self, db_path: Path | str, *, watch_interval: float = 1.0, startup_warnings: Iterable[str] = ()) -> None:
+    def __init__(self, db_path: Path | str, *, watch_interval: float = 1.0,
+                 startup_warnings: Iterable[str] = ()) -> None:
         super().__init__()
         self.db_path = db_path if is_database_url(db_path) else Path(db_path)
         self.watch_interval = watch_interval

@@ -1,5 +1,5 @@
-"""A real PostgreSQL for the tests, from pip (`pgserver` bundles PostgreSQL 16): one server per test process
-(each pytest-xdist worker starts its own), one database per test, cloned from a migrated template.
+"""A real PostgreSQL for the tests, from pip (`pgserver` bundles PostgreSQL 16): one server per test
+process (each pytest-xdist worker starts its own), one database per test, cloned from a migrated template.
 
 Tests connect as the login `tester` (the owner of each test database, as a team's administrator would be), so
 the actor a test sees is the same on both backends; `mia`, `ann`, `ray` and `nobody` are further logins for the role tests.
@@ -55,7 +55,7 @@ def start_server() -> tuple[PostgresServer | None, str, object]:
     try:
         handle = pgserver.get_server(folder, cleanup_mode="delete")
         admin_uri = handle.get_uri()
-    except Exception as error:  # any failure to start means: no PostgreSQL tests here, with the reason
+    except Exception as error:  # noqa: BLE001  (any failure to start means: no PostgreSQL tests here, with the reason)
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"pgserver could not start PostgreSQL here: {type(error).__name__}: {error}", None
     server = PostgresServer(folder, admin_uri, itertools.count(1))

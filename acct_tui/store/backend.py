@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from contextlib import contextmanager
-from typing import Any, ContextManager, Iterator
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import peewee
@@ -65,7 +66,8 @@ class SqliteBackend:
     """The per-user file: BEGIN IMMEDIATE, `PRAGMA data_version`, SQLite's own SQL spellings."""
 
     name = "sqlite"
-    column_types = {"uuid": "TEXT", "timestamp": "DATETIME", "boolean": "INTEGER", "small_integer": "INTEGER"}
+    column_types: ClassVar[dict[str, str]] = {
+        "uuid": "TEXT", "timestamp": "DATETIME", "boolean": "INTEGER", "small_integer": "INTEGER"}
     param = "?"
 
     @staticmethod
@@ -76,7 +78,7 @@ class SqliteBackend:
     def as_date(text: str) -> str:
         return text  # dates are ISO text already (a CAST would make 2026-01-15 the number 2026)
 
-    def begin_write(self, db: peewee.Database) -> ContextManager[Any]:
+    def begin_write(self, db: peewee.Database) -> AbstractContextManager[Any]:
         return db.atomic("IMMEDIATE")
 
     def data_version(self, db: peewee.Database) -> int:
@@ -148,7 +150,8 @@ class PostgresBackend:
     sessions about each other's commits, and the actor is the session user."""
 
     name = "postgresql"
-    column_types = {"uuid": "UUID", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN", "small_integer": "SMALLINT"}
+    column_types: ClassVar[dict[str, str]] = {
+        "uuid": "UUID", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN", "small_integer": "SMALLINT"}
     param = "%s"
 
     def __init__(self, url: str) -> None:
@@ -200,8 +203,8 @@ POSTGRES_SCHEMA_SQL = (
         RETURN NULL;
     END $$""",
     "DROP TRIGGER IF EXISTS acct_notify_change ON audit_event",
-    "CREATE TRIGGER acct_notify_change AFTER INSERT OR UPDATE OR DELETE ON audit_event "
-    "FOR EACH STATEMENT EXECUTE FUNCTION acct_notify_change()",
+    ("CREATE TRIGGER acct_notify_change AFTER INSERT OR UPDATE OR DELETE ON audit_event "
+     "FOR EACH STATEMENT EXECUTE FUNCTION acct_notify_change()"),
     'ALTER TABLE account ALTER COLUMN name_key TYPE VARCHAR(200) COLLATE "C"',
 )
 

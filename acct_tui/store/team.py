@@ -76,8 +76,8 @@ TEAM_SCHEMA_SQL = (
         RETURN NEW;
     END $$""",
     "DROP TRIGGER IF EXISTS acct_decision_rules ON approval_decision",
-    "CREATE TRIGGER acct_decision_rules BEFORE INSERT ON approval_decision "
-    "FOR EACH ROW EXECUTE FUNCTION acct_decision_rules()",
+    ("CREATE TRIGGER acct_decision_rules BEFORE INSERT ON approval_decision "
+     "FOR EACH ROW EXECUTE FUNCTION acct_decision_rules()"),
     f"""CREATE OR REPLACE FUNCTION acct_step_rules() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF {_OWNER_IMPORTING} THEN
