@@ -1,8 +1,9 @@
 """A real PostgreSQL for the tests, from pip (`pgserver` bundles PostgreSQL 16): one server per test
 process (each pytest-xdist worker starts its own), one database per test, cloned from a migrated template.
 
-Tests connect as the login `tester` (the owner of each test database, as a team's administrator would be), so
-the actor a test sees is the same on both backends; `mia`, `ann`, `ray` and `nobody` are further logins for the role tests.
+Tests connect as the login `tester` (the owner of each test database, as a team's administrator would be),
+so the actor a test sees is the same on both backends; `mia`, `ann`, `ray` and `nobody` are further logins
+for the role tests.
 """
 
 from __future__ import annotations

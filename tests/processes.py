@@ -71,7 +71,8 @@ def acct(*args: str, db: Path | str | None = None, read_only_rules: bool = False
     command = [sys.executable, "-m", "acct_tui", *(["--db", str(db)] if db else []), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env(),
                           preexec_fn=prepare if steps else None, stdin=subprocess.DEVNULL,
-                          cwd=db.parent if isinstance(db, Path) and db.parent.is_dir() else None)  # relative names (a backup FILE) land beside it
+                          # relative names (a backup FILE) land beside the database file
+                          cwd=db.parent if isinstance(db, Path) and db.parent.is_dir() else None)
 
 
 def start_writer(db: Path, label: str, count: int, *extra: str) -> subprocess.Popen[str]:
