@@ -133,6 +133,21 @@ def test_names_sort_as_on_sqlite_whatever_the_server_collation(db, backend):
     assert [row.name for row in queries.account_rows()] == sorted(names, key=str.casefold)
 
 
+def test_libpq_fills_in_what_the_url_leaves_out(postgres_server, postgres_url, tmp_path, monkeypatch):
+    """A service name from the service file, and PG* variables: libpq's own ways, untouched by acct-tui."""
+    name = urlsplit(postgres_url).path.lstrip("/")
+    services_file = tmp_path / "pg_service.conf"
+    services_file.write_text(f"[acct]\nhost={postgres_server.socket_dir}\ndbname={name}\nuser=tester\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services_file))
+    open_database("postgresql:///?service=acct")
+    services.create_account("Through the service file")
+    close_database()
+    for variable, value in (("PGHOST", str(postgres_server.socket_dir)), ("PGDATABASE", name), ("PGUSER", "tester")):
+        monkeypatch.setenv(variable, value)
+    open_database("postgres://")
+    assert [row.name for row in queries.account_rows()] == ["Through the service file"]
+
+
 # Races between sessions: the advisory lock makes each read-check-write see the other's commit ------------
 
 def race(*calls: Callable[[], object]) -> list[object]:
