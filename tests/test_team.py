@@ -244,6 +244,12 @@ def test_import_keeps_ids_and_history_and_a_second_run_changes_nothing(team, per
     assert snapshot() == expected
 
 
+def test_only_the_database_owner_imports(team, personal_portfolio):
+    with pytest.raises(DomainError, match="only the database owner"):
+        import_portfolio(team.url("ann"), personal_portfolio)
+    assert Account.select().count() == 0
+
+
 def test_two_imports_at_once_import_once(team, personal_portfolio):
     command = [sys.executable, "-m", "acct_tui", "--db", team.url("tester"), "team", "import",
                str(personal_portfolio)]

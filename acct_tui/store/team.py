@@ -23,6 +23,7 @@ import peewee
 from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.store.backend import is_database_url
 from acct_tui.store.db import (
+    current_user,
     describe_database,
     latest_schema_version,
     open_database,
@@ -214,6 +215,11 @@ def import_portfolio(cli_db: str | None, file: str | os.PathLike[str]) -> Import
     rows = _read_portfolio(Path(file).expanduser())
     db = _team_database(cli_db)
     added: dict[str, int] = {}
+    owner = db.execute_sql("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                           "WHERE datname = current_database()").fetchone()[0]
+    if owner != current_user():
+        raise DomainError(f"Importing keeps who did what, so only the database owner ({owner}) may do it: "
+                          "ask them to run `acct-tui team import FILE`.")
     with write_transaction():
         db.execute_sql(f"SELECT set_config('{IMPORT_SETTING}', 'on', true)")
         clashes = _name_clashes(rows[Account])
