@@ -148,6 +148,14 @@ def test_libpq_fills_in_what_the_url_leaves_out(postgres_server, postgres_url, t
     assert [row.name for row in queries.account_rows()] == ["Through the service file"]
 
 
+def test_amounts_read_back_as_on_sqlite(db, backend):
+    """SQLite stores 45776000.00 as 45776000 and 2.50 as 2.5: reports and exports show them so on both."""
+    for name, revenue in (("Round", "45776000.00"), ("Half", "2.50"), ("Cents", "1250000.05")):
+        services.create_account(name, annual_revenue=revenue)
+    shown = {account.name: str(account.annual_revenue) for account in Account.select()}
+    assert shown == {"Round": "45776000", "Half": "2.5", "Cents": "1250000.05"}
+
+
 # Races between sessions: the advisory lock makes each read-check-write see the other's commit ------------
 
 def race(*calls: Callable[[], object]) -> list[object]:
