@@ -298,6 +298,17 @@ def test_a_missing_database_and_a_newer_schema_have_their_own_exit_codes(postgre
     assert newer.returncode == EXIT_NEWER_SCHEMA and "newer acct-tui" in newer.stderr
 
 
+def test_a_refused_password_is_its_own_exit_code_and_never_shown():
+    import peewee
+
+    from acct_tui.store.backend import EXIT_AUTHENTICATION_FAILED, explain_postgres
+
+    refused = peewee.OperationalError('connection failed: connection to server at "db" (10.0.0.5), port 5432 '
+                                      'failed: FATAL:  password authentication failed for user "bob"')
+    explained = explain_postgres(refused, "postgresql://bob:********@db/acct")
+    assert explained.exit_code == EXIT_AUTHENTICATION_FAILED and "authentication failed" in str(explained)
+
+
 def test_backup_and_check_say_what_to_run_on_a_team_database(postgres_url):
     for command, tool in ((("db", "backup", "x.db"), "pg_dump"), (("db", "check"), "pg_amcheck")):
         result = acct(*command, db=postgres_url.replace("tester@", "tester:pw@"))
