@@ -298,7 +298,7 @@ def test_a_missing_database_and_a_newer_schema_have_their_own_exit_codes(postgre
     assert newer.returncode == EXIT_NEWER_SCHEMA and "newer acct-tui" in newer.stderr
 
 
-def test_a_refused_password_is_its_own_exit_code_and_never_shown():
+def test_a_refused_password_has_its_own_exit_code():
     import peewee
 
     from acct_tui.store.backend import EXIT_AUTHENTICATION_FAILED, explain_postgres
