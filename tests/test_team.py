@@ -325,3 +325,11 @@ def test_a_dropped_connection_reconnects_and_the_watcher_catches_up(db, backend,
     postgres_server.admin(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
     assert [row.name for row in queries.account_rows()] == ["Acme"]  # a read after the drop reconnects
     assert data_version() != seen  # the listener reconnected too, and tells the screens to reload
+
+
+def test_a_write_after_a_dropped_connection_reconnects(db, backend, postgres_server):
+    services.create_account("Before the drop")
+    name = urlsplit(db.database).path.lstrip("/")
+    postgres_server.admin(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
+    services.create_account("After the drop")
+    assert [row.name for row in queries.account_rows()] == ["After the drop", "Before the drop"]

@@ -242,9 +242,23 @@ class TeamDatabase(peewee.PostgresqlDatabase):
         except (peewee.OperationalError, peewee.InterfaceError) as error:
             if self.in_transaction() or not _connection_lost(error):
                 raise
-            self.close()
-            self.connect()
+            self._reconnect()
             return super().execute_sql(sql, params)
+
+    def begin(self, isolation_level: Any = None) -> None:
+        """BEGIN is the first statement of a transaction: nothing is lost by sending it again on a new
+        connection when the old one turns out to be dropped."""
+        try:
+            super().begin(isolation_level)
+        except (peewee.OperationalError, peewee.InterfaceError) as error:
+            if not _connection_lost(error):
+                raise
+            self._reconnect()
+            super().begin(isolation_level)
+
+    def _reconnect(self) -> None:
+        self.close()
+        self.connect()
 
 
 def _connection_lost(error: BaseException) -> bool:
