@@ -333,3 +333,26 @@ def test_a_write_after_a_dropped_connection_reconnects(db, backend, postgres_ser
     postgres_server.admin(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
     services.create_account("After the drop")
     assert [row.name for row in queries.account_rows()] == ["After the drop", "Before the drop"]
+
+
+async def test_in_the_app_an_approver_decides_anothers_submission_but_not_their_own(team):
+    from acct_tui.app import AcctApp
+    from tests.ui_support import screen_text, settle
+
+    mias = submitted_gate("mia", team, "Beta")
+    anns = submitted_gate("ann", team, "Alpha")  # the test goes on as ann
+    app = AcctApp(team.url("ann"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")  # the queue, oldest first: mia's Beta, then ann's own Alpha
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert gate_status(mias) == APPROVED
+        assert "Approved “Approval: Account Status” for Beta." in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "You submitted step 5 for approval" in screen_text(app)
+        assert "▶ Alpha · Approval: Account Status (step 5)" in screen_text(app)
+    assert gate_status(anns) == PENDING
+    assert [(decision.approver, decision.run_id) for decision in ApprovalDecision.select()] == [("ann", mias)]
