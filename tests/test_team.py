@@ -118,6 +118,12 @@ def test_nobody_decides_a_gate_they_submitted_through_the_app_or_with_sql(team):
     assert [decision.approver for decision in ApprovalDecision.select()] == ["ray"]
 
 
+def test_team_init_by_someone_else_than_the_owner_is_refused_in_one_line(team):
+    result = acct("team", "init", db=team.url("mia"))
+    assert result.returncode == EXIT_PERMISSION_DENIED
+    assert "for its owner" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_login_without_a_team_role_is_told_which_role_it_needs(team):
     result = acct("accounts", "list", db=team.url("nobody"))
     assert result.returncode == EXIT_PERMISSION_DENIED

@@ -336,13 +336,13 @@ def _first_clause(detail: str) -> str:
 
 
 def _missing_role_hint(text: str) -> str:
-    if "approval_decision" in text:
+    if "permission denied for table approval_decision" in text:
         role, name = "acct_approver", "approver"
-    elif "must be owner" in text or "for schema" in text:
-        return "Creating or upgrading the schema is for the database owner: ask them to run `acct-tui team init`."
-    else:
+    elif "permission denied for table" in text:
         role, name = "acct_manager", "manager"
-    return (f"It needs the {role} role: ask the database owner to run `acct-tui team grant YOUR_LOGIN {name}`.")
+    else:  # the schema, roles and grants: `team init` and `team grant`
+        return "Setting up the team database is for its owner: ask them to run the command."
+    return f"It needs the {role} role: ask the database owner to run `acct-tui team grant YOUR_LOGIN {name}`."
 
 
 def is_database_error(error: BaseException) -> bool:

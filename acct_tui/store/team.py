@@ -21,7 +21,7 @@ from pathlib import Path
 import peewee
 
 from acct_tui.errors import DomainError, StoreUnavailable
-from acct_tui.store.backend import is_database_url
+from acct_tui.store.backend import explain_postgres, is_database_url
 from acct_tui.store.db import (
     current_user,
     describe_database,
@@ -139,11 +139,16 @@ def _team_database(cli_db: str | None) -> peewee.Database:
 def init_team(cli_db: str | None) -> None:
     """Create (or bring up to date) the schema, the roles, their grants and the rules. Run it again after
     an upgrade: every statement can be repeated."""
+    import psycopg
+
     db = _team_database(cli_db)
     with write_transaction():
         cursor = db.cursor()  # the statements hold % signs of PL/pgSQL: sent without parameters, as written
-        for statement in TEAM_SCHEMA_SQL:
-            cursor.execute(statement)
+        try:
+            for statement in TEAM_SCHEMA_SQL:
+                cursor.execute(statement)
+        except psycopg.Error as error:  # the cursor is the driver's own: Peewee does not wrap its errors
+            raise explain_postgres(error, describe_database(db.database)) from None
         name = db.execute_sql("SELECT current_database()").fetchone()[0]
         db.execute_sql(f"GRANT CONNECT ON DATABASE {_quoted(name)} TO {MANAGER_ROLE}, {APPROVER_ROLE}")
 
