@@ -9,7 +9,6 @@ module functions here. Each backend says what its SQL needs (column types, secon
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -343,7 +342,3 @@ def _missing_role_hint(text: str) -> str:
     else:  # the schema, roles and grants: `team init` and `team grant`
         return "Setting up the team database is for its owner: ask them to run the command."
     return f"It needs the {role} role: ask the database owner to run `acct-tui team grant YOUR_LOGIN {name}`."
-
-
-def is_database_error(error: BaseException) -> bool:
-    return isinstance(error, (peewee.DatabaseError, peewee.InterfaceError, sqlite3.DatabaseError))
