@@ -263,7 +263,7 @@ class TeamDatabase(peewee.PostgresqlDatabase):
 def _connection_lost(error: BaseException) -> bool:
     text = str(error).lower()
     return any(sign in text for sign in ("connection is closed", "server closed the connection",
-                                         "terminating connection", "connection is lost", "the connection is closed"))
+                                         "terminating connection", "connection is lost"))
 
 
 def _sqlstate(error: BaseException) -> str | None:
