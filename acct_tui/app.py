@@ -29,6 +29,7 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.accounts import AccountsScreen
 from acct_tui.screens.help import KeysScreen
 from acct_tui.settings import load_settings, save_setting
+from acct_tui.store.backend import is_database_url
 from acct_tui.store.db import data_version
 from acct_tui.stylesheet import stylesheet_path
 from acct_tui.text import printable
@@ -100,9 +101,10 @@ class AcctApp(KeysInOrderApp):
                 id="app.focus_previous"),
     ]
 
-    def __init__(self, db_path: Path, *, watch_interval: float = 1.0, startup_warnings: Iterable[str] = ()) -> None:
+    def __init__(self, db_path: Path | str, *, watch_interval: float = 1.0,
+                 startup_warnings: Iterable[str] = ()) -> None:
         super().__init__()
-        self.db_path = Path(db_path)
+        self.db_path = db_path if is_database_url(db_path) else Path(db_path)
         self.watch_interval = watch_interval
         user_keymap = load_keymap()
         self.set_keymap(user_keymap.keys)

@@ -46,6 +46,7 @@ def _print_json(data: Any) -> None:
 
 def _open_quietly(args: argparse.Namespace) -> list[str]:
     """Open the database; returns the warnings to give the user (a database other users can read)."""
+    from acct_tui.store.backend import is_database_url
     from acct_tui.store.db import (
         open_database,
         permission_problems,
@@ -55,10 +56,11 @@ def _open_quietly(args: argparse.Namespace) -> list[str]:
     )
 
     path = resolve_database_path(args.db)
-    refuse_unreachable(path)
-    refuse_unsafe_companions(path)
+    if not is_database_url(path):
+        refuse_unreachable(path)
+        refuse_unsafe_companions(path)
     open_database(path)
-    return permission_problems(path)
+    return [] if is_database_url(path) else permission_problems(path)
 
 
 def _open(args: argparse.Namespace) -> None:
@@ -215,15 +217,17 @@ def cmd_accounts_add(args: argparse.Namespace) -> int:
 
 
 def cmd_db_path(args: argparse.Namespace) -> int:
-    from acct_tui.store.db import resolve_database_path
+    from acct_tui.store.db import describe_database, resolve_database_path
 
-    print(resolve_database_path(args.db))
+    print(describe_database(resolve_database_path(args.db)))
     return 0
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
     from acct_tui.store.maintenance import backup_database
+    from acct_tui.store.team import refuse_on_team_database
 
+    refuse_on_team_database(args.db, "backup")
     _open(args)
     backup = backup_database(args.file, force=args.force)
     print(f"Backed up {backup.accounts:,} accounts to {printable(backup.path)} ({backup.size:,} bytes, checked).")
@@ -233,7 +237,9 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 def cmd_db_check(args: argparse.Namespace) -> int:
     from acct_tui.store.db import resolve_database_path
     from acct_tui.store.maintenance import check_database
+    from acct_tui.store.team import refuse_on_team_database
 
+    refuse_on_team_database(args.db, "check")
     health = check_database(resolve_database_path(args.db))
     for problem in health.problems:
         print(f"acct-tui: {printable(problem)}", file=sys.stderr)
@@ -249,6 +255,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _open(args)
     count = load_demo_portfolio()
     print(f"Loaded the demo portfolio: {count} accounts.")
+    return 0
+
+
+def cmd_team_init(args: argparse.Namespace) -> int:
+    from acct_tui.store.team import APPROVER_ROLE, MANAGER_ROLE, init_team
+
+    init_team(args.db)
+    print(f"The team database is ready: roles {MANAGER_ROLE} and {APPROVER_ROLE}, with the rules PostgreSQL "
+          "enforces. Give people a role with: acct-tui team grant LOGIN manager|approver")
+    return 0
+
+
+def cmd_team_grant(args: argparse.Namespace) -> int:
+    from acct_tui.store.team import grant_role
+
+    role = grant_role(args.db, args.login, args.role)
+    print(f"{printable(args.login)} is now a member of {role}.")
+    return 0
+
+
+def cmd_team_import(args: argparse.Namespace) -> int:
+    from acct_tui.store.team import import_portfolio
+
+    imported = import_portfolio(args.db, args.file)
+    if not imported.total:
+        print(f"Nothing to import: everything in {printable(args.file)} is already in the team database.")
+    else:
+        print(f"Imported {imported.accounts:,} accounts ({imported.total:,} records with their history) from "
+              f"{printable(args.file)}.")
     return 0
 
 
@@ -347,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="acct-tui", description="Run the account-management workflow on your accounts.")
     parser.add_argument("--version", action="version", version=f"acct-tui {__version__}")
-    parser.add_argument("--db", metavar="PATH", help="database file (default: $ACCT_TUI_DB, else your data folder)")
+    parser.add_argument("--db", metavar="PATH", help="database file, or a postgresql:// URL of a team database "
+                                                    "(default: $ACCT_TUI_DB, else your data folder)")
     parser.set_defaults(handler=cmd_app)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
@@ -426,6 +462,18 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="list every key binding: its id, default key and your key")
     keys.add_argument("--json", action="store_true", help="print JSON")
     keys.set_defaults(handler=cmd_keys)
+
+    team = commands.add_parser("team", help="a team database on PostgreSQL: set it up, grant roles, import")
+    team_commands = team.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser, required=True)
+    team_commands.add_parser("init", help="create the schema, the roles and their rules (database owner)"
+                             ).set_defaults(handler=cmd_team_init)
+    grant = team_commands.add_parser("grant", help="give a PostgreSQL login a team role")
+    grant.add_argument("login", metavar="LOGIN")
+    grant.add_argument("role", choices=("manager", "approver"))
+    grant.set_defaults(handler=cmd_team_grant)
+    import_ = team_commands.add_parser("import", help="copy a personal SQLite portfolio into the team database")
+    import_.add_argument("file", metavar="FILE", help="the acct-tui database file to import")
+    import_.set_defaults(handler=cmd_team_import)
 
     demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
     demo.set_defaults(handler=cmd_demo)

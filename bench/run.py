@@ -1,6 +1,7 @@
 """Benchmark acct-tui on large portfolios (a script, not a test).
 
     python bench/run.py [--sizes 1000 10000 100000] [--json bench/results.json] [--dir DIR] [--regenerate]
+                        [--postgres]
 
 For each size it generates a portfolio (bench/generate.py; kept in DIR and reused), then measures, each in a
 fresh process so start-up and peak memory are those of a real session:
@@ -13,6 +14,7 @@ fresh process so start-up and peak memory are those of a real session:
 "Shown" means: the frame the compositor renders after the data reached the widget (headless Textual
 renders every frame, it only does not write it to a terminal). Keys are posted to the app the way a
 terminal's input reaches it, and timed from that moment. Prints one table and writes it as JSON.
+With --postgres the same portfolios are copied into a local PostgreSQL (bench/postgres.py) and measured there.
 """
 
 from __future__ import annotations
@@ -322,12 +324,13 @@ def run_child(*args: str) -> dict[str, Any]:
 
 
 def child_main(args: list[str]) -> int:
-    kind, db, *rest = args
+    kind, target, *rest = args
+    db = target if target.startswith("postgresql://") else Path(target)
     if kind == "store":
-        results = measure_store(Path(db))
+        results = measure_store(db)
     else:
         width, height = map(int, rest[0].split("x"))
-        results = asyncio.run(measure_app(Path(db), (width, height), float(rest[1])))
+        results = asyncio.run(measure_app(db, (width, height), float(rest[1])))
     print(json.dumps(results))
     return 0
 
@@ -402,6 +405,8 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "acct-tui-bench",
                         help="where generated portfolios are kept between runs")
     parser.add_argument("--regenerate", action="store_true", help="generate the portfolios again")
+    parser.add_argument("--postgres", action="store_true",
+                        help="measure on PostgreSQL: each portfolio copied into a local server (pgserver)")
     args = parser.parse_args()
     from generate import generate
 
@@ -418,12 +423,19 @@ def main() -> int:
             generate(db, size)
             entry["generate_s"] = time.perf_counter() - started
         entry["db_mb"] = db.stat().st_size / 1e6
+        target = str(db)
+        if args.postgres:
+            import postgres
+
+            print(f"copying {size:,} accounts into PostgreSQL…", file=sys.stderr)
+            target, entry["generate_s"] = postgres.load(postgres.start_server(args.dir / "postgres"),
+                                                         f"portfolio_{size}", db)
         print(f"measuring {size:,} accounts: store…", file=sys.stderr)
-        entry["store"] = run_child("store", str(db))
+        entry["store"] = run_child("store", target)
         entry["app"] = {}
         for width, height in TERMINALS:
             print(f"measuring {size:,} accounts: app at {width}x{height}…", file=sys.stderr)
-            entry["app"][f"{width}x{height}"] = run_child("app", str(db), f"{width}x{height}")
+            entry["app"][f"{width}x{height}"] = run_child("app", target, f"{width}x{height}")
         results[str(size)] = entry
     print_table(results)
     missed = misses(results)

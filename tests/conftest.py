@@ -1,4 +1,10 @@
-"""Shared fixtures: every test gets its own database file, never the developer's own data."""
+"""Shared fixtures: every test gets its own database (a file, or a PostgreSQL database), never the developer's
+own data.
+
+Test modules marked `both_backends` run each test that uses `db` twice: on an SQLite file and on a PostgreSQL
+database (see tests/postgres_support.py); `sqlite_only` keeps a test of such a module on SQLite alone (file
+permissions, PRAGMAs, damaged files).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,22 @@ from pathlib import Path
 import pytest
 
 from acct_tui.store.db import close_database, open_database
+from tests.postgres_support import migrate_template, start_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_backends: run the module's `db` tests on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "sqlite_only: a test about the SQLite file itself")
+    config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    definition = metafunc.definition
+    if "backend" in metafunc.fixturenames and definition.get_closest_marker("postgres_only"):
+        metafunc.parametrize("backend", ["postgresql"], indirect=True)
+    elif ("db" in metafunc.fixturenames and definition.get_closest_marker("both_backends")
+          and not definition.get_closest_marker("sqlite_only")):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +39,34 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # keymap and settings
     monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(tmp_path / "documents"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for variable in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for this test process, with a migrated template database; the tests that need
+    it are skipped, with the reason, where it cannot start."""
+    server, reason, handle = start_server()
+    if server is None:
+        pytest.skip(reason)
+    migrate_template(server)
+    yield server
+    handle.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of a fresh database at the latest schema, dropped after the test."""
+    name = postgres_server.new_database()
+    yield postgres_server.url(name)
+    close_database()
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
 
 
 @pytest.fixture
@@ -25,7 +75,13 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(db_path: Path):
-    database = open_database(db_path)
+def db_target(backend: str, request: pytest.FixtureRequest, db_path: Path) -> Path | str:
+    """Where the test's database is: a file, or a PostgreSQL URL."""
+    return request.getfixturevalue("postgres_url") if backend == "postgresql" else db_path
+
+
+@pytest.fixture
+def db(db_target):
+    database = open_database(db_target)
     yield database
     close_database()

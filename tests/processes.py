@@ -58,7 +58,7 @@ def modes_bind_everyone() -> bool:
     return result.returncode == 0
 
 
-def acct(*args: str, db: Path | None = None, read_only_rules: bool = False, file_size_limit: int = 0,
+def acct(*args: str, db: Path | str | None = None, read_only_rules: bool = False, file_size_limit: int = 0,
          timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `acct-tui [--db DB] ARGS` as a separate process."""
     steps = ([_drop_root_override] if read_only_rules else []) + (
@@ -71,7 +71,8 @@ def acct(*args: str, db: Path | None = None, read_only_rules: bool = False, file
     command = [sys.executable, "-m", "acct_tui", *(["--db", str(db)] if db else []), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env(),
                           preexec_fn=prepare if steps else None, stdin=subprocess.DEVNULL,
-                          cwd=db.parent if db and db.parent.is_dir() else None)  # relative names (a backup FILE) land beside it
+                          # relative names (a backup FILE) land beside the database file
+                          cwd=db.parent if isinstance(db, Path) and db.parent.is_dir() else None)
 
 
 def start_writer(db: Path, label: str, count: int, *extra: str) -> subprocess.Popen[str]:

@@ -21,9 +21,9 @@ SIZE = (80, 24)
 
 
 @pytest.fixture
-def app(db, db_path) -> AcctApp:
+def app(db, db_target) -> AcctApp:
     """The app on the test database, opened first by the `db` fixture as the CLI does."""
-    return AcctApp(db_path)
+    return AcctApp(db_target)
 
 
 def test_stylesheet_is_found():
@@ -33,6 +33,7 @@ def test_stylesheet_is_found():
     assert AcctApp.CSS_PATH == path
 
 
+@pytest.mark.both_backends
 async def test_number_keys_switch_between_the_four_screens(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -108,15 +109,16 @@ async def test_open_account_shows_its_checklist(app):
         assert app.current_mode == "checklist"
 
 
-async def test_changes_from_another_connection_appear_without_restart(db, db_path):
-    app = AcctApp(db_path, watch_interval=0.05)
+@pytest.mark.both_backends
+async def test_changes_from_another_connection_appear_without_restart(db, db_target):
+    app = AcctApp(db_target, watch_interval=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, AccountsScreen)
         assert screen.table.total_count == 0
         screen.rows_loaded.clear()
-        # A worker thread has its own SQLite connection: to this app's connection it is another session.
+        # A worker thread has its own connection: to this app's connection it is another session.
         await asyncio.to_thread(create_account, "From elsewhere", owner="zoe")
         await asyncio.wait_for(screen.rows_loaded.wait(), timeout=10)
         await pilot.pause()

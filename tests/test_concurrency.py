@@ -22,7 +22,7 @@ from acct_tui.template import NOTES_KEY
 BURST = 120
 
 
-def in_another_process(db_path: Path, code: str) -> str:
+def in_another_process(db_path: Path | str, code: str) -> str:
     """Run `code` in a separate Python process with the database open there; returns what it printed."""
     prelude = f"from acct_tui.store.db import open_database\nopen_database({str(db_path)!r})\n"
     result = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=60,
@@ -98,13 +98,14 @@ def test_a_stale_edit_of_an_account_is_refused_and_changes_nothing(db, db_path):
     assert (detail.owner, detail.industry, detail.version) == ("bob", "", version + 1)
 
 
-def test_data_version_moves_for_another_process_commit_only(db, db_path):
+@pytest.mark.both_backends
+def test_data_version_moves_for_another_process_commit_only(db, db_target):
     """What the app watches to refresh: its own saves do not move it, another session's commit does."""
     create_account("Northwind Traders")
     seen = data_version()
     create_account("Fabrikam Robotics")
     assert data_version() == seen
-    in_another_process(db_path, "from acct_tui.store.services import create_account\ncreate_account('Contoso')\n")
+    in_another_process(db_target, "from acct_tui.store.services import create_account\ncreate_account('Contoso')\n")
     assert data_version() != seen
     assert Account.select().count() == 3
 
@@ -125,20 +126,21 @@ def test_a_second_process_opening_while_the_first_writes_waits_instead_of_failin
     assert writer.returncode == 0, errors
 
 
-async def test_the_app_shows_what_the_command_line_adds_within_about_a_second(db, db_path):
+@pytest.mark.both_backends
+async def test_the_app_shows_what_the_command_line_adds_within_about_a_second(db, db_target):
     """Two sessions for real: the app (default watch interval) and `acct-tui accounts add` in another process."""
     from acct_tui.app import AcctApp
     from acct_tui.screens.accounts import AccountsScreen
     from tests.ui_support import screen_text, settle
 
     create_account("Already here")
-    app = AcctApp(db_path)
+    app = AcctApp(db_target)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, AccountsScreen) and screen.table.shown_names == ["Already here"]
         screen.rows_loaded.clear()
-        added = await asyncio.to_thread(acct, "accounts", "add", "Added from a shell", db=db_path)
+        added = await asyncio.to_thread(acct, "accounts", "add", "Added from a shell", db=db_target)
         assert added.returncode == 0, added.stderr
         committed = time.monotonic()
         await asyncio.wait_for(screen.rows_loaded.wait(), timeout=10)

@@ -24,6 +24,8 @@ from tests.portfolio_builder import finish_steps, run_of
 
 TODAY = date(2026, 6, 30)
 
+pytestmark = pytest.mark.both_backends  # the store tests run on SQLite and on PostgreSQL
+
 
 # The rules ------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ from acct_tui.store.reports import (
 )
 from tests.portfolio_builder import TODAY, build_small_portfolio, run_of
 
+pytestmark = pytest.mark.both_backends  # the same numbers from SQLite and from PostgreSQL
+
 
 @pytest.fixture
 def portfolio(db, monkeypatch):

@@ -14,7 +14,7 @@ from acct_tui.store.db import close_database, open_database
 from acct_tui.store.services import create_account
 
 ANOTHER_USER = 65534  # nobody
-EXIT_UNSAFE = 9
+EXIT_UNSAFE = 13
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,9 @@ from acct_tui.store.models import (
 from acct_tui.workflow import APPROVED, DONE, OPEN, PENDING, REJECTED, WorkflowError
 
 
+pytestmark = pytest.mark.both_backends  # the store tests run on SQLite and on PostgreSQL
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -75,6 +78,7 @@ def test_new_database_is_private_whatever_the_umask(tmp_path, umask):
         assert mode(sidecar) & 0o077 == 0
 
 
+@pytest.mark.sqlite_only
 def test_pragmas_and_schema_version(db):
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1

@@ -20,8 +20,9 @@ from platformdirs import user_data_path
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as apply_schema_changes
 
-from acct_tui.errors import StoreUnavailable
+from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.output_files import DATABASE_COMPANIONS, SQLITE_HEADER, shown_path
+from acct_tui.store.backend import backend_for, connect_postgres, describe_url, explain_postgres, is_database_url
 from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database, utcnow
 from acct_tui.template import DUE_KEY, packaged_template, packaged_template_text
 
@@ -42,30 +43,32 @@ PRAGMAS = {
 Migration = tuple[int, str, Callable[[peewee.Database], None]]
 
 # Version 2 as it was released, spelled out in SQL: a migration must keep creating exactly this schema even
-# after the models change again (a later version alters these tables in its own migration).
+# after the models change again (a later version alters these tables in its own migration). The column types
+# in braces are each backend's own spelling of what the models use.
 _SCHEMA_2_SQL = (
-    'CREATE TABLE IF NOT EXISTS "kpi_entry" ("id" TEXT NOT NULL PRIMARY KEY, "account_id" TEXT NOT NULL, '
+    'CREATE TABLE IF NOT EXISTS "kpi_entry" ("id" {uuid} NOT NULL PRIMARY KEY, "account_id" {uuid} NOT NULL, '
     '"metric" VARCHAR(20) NOT NULL, "value" DECIMAL(17, 2) NOT NULL, "measured_on" DATE NOT NULL, '
-    '"step" INTEGER, "version" INTEGER NOT NULL, "created_at" DATETIME NOT NULL, '
-    '"created_by" VARCHAR(255) NOT NULL, "updated_at" DATETIME NOT NULL, "updated_by" VARCHAR(255) NOT NULL, '
+    '"step" {small_integer}, "version" INTEGER NOT NULL, "created_at" {timestamp} NOT NULL, '
+    '"created_by" VARCHAR(255) NOT NULL, "updated_at" {timestamp} NOT NULL, "updated_by" VARCHAR(255) NOT NULL, '
     'FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE CASCADE)',
     'CREATE UNIQUE INDEX IF NOT EXISTS "kpi_entry_account_id_metric_measured_on" '
     'ON "kpi_entry" ("account_id", "metric", "measured_on")',
     'CREATE INDEX IF NOT EXISTS "kpi_entry_account_id_metric_measured_on_value" '
     'ON "kpi_entry" ("account_id", "metric", "measured_on", "value")',
-    'CREATE TABLE IF NOT EXISTS "objective" ("id" TEXT NOT NULL PRIMARY KEY, "run_id" TEXT NOT NULL, '
-    '"position" INTEGER NOT NULL, "title" VARCHAR(200) NOT NULL, "metric" VARCHAR(20), '
+    'CREATE TABLE IF NOT EXISTS "objective" ("id" {uuid} NOT NULL PRIMARY KEY, "run_id" {uuid} NOT NULL, '
+    '"position" {small_integer} NOT NULL, "title" VARCHAR(200) NOT NULL, "metric" VARCHAR(20), '
     '"target" VARCHAR(200) NOT NULL, "target_value" DECIMAL(17, 2), "due_on" DATE, "result" TEXT NOT NULL, '
-    '"achieved" INTEGER, "version" INTEGER NOT NULL, "created_at" DATETIME NOT NULL, '
-    '"created_by" VARCHAR(255) NOT NULL, "updated_at" DATETIME NOT NULL, "updated_by" VARCHAR(255) NOT NULL, '
+    '"achieved" {boolean}, "version" INTEGER NOT NULL, "created_at" {timestamp} NOT NULL, '
+    '"created_by" VARCHAR(255) NOT NULL, "updated_at" {timestamp} NOT NULL, "updated_by" VARCHAR(255) NOT NULL, '
     'FOREIGN KEY ("run_id") REFERENCES "run" ("id") ON DELETE CASCADE)',
     'CREATE INDEX IF NOT EXISTS "objective_run_id_position" ON "objective" ("run_id", "position")',
 )
 
 
 def _add_kpis_and_objectives(db: peewee.Database) -> None:
+    column_types = backend_for(db).column_types
     for statement in _SCHEMA_2_SQL:
-        db.execute_sql(statement)
+        db.execute_sql(statement.format(**column_types))
 
 
 def _add_step_due_dates(db: peewee.Database) -> None:
@@ -77,9 +80,11 @@ def _add_step_due_dates(db: peewee.Database) -> None:
         migrator.drop_index("field_value", "field_value_key_value"),
         migrator.add_index("field_value", ("key", "step", "value", "run_id"), False),
     )
+    backend = backend_for(db)
     db.execute_sql(
-        "UPDATE step_state SET due_on = (SELECT value FROM field_value WHERE field_value.run_id = step_state.run_id "
-        "AND field_value.step = step_state.number AND field_value.key = ? AND field_value.value != '')",
+        f"UPDATE step_state SET due_on = (SELECT {backend.as_date('value')} FROM field_value "
+        "WHERE field_value.run_id = step_state.run_id AND field_value.step = step_state.number "
+        f"AND field_value.key = {backend.param} AND field_value.value != '')",
         (DUE_KEY,),
     )
 
@@ -87,12 +92,8 @@ def _add_step_due_dates(db: peewee.Database) -> None:
 def _add_decision_turnarounds(db: peewee.Database) -> None:
     migrator = SchemaMigrator.from_database(db)
     apply_schema_changes(migrator.add_column("approval_decision", "turnaround_seconds", peewee.IntegerField(null=True)))
-    # Only databases of earlier releases get here, and those are all SQLite files: julianday is fine.
-    db.execute_sql(
-        "UPDATE approval_decision SET turnaround_seconds = "
-        "CAST(ROUND((julianday(decided_at) - julianday(submitted_at)) * 86400) AS INTEGER) "
-        "WHERE submitted_at IS NOT NULL"
-    )
+    seconds = backend_for(db).seconds_between("decided_at", "submitted_at")
+    db.execute_sql(f"UPDATE approval_decision SET turnaround_seconds = {seconds} WHERE submitted_at IS NOT NULL")
 
 
 class _TemplateVersion5(peewee.Model):
@@ -213,9 +214,12 @@ def default_database_path() -> Path:
     return user_data_path(APP_NAME, appauthor=False) / "acct.db"
 
 
-def resolve_database_path(cli_path: str | os.PathLike[str] | None = None) -> Path:
-    """`--db PATH`, else `$ACCT_TUI_DB`, else the per-user data directory."""
+def resolve_database_path(cli_path: str | os.PathLike[str] | None = None) -> Path | str:
+    """`--db PATH`, else `$ACCT_TUI_DB`, else the per-user data directory. A `postgresql://` URL (a team
+    database) is returned as it is."""
     chosen = cli_path or os.environ.get(DB_ENV)
+    if is_database_url(chosen):
+        return str(chosen)
     try:
         return Path(chosen).expanduser() if chosen else default_database_path()
     except RuntimeError:  # `~someone/acct.db` for a user this host does not know
@@ -240,8 +244,17 @@ def refuse_unreachable(path: Path) -> None:
                                "Choose another file with --db.", exit_code=EXIT_UNUSABLE) from None
 
 
+def describe_database(target: Path | str) -> str:
+    """How messages name the database: the file's path, or the URL with its password masked."""
+    return describe_url(target) if is_database_url(target) else str(target)
+
+
 def current_user() -> str:
-    """Who is acting: the OS login (overridable with $ACCT_TUI_USER for shared service accounts and tests)."""
+    """Who is acting: on a team database the PostgreSQL session user (a setting cannot change it); on a
+    file the OS login (overridable with $ACCT_TUI_USER for shared service accounts and tests)."""
+    session_user = backend_for(database.obj).session_user(database.obj)
+    if session_user is not None:
+        return session_user
     override = os.environ.get(USER_ENV, "").strip()
     try:
         name = override or getpass.getuser()
@@ -327,7 +340,7 @@ EXIT_NOT_WRITABLE = 5
 EXIT_DISK_FULL = 6
 EXIT_BUSY = 7
 EXIT_NEWER_SCHEMA = 8
-EXIT_UNSAFE = 9  # files beside the database belong to another user, or others can read them
+EXIT_UNSAFE = 13  # files beside the database belong to another user, or others can read them
 
 # Files up to this size get SQLite's quick_check at every start (about 10 ms per 10 MB); a larger portfolio
 # would wait seconds for it, so there the cheap header checks run at start and `acct-tui db check` does the rest.
@@ -442,6 +455,20 @@ def stored_schema_version(execute: Callable[[str], sqlite3.Cursor], path: Path |
     return int(version) if version is not None else None
 
 
+def _schema_version_in(db: peewee.Database) -> int | None:
+    """`stored_schema_version` for an open Peewee database of either backend (Peewee lists the tables)."""
+    tables = db.get_tables()
+    if SchemaVersion._meta.table_name not in tables:
+        if tables:
+            raise StoreUnavailable(
+                f"{describe_database(db.database)} holds tables of another program, not acct-tui's. Nothing was "
+                "changed; choose another database with --db.",
+                exit_code=EXIT_DAMAGED,
+            )
+        return None
+    return SchemaVersion.select(peewee.fn.MAX(SchemaVersion.version)).scalar()
+
+
 def refuse_newer_schema(version: int | None, path: Path | str) -> None:
     latest = latest_schema_version()
     if version is not None and version > latest:
@@ -485,7 +512,7 @@ def migrate(db: peewee.Database) -> int:
     """Bring the schema to the latest version in one transaction; returns the version reached."""
     latest = latest_schema_version()
     with write_transaction():
-        version = stored_schema_version(db.execute_sql, db.database)
+        version = _schema_version_in(db)
         if version is None:
             db.create_tables(ALL_MODELS)
             install_packaged_template(db)
@@ -499,13 +526,16 @@ def migrate(db: peewee.Database) -> int:
     return latest
 
 
-def open_database(path: str | os.PathLike[str]) -> peewee.SqliteDatabase:
+def open_database(path: str | os.PathLike[str]) -> peewee.Database:
     """Open (creating if needed) the database at `path`, apply migrations, and bind the models to it.
+    A `postgresql://` URL opens a team database instead (see `open_team_database`).
 
     Every failure becomes a `StoreUnavailable` that says what happened and what to do. An existing file is
     first looked at through a read-only connection, so one that is damaged, belongs to another program,
     comes from a newer version or cannot be written is refused before a single byte of it changes.
     """
+    if is_database_url(path):
+        return open_team_database(str(path))
     path = Path(path).expanduser()
     if path.is_dir():
         raise StoreUnavailable(f"{path} is a folder, not a database file; choose a file with --db.",
@@ -532,34 +562,59 @@ def open_database(path: str | os.PathLike[str]) -> peewee.SqliteDatabase:
     return db
 
 
+def open_team_database(url: str) -> peewee.Database:
+    """Open the team database at `url` and bind the models to it. The schema is created (or brought up to
+    date) when the login may do so; `acct-tui team init` adds the roles and the rules the database enforces."""
+    db = connect_postgres(url)
+    database.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+        version = _schema_version_in(db)
+        refuse_newer_schema(version, describe_database(url))
+        if version != latest_schema_version():
+            migrate(db)
+            with write_transaction():
+                backend_for(db).install(db)
+    except DomainError:
+        close_database()
+        raise
+    except peewee.PeeweeException as error:
+        close_database()
+        raise explain_postgres(error, describe_database(url)) from None
+    return db
+
+
 def close_database() -> None:
     db = database.obj
     if db is not None and not db.is_closed():
         db.close()
+    backend_for(db).close()
 
 
 def data_version() -> int:
-    """SQLite's change counter for the calling thread's connection: it moves when another connection
-    commits (another process or another thread), never for this connection's own writes. Compare only
-    values taken on the same thread."""
-    ((version,),) = database.obj.execute_sql("PRAGMA data_version").fetchall()
-    return int(version)
+    """A change counter for the calling thread: it moves when another connection commits (another session,
+    or another thread of this one), never for this thread's own writes. Compare only values taken on the same
+    thread. SQLite's `PRAGMA data_version`; on PostgreSQL, notifications of other connections' commits."""
+    return backend_for(database.obj).data_version(database.obj)
 
 
 @contextmanager
 def write_transaction() -> Iterator[None]:
-    """One write transaction. On SQLite it takes the write lock first (BEGIN IMMEDIATE), so a transaction
-    that reads and then writes waits for another process instead of failing with "database is locked".
+    """One write transaction. It takes the write lock first (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+    lock), so a transaction that reads and then writes waits for another session instead of failing with
+    "database is locked" or deciding on data another session is changing.
     Database failures come out as `StoreUnavailable` with a message for the user.
     """
     db = database.obj
-    begin = db.atomic("IMMEDIATE") if isinstance(db, peewee.SqliteDatabase) else db.atomic()
+    backend = backend_for(db)
     try:
-        with begin:
+        with backend.begin_write(db):
             yield
     except (peewee.IntegrityError, sqlite3.IntegrityError):
         raise  # a constraint the calling service did not foresee: a bug to see, not a state of the database
-    except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
+    except (peewee.DatabaseError, sqlite3.DatabaseError, peewee.InterfaceError) as error:
+        if backend.name == "postgresql":
+            raise explain_postgres(error, describe_database(db.database)) from None
         raise _explain(_cause(error), db.database) from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from peewee import (
     BooleanField,
@@ -44,6 +45,17 @@ class TimestampField(DateTimeField):
         return value
 
 
+class AmountField(DecimalField):
+    """A decimal amount read back the same from both backends: SQLite stores 45776000.00 as the number
+    45776000 and 2.50 as 2.5, PostgreSQL's NUMERIC(17, 2) keeps the zeros; they are dropped here too, so
+    reports and exports are the same byte for byte."""
+
+    def python_value(self, value: object) -> object:
+        if isinstance(value, Decimal):  # only PostgreSQL hands back a Decimal; SQLite gives int or float
+            value = value.to_integral_value() if value == value.to_integral_value() else value.normalize()
+        return super().python_value(value)
+
+
 class BaseModel(Model):
     id = UUIDField(primary_key=True, default=uuid.uuid4)
 
@@ -69,7 +81,7 @@ class Account(BaseModel):
     segment = CharField(max_length=20)
     stage = CharField(max_length=30)
     industry = CharField(max_length=200, default="")
-    annual_revenue = DecimalField(max_digits=17, decimal_places=2, null=True, auto_round=True)
+    annual_revenue = AmountField(max_digits=17, decimal_places=2, null=True, auto_round=True)
     archived = BooleanField(default=False, index=True)
     created_at = TimestampField(default=utcnow)
     updated_at = TimestampField(default=utcnow)
@@ -193,7 +205,7 @@ class KpiEntry(BaseModel):
 
     account = ForeignKeyField(Account, backref="kpi_entries", on_delete="CASCADE", index=False)  # see Meta
     metric = CharField(max_length=20)
-    value = DecimalField(max_digits=17, decimal_places=2, auto_round=True)
+    value = AmountField(max_digits=17, decimal_places=2, auto_round=True)
     measured_on = DateField()
     step = SmallIntegerField(null=True)
     version = IntegerField(default=1)
@@ -223,7 +235,7 @@ class Objective(BaseModel):
     title = CharField(max_length=200)
     metric = CharField(max_length=20, null=True)
     target = CharField(max_length=200)
-    target_value = DecimalField(max_digits=17, decimal_places=2, auto_round=True, null=True)
+    target_value = AmountField(max_digits=17, decimal_places=2, auto_round=True, null=True)
     due_on = DateField(null=True)
     result = TextField(default="")
     achieved = BooleanField(null=True)

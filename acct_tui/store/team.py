@@ -1,0 +1,255 @@
+"""A team database on PostgreSQL: its roles, the rules PostgreSQL itself enforces, and moving a personal
+SQLite portfolio into it.
+
+`acct-tui team init` (run by the database owner) creates the schema, two group roles and the rules:
+- `acct_manager` works on accounts, steps, KPIs and objectives; it cannot insert an approval decision.
+- `acct_approver` has everything a manager has, and decides gates.
+- Triggers make the identity in the data the session user's (decisions, submissions, the audit log), refuse a
+  decision on a gate whose covered steps the deciding login submitted (two people, always), and refuse a gate
+  marked approved or rejected without a decision recorded in the same transaction.
+So a login that bypasses the app (psql with the same password) meets the same refusals.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import peewee
+
+from acct_tui.errors import DomainError, StoreUnavailable
+from acct_tui.store.backend import explain_postgres, is_database_url
+from acct_tui.store.db import (
+    current_user,
+    describe_database,
+    latest_schema_version,
+    open_database,
+    resolve_database_path,
+    write_transaction,
+)
+from acct_tui.store.models import ALL_MODELS, SchemaVersion
+from acct_tui.workflow import APPROVED, REJECTED
+
+MANAGER_ROLE = "acct_manager"
+APPROVER_ROLE = "acct_approver"
+ROLES = {"manager": MANAGER_ROLE, "approver": APPROVER_ROLE}
+# A transaction-local setting that lets the database owner (and only the owner) copy history recorded under
+# other names: `team import` keeps who did what in the personal portfolio.
+IMPORT_SETTING = "acct.importing"
+
+_OWNER_IMPORTING = (
+    f"(current_setting('{IMPORT_SETTING}', true) = 'on' AND session_user = "
+    "(SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()))"
+)
+
+TEAM_SCHEMA_SQL = (
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{MANAGER_ROLE}') THEN
+            CREATE ROLE {MANAGER_ROLE} NOLOGIN;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APPROVER_ROLE}') THEN
+            CREATE ROLE {APPROVER_ROLE} NOLOGIN;
+        END IF;
+    END $$""",
+    f"GRANT {MANAGER_ROLE} TO {APPROVER_ROLE}",
+    f"GRANT USAGE ON SCHEMA public TO {MANAGER_ROLE}",
+    f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {MANAGER_ROLE}",
+    f"GRANT INSERT, UPDATE ON account, run, step_state, field_value, kpi_entry, objective TO {MANAGER_ROLE}",
+    f"GRANT DELETE ON kpi_entry, objective TO {MANAGER_ROLE}",
+    f"GRANT INSERT ON audit_event TO {MANAGER_ROLE}",
+    f"GRANT INSERT ON approval_decision TO {APPROVER_ROLE}",
+    f"""CREATE OR REPLACE FUNCTION acct_decision_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        submitter text;
+    BEGIN
+        IF {_OWNER_IMPORTING} THEN
+            RETURN NEW;
+        END IF;
+        NEW.approver := session_user;
+        SELECT submitted_by INTO submitter FROM step_state WHERE run_id = NEW.run_id AND number = NEW.step;
+        IF submitter = session_user THEN
+            RAISE EXCEPTION 'You submitted step % for approval (you completed the last step it covers): another '
+                'approver must decide it.', NEW.step;
+        END IF;
+        RETURN NEW;
+    END $$""",
+    "DROP TRIGGER IF EXISTS acct_decision_rules ON approval_decision",
+    ("CREATE TRIGGER acct_decision_rules BEFORE INSERT ON approval_decision "
+     "FOR EACH ROW EXECUTE FUNCTION acct_decision_rules()"),
+    f"""CREATE OR REPLACE FUNCTION acct_step_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF {_OWNER_IMPORTING} THEN
+            RETURN NEW;
+        END IF;
+        IF NEW.submitted_by IS DISTINCT FROM OLD.submitted_by OR NEW.submitted_at IS DISTINCT FROM OLD.submitted_at
+        THEN
+            NEW.submitted_by := session_user;
+        END IF;
+        IF NEW.finished_by IS DISTINCT FROM OLD.finished_by THEN
+            NEW.finished_by := session_user;
+        END IF;
+        IF NEW.status IN ('{APPROVED}', '{REJECTED}') AND NEW.status IS DISTINCT FROM OLD.status
+           AND NOT EXISTS (SELECT 1 FROM approval_decision
+                           WHERE run_id = NEW.run_id AND step = NEW.number
+                             AND xmin::text = pg_current_xact_id()::xid::text) THEN
+            RAISE EXCEPTION 'Step % can only be decided by recording an approval decision.', NEW.number;
+        END IF;
+        RETURN NEW;
+    END $$""",
+    "DROP TRIGGER IF EXISTS acct_step_rules ON step_state",
+    "CREATE TRIGGER acct_step_rules BEFORE UPDATE ON step_state FOR EACH ROW EXECUTE FUNCTION acct_step_rules()",
+    f"""CREATE OR REPLACE FUNCTION acct_audit_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT {_OWNER_IMPORTING} THEN
+            NEW.actor := session_user;
+        END IF;
+        RETURN NEW;
+    END $$""",
+    "DROP TRIGGER IF EXISTS acct_audit_rules ON audit_event",
+    "CREATE TRIGGER acct_audit_rules BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION acct_audit_rules()",
+)
+
+
+def refuse_on_team_database(cli_db: str | None, command: str) -> None:
+    """`db backup` and `db check` work on a file; a team database has PostgreSQL's own tools for both."""
+    target = resolve_database_path(cli_db)
+    if not is_database_url(target):
+        return
+    shown = describe_database(target)
+    if command == "backup":
+        advice = (f"back it up with PostgreSQL's own tool, as the database owner: pg_dump --format=custom "
+                  f"--file=acct.dump '{shown}' (restore with pg_restore)")
+    else:
+        advice = (f"PostgreSQL checks its own pages; to check the indexes run pg_amcheck '{shown}', and "
+                  "`acct-tui accounts list` shows whether you can connect and read it")
+    raise DomainError(f"{shown} is a team database on PostgreSQL: {advice}.")
+
+
+def _team_database(cli_db: str | None) -> peewee.Database:
+    target = resolve_database_path(cli_db)
+    if not is_database_url(target):
+        raise DomainError("Team commands work on a PostgreSQL database: give its URL with --db "
+                          "(for example --db postgresql://host/acct) or in ACCT_TUI_DB.")
+    return open_database(target)
+
+
+def init_team(cli_db: str | None) -> None:
+    """Create (or bring up to date) the schema, the roles, their grants and the rules. Run it again after
+    an upgrade: every statement can be repeated."""
+    import psycopg
+
+    db = _team_database(cli_db)
+    with write_transaction():
+        cursor = db.cursor()  # the statements hold % signs of PL/pgSQL: sent without parameters, as written
+        try:
+            for statement in TEAM_SCHEMA_SQL:
+                cursor.execute(statement)
+        except psycopg.Error as error:  # the cursor is the driver's own: Peewee does not wrap its errors
+            raise explain_postgres(error, describe_database(db.database)) from None
+        name = db.execute_sql("SELECT current_database()").fetchone()[0]
+        db.execute_sql(f"GRANT CONNECT ON DATABASE {_quoted(name)} TO {MANAGER_ROLE}, {APPROVER_ROLE}")
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def grant_role(cli_db: str | None, login: str, role: str) -> str:
+    """Make `login` (a PostgreSQL login role) a member of the team role for `role`; returns that group role."""
+    if role not in ROLES:
+        raise DomainError(f"“{role}” is not a team role: choose {' or '.join(ROLES)}.")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.@-]{0,62}", login):
+        raise DomainError(f"“{login[:70]}” is not a PostgreSQL login name.")
+    db = _team_database(cli_db)
+    exists = db.execute_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,)).fetchone()
+    if not exists:
+        raise DomainError(f"PostgreSQL has no login named “{login}”: create it first (createuser {login}, "
+                          "then give it a password), and grant it again.")
+    with write_transaction():
+        db.execute_sql(f"GRANT {ROLES[role]} TO {_quoted(login)}")
+    return ROLES[role]
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """How many rows of each table the import added (all zero when the portfolio was imported before)."""
+
+    rows: dict[str, int]
+
+    @property
+    def accounts(self) -> int:
+        return self.rows.get("account", 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def _read_portfolio(path: Path) -> dict[type[peewee.Model], list[dict]]:
+    """Every row of a personal SQLite portfolio, read through a read-only connection, as Python values."""
+    from acct_tui.store.db import _inspect_existing
+
+    if not path.is_file():
+        raise DomainError(f"There is no acct-tui database at {path}.")
+    try:
+        _inspect_existing(path)
+    except OSError as error:
+        raise DomainError(f"{path} cannot be read ({error}).") from None
+    source = peewee.SqliteDatabase(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        with source.bind_ctx(ALL_MODELS):
+            version = SchemaVersion.select(peewee.fn.MAX(SchemaVersion.version)).scalar()
+            if version != latest_schema_version():
+                raise DomainError(f"{path} has schema {version}; open it once with `acct-tui --db {path} accounts "
+                                  f"list` to bring it to schema {latest_schema_version()}, then import it.")
+            return {model: list(model.select().dicts()) for model in ALL_MODELS if model is not SchemaVersion}
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
+        raise StoreUnavailable(f"{path} cannot be read as an acct-tui database ({error}).", exit_code=4) from None
+    finally:
+        source.close()
+
+
+def import_portfolio(cli_db: str | None, file: str | os.PathLike[str]) -> Imported:
+    """Copy a personal SQLite portfolio into the team database with its ids and its whole history. Rows
+    already there (same id) are left as they are, so importing twice changes nothing."""
+    from acct_tui.store.models import Account
+
+    rows = _read_portfolio(Path(file).expanduser())
+    db = _team_database(cli_db)
+    added: dict[str, int] = {}
+    owner = db.execute_sql("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                           "WHERE datname = current_database()").fetchone()[0]
+    if owner != current_user():
+        raise DomainError(f"Importing keeps who did what, so only the database owner ({owner}) may do it: "
+                          "ask them to run `acct-tui team import FILE`.")
+    with write_transaction():
+        db.execute_sql(f"SELECT set_config('{IMPORT_SETTING}', 'on', true)")
+        clashes = _name_clashes(rows[Account])
+        if clashes:
+            raise DomainError(
+                f"The team database already has other accounts named {', '.join(clashes[:5])}"
+                f"{' and more' if len(clashes) > 5 else ''}: rename them in one of the two, then import again."
+            )
+        for model, records in rows.items():
+            count = 0
+            for start in range(0, len(records), 500):
+                batch = records[start:start + 500]
+                count += model.insert_many(batch).on_conflict_ignore().as_rowcount().execute()
+            added[model._meta.table_name] = count
+    return Imported(added)
+
+
+def _name_clashes(accounts: list[dict]) -> list[str]:
+    from acct_tui.store.models import Account
+
+    by_key = {record["name_key"]: record for record in accounts}
+    existing = Account.select(Account.id, Account.name_key, Account.name).where(
+        Account.name_key.in_(list(by_key))).tuples()
+    return sorted(f"“{name}”" for account_id, key, name in existing if account_id != by_key[key]["id"])
+
+
+__all__ = ["ROLES", "Imported", "grant_role", "import_portfolio", "init_team",
+           "refuse_on_team_database"]

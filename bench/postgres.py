@@ -1,0 +1,44 @@
+"""The benchmark's portfolios on PostgreSQL: a local server from pip (pgserver, as the tests use) and a copy
+of a generated SQLite portfolio loaded with COPY (the same rows, ids and history)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from generate import TABLES
+
+
+def start_server(folder: Path):
+    """A PostgreSQL 16 server whose data lives in `folder` (kept between runs, like the portfolios)."""
+    import pgserver
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(folder, cleanup_mode="stop")
+
+
+def load(server, name: str, portfolio: Path) -> tuple[str, float]:
+    """A database `name` holding the SQLite `portfolio`; returns its URL and the seconds the load took."""
+    import psycopg
+
+    from acct_tui.store.db import close_database, open_database
+
+    started = time.perf_counter()
+    with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = server.get_uri(name)
+    open_database(url)  # the app's own schema, with its PostgreSQL additions
+    close_database()
+    source = sqlite3.connect(f"{portfolio.resolve().as_uri()}?mode=ro", uri=True)
+    with psycopg.connect(url) as target:
+        for table in TABLES:
+            columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
+            quoted = ", ".join(f'"{column}"' for column in columns)
+            with target.cursor().copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                for row in source.execute(f'SELECT {quoted} FROM "{table}"'):
+                    copy.write_row(row)
+        target.execute("ANALYZE")
+    source.close()
+    return url, time.perf_counter() - started
