@@ -1,4 +1,4 @@
-"""Migrations 2-4 run on PostgreSQL too: a team database of schema 1 (made here by taking the later schema
+"""Migrations 2-6 run on PostgreSQL too: a team database of schema 1 (made here by taking the later schema
 back out of a new one) upgrades to the latest, keeps its data, and ends with the schema of a new database."""
 
 from __future__ import annotations
@@ -15,10 +15,16 @@ from acct_tui.template import DUE_KEY
 pytestmark = pytest.mark.postgres_only
 
 SCHEMA_1 = (
+    "DROP TABLE saved_view",  # schema 6
+    "DROP TABLE undo_mark",
+    "DROP TABLE template_version",  # schema 5; dropping step_key drops the indexes on it
+    'ALTER TABLE "run" DROP COLUMN template_version',
+    "ALTER TABLE step_state DROP COLUMN step_key",
+    "ALTER TABLE field_value DROP COLUMN step_key",
+    "ALTER TABLE approval_decision DROP COLUMN step_key",
     "DROP TABLE kpi_entry",
     "DROP TABLE objective",
     "ALTER TABLE step_state DROP COLUMN due_on",
-    "DROP INDEX field_value_key_step_value_run_id",
     'CREATE INDEX field_value_key_value ON field_value ("key", "value")',
     "ALTER TABLE approval_decision DROP COLUMN turnaround_seconds",
     "DELETE FROM schema_version",

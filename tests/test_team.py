@@ -359,6 +359,6 @@ async def test_in_the_app_an_approver_decides_anothers_submission_but_not_their_
         await pilot.press("y")
         await settle(pilot)
         assert "You submitted step 5 for approval" in screen_text(app)
-        assert "▶ Alpha · Approval: Account Status (step 5)" in screen_text(app)
+        assert "▶ Alpha · step 5 · Approval: Account Status" in screen_text(app)
     assert gate_status(anns) == PENDING
     assert [(decision.approver, decision.run_id) for decision in ApprovalDecision.select()] == [("ann", mias)]
