@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from rich.console import Console
@@ -10,12 +11,20 @@ from textual.pilot import Pilot
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let messages, thread workers and the UI updates they cause all finish."""
+    """Let messages, thread workers, the app's writer and the UI updates they cause all finish."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await writes_done(pilot.app)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+
+
+async def writes_done(app: App) -> None:
+    """Wait until the app's writer has finished every change asked for so far (its results are then
+    delivered to the UI thread: a `pilot.pause()` lets them run)."""
+    writer = getattr(app, "writer", None)
+    if writer is not None:
+        await asyncio.to_thread(writer.wait_until_idle)
 
 
 def screen_text(app: App) -> str:

@@ -31,6 +31,7 @@ from acct_tui.widgets.account_table import (
     prepare_rows,
 )
 from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_WORKER = "load-accounts"
 FIRST_PAGE = 100  # rows shown before the whole portfolio has loaded: more than the tallest terminal
@@ -128,6 +129,7 @@ class AccountsScreen(Screen):
             yield self.filter_input
         yield self.table
         yield self.status_line
+        yield WriteStatus()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

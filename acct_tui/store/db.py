@@ -335,6 +335,15 @@ def migrate(db: peewee.Database) -> int:
     return latest
 
 
+def migrate_if_behind(db: peewee.Database) -> None:
+    """Migrate only a schema older than this version: reading the version takes no lock, so a database at the
+    latest schema opens (for `accounts list`, a report or the app) while another process holds the write lock."""
+    version = stored_schema_version(db.execute_sql, db.database)
+    refuse_newer_schema(version, db.database)
+    if version != latest_schema_version():
+        migrate(db)
+
+
 def open_database(path: str | os.PathLike[str]) -> peewee.SqliteDatabase:
     """Open (creating if needed) the database at `path`, apply migrations, and bind the models to it.
 
@@ -358,7 +367,7 @@ def open_database(path: str | os.PathLike[str]) -> peewee.SqliteDatabase:
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)
-        migrate(db)
+        migrate_if_behind(db)
     except StoreUnavailable:
         db.close()
         raise
