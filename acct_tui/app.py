@@ -150,9 +150,13 @@ class AcctApp(App[None]):
         return deliver
 
     def _run_writer_callback(self, callback) -> None:
-        if self.is_running:
-            callback()
-            self.show_write_status()
+        if not self.is_running:
+            return
+        # The writer's commits are this app's own: the screen that asked reloads what it needs, so the
+        # change watcher does not make the screen in front load everything again for them.
+        self._seen_data_version = data_version()
+        callback()
+        self.show_write_status()
 
     def _writer_waiting(self, waiting: bool) -> None:
         self.show_write_status()

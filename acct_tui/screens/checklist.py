@@ -55,12 +55,13 @@ def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | N
     """Editors of their own below a step's fields: KPI values in steps 10 and 13, objectives in step 6 and
     their results in step 20 (see acct_tui.widgets.kpi_editor and objectives_editor)."""
     refusal = view.step(number).edit_refusal
+    account_id, account_name = view.account.id, view.account.name
     if number in KPI_STEPS:
-        return KpiEditor(view.account.id, number, refusal=refusal)
+        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name)
     if number == OBJECTIVES_STEP:
-        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal)
+        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name)
     if number == RESULTS_STEP:
-        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal)
+        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name)
     return None
 
 
