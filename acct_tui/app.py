@@ -39,6 +39,9 @@ EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 EXIT_GRACE_SECONDS = 5.0
 # At exit, changes still being written get this long to finish; whatever has not is held for next time.
 EXIT_WRITE_GRACE_SECONDS = 3.0
+# Quitting waits this long for saves just handed to the writer before asking about them.
+QUIT_SETTLE_SECONDS = 0.5
+QUIT_SETTLE_STEPS = 25
 # While held edits could not be written to their file (a full disk), writing them is tried this often.
 HELD_RETRY_SECONDS = 5.0
 WAITING_STATUS = "Waiting for the database: another program is writing… your edits are held."
@@ -190,9 +193,17 @@ class AcctApp(App[None]):
         save_pending_edits = getattr(self.screen, "save_pending_edits", None)
         if save_pending_edits is not None:
             save_pending_edits()
-        waiting = self.writer is not None and self.writer.waiting
-        if waiting:
-            self.writer.hold_unfinished()
+        waiting = False
+        if self.writer is not None:
+            # Saves just handed over normally finish at once; a moment's wait (the UI still answers) tells
+            # them from saves waiting for another program's lock, whose text is held before asking.
+            for _ in range(QUIT_SETTLE_STEPS):
+                if not self.writer.busy:
+                    break
+                await asyncio.sleep(QUIT_SETTLE_SECONDS / QUIT_SETTLE_STEPS)
+            waiting = bool(self.writer.busy)
+            if waiting:
+                self.writer.hold_unfinished()
         count = len(self.held)
         if not count or isinstance(self.screen, ConfirmDialog):
             self.exit()

@@ -49,6 +49,8 @@ class Writer:
         self._lock = threading.Lock()
         self._queued: list[Change] = []  # asked for and not finished, the running one first
         self.waiting = False
+        # Set when the app closed before this thread finished: from then on it neither writes nor tells.
+        self._abandoned = threading.Event()
         self._thread = threading.Thread(target=self._work, name="acct-tui writer", daemon=True)
         self._thread.start()
 
@@ -79,6 +81,8 @@ class Writer:
         not finished by then is held (the thread, a daemon, ends with the process)."""
         self._changes.put(None)
         self._thread.join(grace_seconds)
+        if self._thread.is_alive():
+            self._abandoned.set()
         self.hold_unfinished()
 
     def wait_until_idle(self) -> None:
@@ -96,7 +100,7 @@ class Writer:
             while True:
                 change = self._changes.get()
                 try:
-                    if change is None:
+                    if change is None or self._abandoned.is_set():
                         return
                     self._run(change)
                 finally:
@@ -119,6 +123,8 @@ class Writer:
                 if failure.exit_code != EXIT_BUSY:
                     error = failure
                     break
+                if self._abandoned.is_set():
+                    return  # the app has closed; the change's text is held
                 self._start_waiting()
                 continue
             except DomainError as failure:
@@ -126,6 +132,8 @@ class Writer:
             except Exception as failure:  # a bug: told to the user like any failure, the text stays held
                 error = DomainError(f"Something went wrong: {type(failure).__name__}: {failure}.")
             break
+        if self._abandoned.is_set():
+            return  # the app closed meanwhile and held this change's text: the held file is no longer ours
         with self._lock:
             self._queued.remove(change)
             was_waiting, self.waiting = self.waiting, False  # this change got the lock (or failed otherwise)
