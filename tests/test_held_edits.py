@@ -12,18 +12,22 @@ import time
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from processes import child_env
 from test_crash import Terminal
 from textual import events
 from textual.widgets import TextArea
 
 from acct_tui.app import AcctApp
-from acct_tui.errors import StoreUnavailable
+from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.store import queries, services
 from acct_tui.store.db import EXIT_DISK_FULL, close_database, open_database
 from acct_tui.store.held import COMMENT, FIELD, INTERRUPTED, WAITING, HeldStore, held_path, new_held_edit
 from acct_tui.store.models import AuditEvent
-from acct_tui.workflow.fields import MAX_NOTES
+from acct_tui.store.writer import Writer
+from acct_tui.template import packaged_template
+from acct_tui.workflow.fields import MAX_NOTES, normalize_field_value
 from tests.test_approvals_screen import open_queue, queue_message, submit_status_approval
 from tests.test_checklist_screen import message, open_checklist, run_id, stored
 from tests.ui_support import screen_text, settle, type_text, writes_done
@@ -290,3 +294,69 @@ def test_the_held_file_is_replaced_atomically_and_private(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["acct.db-held.json"]
     assert oct(store.path.stat().st_mode & 0o777) == "0o600"
     assert [edit.value for edit in HeldStore(store.path).edits()] == ["one more"]
+
+
+# Random sessions: edits, refusals, another program's lock and restarts, and no typed text is ever lost ---------
+
+PLACES = {"notes": st.one_of(st.text(max_size=12), st.just("n" * (MAX_NOTES + 1))),  # over the limit: refused
+          "due": st.one_of(st.just(""), st.just("2030-01-31"), st.just("+2w"), st.just("31/31/31")),  # a bad date
+          "assignee": st.text(max_size=12)}
+OPERATIONS = st.lists(st.one_of(
+    st.sampled_from(sorted(PLACES)).flatmap(lambda key: PLACES[key].map(lambda value: ("type", key, value))),
+    st.just(("lock",)), st.just(("unlock",)), st.just(("restart",)),
+), max_size=14)
+
+
+class Session:
+    """What the app does with typed text, without the screen: hand it to a writer with its draft."""
+
+    def __init__(self, db_path) -> None:
+        self.held = HeldStore(held_path(db_path))
+        self.writer = Writer(self.held, lambda callback: callback(), lambda waiting: None)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_no_typed_text_is_ever_lost(tmp_path_factory, operations):
+    db_path = tmp_path_factory.mktemp("held") / "acct.db"
+    open_database(db_path)
+    account = services.create_account("Northwind")
+    run = queries.run_view(account).run_id
+    session, lock, last_typed = Session(db_path), None, {}
+    try:
+        for operation in operations:
+            if operation[0] == "type":
+                _, key, value = operation
+                last_typed[key] = value
+                draft = new_held_edit(FIELD, account_id=account, account_name="Northwind", value=value, reason="",
+                                      step=1, key=key, run_id=run)
+                session.writer.submit(lambda key=key, value=value: services.set_field(run, 1, key, value),
+                                      draft=draft)
+            elif operation[0] == "lock" and lock is None:
+                lock = sqlite3.connect(db_path, isolation_level=None, timeout=30)
+                lock.execute("BEGIN IMMEDIATE")
+            elif operation[0] == "unlock" and lock is not None:
+                lock.rollback()
+                lock.close()
+                lock = None
+            elif operation[0] == "restart":  # quit (or be killed) and start again
+                session.writer.finish(0.05 if lock is not None else 30)
+                session = Session(db_path)
+    finally:
+        if lock is not None:
+            lock.rollback()
+            lock.close()
+    session.writer.wait_until_idle()
+    on_disk = HeldStore(held_path(db_path)).edits()
+    assert [(edit.key, edit.value) for edit in on_disk] == [(edit.key, edit.value) for edit in session.held.edits()]
+    step = queries.run_view(account).step(1)
+    for key, value in last_typed.items():
+        try:
+            as_stored = normalize_field_value(packaged_template().step(1).field(key), value)
+        except DomainError:
+            as_stored = object()  # refused: it can only be held
+        held = [edit.value for edit in on_disk if edit.key == key]
+        assert value in held or step.field(key).value == as_stored, (
+            f"{key}: {value[:30]!r} is neither stored ({str(step.field(key).value)[:30]!r}) nor held")
+    session.writer.finish(30)
+    close_database()
