@@ -35,8 +35,6 @@ from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_WORKER = "load-accounts"
 FIRST_PAGE = 100  # rows shown before the whole portfolio has loaded: more than the tallest terminal
-DEMO_WORKER = "load-demo"
-ARCHIVE_WORKER = "archive-account"
 
 
 def _shortened(text: str, limit: int = 16) -> str:
@@ -174,22 +172,11 @@ class AccountsScreen(Screen):
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            if worker.name == DEMO_WORKER:
-                self.demo_loading = False
-                self._update_status()
             self.app.post_message(event)  # the app's one handler tells the user
             return
-        if event.state != WorkerState.SUCCESS:
-            return
-        if worker.name == LOAD_WORKER:
+        if event.state == WorkerState.SUCCESS and worker.name == LOAD_WORKER:
             self._loaded_change, accounts = worker.result
             self._show_rows(accounts)
-        elif worker.name == DEMO_WORKER:
-            self.demo_loading = False
-            self.notify(f"Loaded the demo portfolio: {worker.result} accounts.", markup=False)
-            self.reload()
-        elif worker.name == ARCHIVE_WORKER:
-            self.reload()
 
     def _show_rows(self, accounts: list[ListedAccount], complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
@@ -309,23 +296,29 @@ class AccountsScreen(Screen):
 
     def _after_archive_choice(self, account_id: uuid.UUID, archived: bool, confirmed: bool | None) -> None:
         if confirmed:
-            self._archive(account_id, archived)
-
-    @work(thread=True, group=ARCHIVE_WORKER, name=ARCHIVE_WORKER, exit_on_error=False)
-    def _archive(self, account_id: uuid.UUID, archived: bool) -> None:
-        archive_account(account_id, archived=archived)
+            self.app.writer.submit(lambda: archive_account(account_id, archived=archived), self._changed)
 
     def action_load_demo(self) -> None:
+        from acct_tui.demo import load_demo_portfolio
+
         self.demo_loading = True
         self._update_status()
         self.refresh_bindings()
-        self._load_demo()
+        self.app.writer.submit(load_demo_portfolio, self._demo_loaded)
 
-    @work(thread=True, exclusive=True, group=DEMO_WORKER, name=DEMO_WORKER, exit_on_error=False)
-    def _load_demo(self) -> int:
-        from acct_tui.demo import load_demo_portfolio
+    def _demo_loaded(self, count: int | None, error: DomainError | None) -> None:
+        self.demo_loading = False
+        if error is None:
+            self.notify(f"Loaded the demo portfolio: {count} accounts.", markup=False)
+        self._changed(None, error)
 
-        return load_demo_portfolio()
+    def _changed(self, _: object, error: DomainError | None) -> None:
+        """A change handed to the writer is done: say what went wrong, if anything, and show the list anew."""
+        if error is not None:
+            self.notify(printable(str(error)), severity="error", timeout=10, markup=False)
+        if self.is_mounted:
+            self._update_status()
+            self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "archive"):
