@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import uuid
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import peewee
 from textual import on
@@ -144,15 +144,16 @@ class AcctApp(App[None]):
             self.writer.finish(EXIT_WRITE_GRACE_SECONDS)
 
     # Saving ----------------------------------------------------------------------------------------------
-    def _deliver_from_writer(self):
+    def _deliver_from_writer(self) -> Callable[[Callable[[], None]], None]:
+        """How the writer thread hands results back: queued on this app's loop, never waiting for it."""
         loop = asyncio.get_running_loop()
 
-        def deliver(callback) -> None:
+        def deliver(callback: Callable[[], None]) -> None:
             loop.call_soon_threadsafe(self._run_writer_callback, callback)
 
         return deliver
 
-    def _run_writer_callback(self, callback) -> None:
+    def _run_writer_callback(self, callback: Callable[[], None]) -> None:
         if not self.is_running:
             return
         # The writer's commits are this app's own: the screen that asked reloads what it needs, so the

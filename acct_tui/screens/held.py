@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static, TextArea
 
 from acct_tui.errors import DomainError
-from acct_tui.store.held import HeldEdit
+from acct_tui.store.held import HeldEdit, HeldStore
 from acct_tui.store.held_changes import apply_held_edit, discard_held_edit
 from acct_tui.text import printable
 from acct_tui.widgets.step_list import CursorOptionList, one_line
@@ -60,6 +60,8 @@ def _row(edit: HeldEdit) -> Content:
 
 
 class HeldEditsScreen(ModalScreen[None]):
+    """Every held edit of this database (the app's `HeldStore`), with what can be done with each."""
+
     BINDINGS = [
         Binding("a", "apply", "Apply", tooltip="Save the held text now, over what is stored", id="held.apply"),
         Binding("c", "copy", "Copy", tooltip="Copy the held text to the clipboard", id="held.copy"),
@@ -76,13 +78,16 @@ class HeldEditsScreen(ModalScreen[None]):
             yield Static(Content("a apply (saves it now) · c copy · x discard · esc close"), classes="dialog-hint")
             yield Static(id="held-message")
 
-    def on_mount(self) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self._edits: list[HeldEdit] = []
+
+    def on_mount(self) -> None:
         self.show_edits()
         self.query_one("#held-list").focus()
 
     @property
-    def _held(self):
+    def _held(self) -> HeldStore:
         return self.app.held
 
     def show_edits(self) -> None:

@@ -39,8 +39,8 @@ from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.export_dialog import ExportDialog, ReplaceDialog
 from acct_tui.store.reports import account_report, portfolio_report
 from acct_tui.text import printable
-from acct_tui.widgets.write_status import WriteStatus
 from acct_tui.widgets.charts import ReportView
+from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_GROUP = "reports-load"
 EXPORT_GROUP = "reports-export"

@@ -106,7 +106,8 @@ class Writer:
                 finally:
                     self._changes.task_done()
         finally:
-            database.obj.close()  # this thread's connection
+            if database.obj is not None:
+                database.obj.close()  # this thread's connection
 
     @staticmethod
     def _wait_briefly_for_locks() -> None:

@@ -341,6 +341,11 @@ class StepForm(Vertical):
         """Show values loaded from the database, except in fields holding the user's unsaved edits."""
         for field in step.fields:
             key = field.key
+            if key in self._drafts and self._drafts[key] == editor_value(field) and key not in self._submitted:
+                # What the user typed is stored now (held text applied from the Held edits screen, say).
+                del self._drafts[key]
+                self._held.pop(key, None)
+                self._note(key, "")
             if key in self._drafts:
                 continue
             value = editor_value(field)
