@@ -7,6 +7,7 @@ the thread that then runs the app, so the change watcher reads that thread's con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -158,7 +159,8 @@ class AcctApp(App[None]):
             return
         # The writer's commits are this app's own: the screen that asked reloads what it needs, so the
         # change watcher does not make the screen in front load everything again for them.
-        self._seen_data_version = data_version()
+        with contextlib.suppress(sqlite3.Error, peewee.PeeweeException):  # the watcher says it if it fails
+            self._seen_data_version = data_version()
         callback()
         self.show_write_status()
 
@@ -185,7 +187,9 @@ class AcctApp(App[None]):
     def action_show_held(self) -> None:
         from acct_tui.screens.held import HeldEditsScreen
 
-        self.push_screen(HeldEditsScreen(), lambda _: self.show_write_status())
+        # A screen showing one account's step offers that step's held edits first.
+        held_place = getattr(self.screen, "held_place", None)
+        self.push_screen(HeldEditsScreen(held_place() if held_place else None), lambda _: self.show_write_status())
 
     async def action_quit(self) -> None:
         """Quit; with text held or still waiting for the database, ask first (the text stays held)."""

@@ -81,6 +81,10 @@ async def test_notes_typed_while_another_session_grants_the_gate_are_held_and_of
         assert app.screen.query_one("#field-notes", TextArea).text == "late idea"
         assert "Not saved" in str(app.screen.query_one("#note-notes").render())
         assert "1 unsaved edit held: review with H." in screen_text(app)
+        await pilot.press("H")  # from the step list: that step's held text first
+        await settle(pilot)
+        assert app.screen.query_one("#held-text", TextArea).text == "late idea"
+        assert "Not saved: Step 3 is covered by the granted" in screen_text(app)
     assert stored(account, 3, "notes") == ""
     (held,) = held_on_disk(db_path)
     assert (held.kind, held.step, held.key, held.value) == (FIELD, 3, "notes", "late idea")

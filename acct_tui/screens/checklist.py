@@ -137,6 +137,10 @@ class ChecklistScreen(Screen):
         # holds it before the app closes.
         self._save_drafts(reload=False)
 
+    def held_place(self) -> tuple[str, int | None] | None:
+        """The account and step shown, whose held edits the Held edits screen (H) offers first."""
+        return None if self._account_id is None else (str(self._account_id), self._shown_step)
+
     def save_pending_edits(self) -> None:
         """Hand every unsaved edit to the writer now (the app asks before quitting)."""
         self._save_drafts(reload=False)

@@ -78,13 +78,20 @@ class HeldEditsScreen(ModalScreen[None]):
             yield Static(Content("a apply (saves it now) · c copy · x discard · esc close"), classes="dialog-hint")
             yield Static(id="held-message")
 
-    def __init__(self) -> None:
+    def __init__(self, first: tuple[str, int | None] | None = None) -> None:
+        """`first`: (account id, step) whose held edits are highlighted first, if it has any."""
         super().__init__()
         self._edits: list[HeldEdit] = []
+        self._first = first
 
     def on_mount(self) -> None:
         self.show_edits()
-        self.query_one("#held-list").focus()
+        listing = self.query_one("#held-list", CursorOptionList)
+        if self._first is not None:
+            account_id, step = self._first
+            listing.highlighted = next((index for index, edit in enumerate(self._edits)
+                                        if edit.account_id == account_id and edit.step == step), listing.highlighted)
+        listing.focus()
 
     @property
     def _held(self) -> HeldStore:

@@ -332,7 +332,8 @@ class StepForm(Vertical):
 
     def _show_held(self, key: str) -> None:
         self._note(key, f"Not saved: {self._held[key][:300]}\n"
-                        "Your text is kept here and held: edit it or press ctrl+s to save it; H to copy or discard.")
+                        "Your text is kept here and held: edit it or press ctrl+s to save it; from the step list, H copies "
+                        "or discards it.")
 
     def label_of(self, key: str) -> str:
         return self._fields[key].label
