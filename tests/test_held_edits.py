@@ -14,15 +14,15 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processes import child_env
 from test_crash import Terminal
 from textual import events
 from textual.widgets import TextArea
 
 from acct_tui.app import AcctApp
 from acct_tui.errors import DomainError, StoreUnavailable
-from acct_tui.store import queries, services
-from acct_tui.store.db import EXIT_DISK_FULL, close_database, open_database
+from acct_tui.screens import account_form
+from acct_tui.store import kpis, queries, services
+from acct_tui.store.db import EXIT_DISK_FULL, EXIT_NOT_WRITABLE, close_database, open_database
 from acct_tui.store.held import COMMENT, FIELD, INTERRUPTED, WAITING, HeldStore, held_path, new_held_edit
 from acct_tui.store.models import AuditEvent
 from acct_tui.store.writer import Writer
@@ -30,7 +30,7 @@ from acct_tui.template import packaged_template
 from acct_tui.workflow.fields import MAX_NOTES, normalize_field_value
 from tests.test_approvals_screen import open_queue, queue_message, submit_status_approval
 from tests.test_checklist_screen import message, open_checklist, run_id, stored
-from tests.ui_support import screen_text, settle, type_text, writes_done
+from tests.ui_support import screen_text, settle, type_text
 
 # The change watcher stays out of the way: each test says itself when another session's change shows.
 QUIET = 3600
@@ -204,6 +204,56 @@ async def test_a_rejection_comment_typed_while_another_session_approved_is_held_
     assert held_on_disk(db_path) == []
     discarded = AuditEvent.get(AuditEvent.action == "held.discard")
     assert discarded.step == 5 and "Redo the plan" in discarded.after
+
+
+async def test_an_account_form_that_could_not_be_saved_is_held_and_applied_later(db, db_path, monkeypatch):
+    def read_only(**values):
+        raise StoreUnavailable(f"Cannot write the database {db_path} (attempt to write a readonly database).",
+                               exit_code=EXIT_NOT_WRITABLE)
+
+    monkeypatch.setattr(account_form, "create_account", read_only)
+    app = AcctApp(db_path, watch_interval=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await type_text(pilot, "Acme Ltd")
+        await pilot.press("tab")
+        await type_text(pilot, "alice")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Cannot write the database" in screen_text(app) and "Your entries are held" in screen_text(app)
+        await pilot.press("escape")  # give up on the form: the entries stay held
+        await settle(pilot)
+        assert "1 unsaved edit held: review with H." in screen_text(app)
+        await pilot.press("H")
+        await settle(pilot)
+        assert "Acme Ltd · new account form" in screen_text(app)
+        assert "owner: alice" in app.screen.query_one("#held-text", TextArea).text
+        await pilot.press("a")  # the disk is writable again (the service was never patched)
+        await settle(pilot)
+        assert "No edits are held" in screen_text(app)
+    [row] = queries.account_rows()
+    assert (row.name, row.owner) == ("Acme Ltd", "alice")
+    assert held_on_disk(db_path) == []
+
+
+async def test_a_kpi_value_that_could_not_be_saved_is_held(db, db_path, account, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise StoreUnavailable("The disk is full.", exit_code=EXIT_DISK_FULL)
+
+    monkeypatch.setattr(kpis, "add_kpi", disk_full)
+    app = AcctApp(db_path, watch_interval=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account, step=10)
+        app.screen.query_one("#kpi-value").focus()
+        await type_text(pilot, "1250000")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "The disk is full. Your entry stays here and is held" in str(
+            app.screen.query_one("#kpi-message").render())
+        assert app.screen.query_one("#kpi-value").value == "1250000"
+    (held,) = held_on_disk(db_path)
+    assert (held.kind, held.step, held.value["value"], held.value["metric"]) == ("kpi", 10, "1250000", "revenue")
 
 
 async def test_held_edits_are_in_the_command_palette(db, db_path, account):
