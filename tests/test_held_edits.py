@@ -27,7 +27,7 @@ from acct_tui.store.held import COMMENT, FIELD, INTERRUPTED, WAITING, HeldStore,
 from acct_tui.store.models import AuditEvent
 from acct_tui.store.writer import Writer
 from acct_tui.template import packaged_template
-from acct_tui.workflow.fields import MAX_NOTES, normalize_field_value
+from acct_tui.workflow.fields import MAX_COMMENT, MAX_NOTES, normalize_field_value
 from tests.test_approvals_screen import open_queue, queue_message, submit_status_approval
 from tests.test_checklist_screen import message, open_checklist, run_id, stored
 from tests.ui_support import screen_text, settle, type_text
@@ -414,3 +414,19 @@ def test_no_typed_text_is_ever_lost(tmp_path_factory, operations):
             f"{key}: {value[:30]!r} is neither stored ({str(step.field(key).value)[:30]!r}) nor held")
     session.writer.finish(30)
     close_database()
+
+
+async def test_a_rejection_comment_pasted_over_the_limit_stays_whole(db, db_path):
+    submit_status_approval("Beta", "bob")
+    pasted = "c" * (MAX_COMMENT + 1)
+    app = AcctApp(db_path, watch_interval=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        app.post_message(events.Paste(pasted))
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "4,000" in screen_text(app)
+        assert app.screen.query_one("#comment-input").value == pasted  # not cut at the limit
