@@ -430,3 +430,16 @@ async def test_a_rejection_comment_pasted_over_the_limit_stays_whole(db, db_path
         await settle(pilot)
         assert "4,000" in screen_text(app)
         assert app.screen.query_one("#comment-input").value == pasted  # not cut at the limit
+
+
+async def test_the_app_starts_and_shows_the_accounts_while_another_program_holds_the_write_lock(db, db_path, account):
+    close_database()
+    lock = write_lock(db_path)
+    try:
+        open_database(db_path)  # reads the schema version; migrates (and locks) only a schema that is behind
+        app = AcctApp(db_path, watch_interval=QUIET)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "Northwind" in screen_text(app))
+    finally:
+        lock.rollback()
+        lock.close()
