@@ -443,3 +443,17 @@ async def test_the_app_starts_and_shows_the_accounts_while_another_program_holds
     finally:
         lock.rollback()
         lock.close()
+
+
+def test_two_sessions_on_one_database_keep_each_others_held_edits(tmp_path):
+    path = tmp_path / "acct.db-held.json"
+    left, right = HeldStore(path), HeldStore(path)
+    mine = left.hold(new_held_edit(FIELD, account_id=None, account_name="A", value="left", reason="r", step=1,
+                                   key="notes"))
+    right.hold(new_held_edit(FIELD, account_id=None, account_name="A", value="right", reason="r", step=2,
+                             key="notes"))
+    assert sorted(edit.value for edit in HeldStore(path).edits()) == ["left", "right"]
+    left.remove([mine.id])  # applied in the left session
+    right.flush()  # the right session writes again: what the left one removed does not come back
+    assert [edit.value for edit in HeldStore(path).edits()] == ["right"]
+    assert [edit.value for edit in right.edits()] == ["right"]

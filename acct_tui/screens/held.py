@@ -85,6 +85,7 @@ class HeldEditsScreen(ModalScreen[None]):
         self._first = first
 
     def on_mount(self) -> None:
+        self._held.flush()  # takes in what other sessions on this database held meanwhile
         self.show_edits()
         listing = self.query_one("#held-list", CursorOptionList)
         if self._first is not None:

@@ -14,14 +14,16 @@ after the held text (or text the user typed over it) was committed to the databa
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 # Where a held edit belongs.
 FIELD = "field"  # a field of a checklist step: `step` and `key`
@@ -104,36 +106,50 @@ def new_held_edit(kind: str, *, account_id: uuid.UUID | str | None, account_name
 
 
 class HeldStore:
-    """The held edits of one database, in memory and in their file. Safe to use from several threads."""
+    """The held edits of one database, in memory and in their file. Safe to use from several threads, and
+    from several sessions on one database: each write merges with the file under a lock on its folder, so
+    one session never drops what another held, nor brings back what another applied or discarded."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._edits: dict[str, HeldEdit] = {}
+        self._changed: set[str] = set()  # held or replaced here since the file was last written
+        self._removed: set[str] = set()  # removed here since then
         self.durable = True
         self.problem = ""  # why the last write failed, when `durable` is False
         self._unreadable = False  # a file that could not be read is never written over
         self._load()
 
-    def _load(self) -> None:
+    def _read(self) -> dict[str, HeldEdit]:
+        """The held edits in the file (none before the first); OSError or ValueError when it cannot be read."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return
+            return {}
+        if not isinstance(data, dict) or not isinstance(data.get("held"), list):
+            raise ValueError("not a list of held edits")
+        edits = {}
+        for item in data["held"]:
+            try:
+                edit = HeldEdit(**item)
+            except TypeError:
+                continue
+            edits[edit.id] = edit
+        return edits
+
+    def _load(self) -> None:
+        try:
+            edits = self._read()
         except (OSError, ValueError) as error:
             # Kept aside, never overwritten: the user's text may still be read from it by hand.
             self.problem = f"Could not read the held edits in {self.path} ({error}); the file is left as it was."
             self.durable = False
             self._unreadable = True
             return
-        for item in data.get("held", ()):
-            try:
-                edit = HeldEdit(**item)
-            except TypeError:
-                continue
-            if edit.reason == WAITING:  # nothing of this process is writing it
-                edit = replace(edit, reason=INTERRUPTED)
-            self._edits[edit.id] = edit
+        for edit in edits.values():
+            # A change that was waiting when its session ended: nothing is writing it now.
+            self._edits[edit.id] = replace(edit, reason=INTERRUPTED) if edit.reason == WAITING else edit
 
     def edits(self) -> list[HeldEdit]:
         with self._lock:
@@ -163,13 +179,17 @@ class HeldStore:
                         edit = replace(edit, id=older.id)
                         break
             self._edits[edit.id] = edit
+            self._changed.add(edit.id)
+            self._removed.discard(edit.id)
             self.flush()
             return edit
 
     def remove(self, edit_ids: Iterable[str]) -> None:
         with self._lock:
-            removed = [self._edits.pop(edit_id) for edit_id in edit_ids if edit_id in self._edits]
+            removed = [self._edits.pop(edit_id).id for edit_id in edit_ids if edit_id in self._edits]
             if removed:
+                self._removed.update(removed)
+                self._changed.difference_update(removed)
                 self.flush()
 
     def release(self, kind: str, account_id: uuid.UUID | str | None, step: int | None, key: str,
@@ -182,20 +202,37 @@ class HeldStore:
                      if edit.value == saved or (kind == FIELD and edit.reason != WAITING)])
 
     def flush(self) -> bool:
-        """Write the list to its file atomically; False (and `durable` False) when that failed."""
+        """Write the list to its file atomically, merged with what other sessions wrote there meanwhile (and
+        take theirs in); False (and `durable` False) when that failed."""
         with self._lock:
             if self._unreadable:
                 return False
             try:
-                self._write({"held": [asdict(edit) for edit in self._edits.values()]})
-            except OSError as error:
+                with self._folder_locked():
+                    merged = {edit_id: edit for edit_id, edit in self._read().items() if edit_id not in self._removed}
+                    merged.update((edit_id, self._edits[edit_id]) for edit_id in self._changed)
+                    self._write({"held": [asdict(edit) for edit in merged.values()]})
+            except (OSError, ValueError) as error:
                 self.durable = False
                 self.problem = (f"Held edits are kept in memory only: writing {self.path} failed ({error}). "
                                 "They are written as soon as there is room again.")
                 return False
+            self._edits = {edit_id: self._edits.get(edit_id, edit) for edit_id, edit in merged.items()}
+            self._changed.clear()
+            self._removed.clear()
             self.durable = True
             self.problem = ""
             return True
+
+    @contextmanager
+    def _folder_locked(self) -> Iterator[None]:
+        """Sessions on the same database write the file one at a time (an advisory lock on its folder)."""
+        descriptor = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)
 
     def _write(self, data: dict[str, Any]) -> None:
         folder = self.path.parent
