@@ -47,7 +47,7 @@ def held_on_disk(db_path) -> list:
 
 def write_lock(db_path) -> sqlite3.Connection:
     """Another program holding the database's write lock (until `rollback()`)."""
-    connection = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+    connection = sqlite3.connect(db_path, isolation_level=None, timeout=10)
     connection.execute("BEGIN IMMEDIATE")
     return connection
 
@@ -126,8 +126,7 @@ async def test_while_another_program_holds_the_write_lock_keys_still_work_and_th
             assert (held.value, held.reason) == ("typed while locked", WAITING)
             assert [edit.value for edit in held_on_disk(db_path)] == ["typed while locked"]
             await pilot.press("down", "down")  # the UI answers while the writer waits
-            await pilot.pause()
-            assert "Step 3:" in str(app.screen.query_one("#step-heading").render())
+            await wait_for(pilot, lambda: "Step 3:" in str(app.screen.query_one("#step-heading").render()))
             assert app.writer.waiting
         finally:
             lock.rollback()

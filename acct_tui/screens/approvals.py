@@ -21,9 +21,10 @@ from acct_tui.store import queries, services
 from acct_tui.store.held import COMMENT, new_held_edit
 from acct_tui.store.queries import QueueItem, StepView
 from acct_tui.text import printable
-from acct_tui.widgets.write_status import WriteStatus
 from acct_tui.widgets.step_form import local_time, step_summary
 from acct_tui.widgets.step_list import CursorOptionList, one_line
+from acct_tui.widgets.write_status import WriteStatus
+from acct_tui.workflow import Progress
 
 QUEUE_GROUP = "approvals-queue"
 COVERED_GROUP = "approvals-covered"
@@ -206,7 +207,8 @@ class ApprovalsScreen(Screen):
                                lambda progress, error: self._decided(item, "Rejected", progress, error, held=True),
                                draft=draft)
 
-    def _decided(self, item: QueueItem, verb: str, progress, error: DomainError | None, held: bool = False) -> None:
+    def _decided(self, item: QueueItem, verb: str, progress: Progress | None, error: DomainError | None,
+                 held: bool = False) -> None:
         if error is not None:
             self._say(f"{error} Your comment is held: H lists held edits." if held else str(error))
         else:

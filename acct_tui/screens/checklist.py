@@ -30,7 +30,6 @@ from acct_tui.store.held import FIELD, WAITING, new_held_edit
 from acct_tui.store.queries import RunView, StepView
 from acct_tui.template import DUE_KEY
 from acct_tui.text import printable
-from acct_tui.widgets.write_status import WriteStatus
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
@@ -43,7 +42,8 @@ from acct_tui.widgets.step_form import (
     step_summary,
 )
 from acct_tui.widgets.step_list import StepList, mark_text, one_line
-from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED
+from acct_tui.widgets.write_status import WriteStatus
+from acct_tui.workflow import APPROVED, DONE, LOCKED, OPEN, PENDING, REJECTED, Progress
 from acct_tui.workflow.kpi import KPI_STEPS, OBJECTIVES_STEP, RESULTS_STEP
 
 SAVE_DELAY = 0.5
@@ -114,7 +114,7 @@ class ChecklistScreen(Screen):
         """Start over when the app's current account is not the one shown (a new one was opened)."""
         account_id = getattr(self.app, "current_account_id", None)
         if account_id != self._account_id:
-            self._put_form_away(reload=False)
+            self._save_drafts(reload=False)
             self._account_id = account_id
             self._view = None
             self._shown_step = None
@@ -218,7 +218,7 @@ class ChecklistScreen(Screen):
             return
         step = view.step(number)
         if number != self._shown_step:
-            self._put_form_away()
+            self._save_drafts()  # what cannot be saved is held, and shown again in the step
             holder = self.query_one("#step-form-holder")
             await holder.remove_children()
             held = [HeldText(edit.key, edit.value, edit.reason)
@@ -323,7 +323,7 @@ class ChecklistScreen(Screen):
 
         self.app.writer.submit(complete, lambda progress, error: self._completed(number, progress, error))
 
-    def _completed(self, number: int, progress, error: DomainError | None) -> None:
+    def _completed(self, number: int, progress: Progress | None, error: DomainError | None) -> None:
         if error is not None:
             self._say(str(error))
             return
@@ -370,10 +370,6 @@ class ChecklistScreen(Screen):
             if self._save_timer is not None:
                 self._save_timer.stop()
             self._save_timer = self.set_timer(SAVE_DELAY, self._save_drafts, name="save typed text")
-
-    def _put_form_away(self, reload: bool = True) -> None:
-        """Save the shown form before it goes (what cannot be saved is held, and shown again in the step)."""
-        self._save_drafts(reload=reload)
 
     def _save_drafts(self, include_held: bool = False, reload: bool = True) -> list[str]:
         """Hand the form's unsaved edits to the writer, in order. Returns a list the writer fills with the
