@@ -179,6 +179,7 @@ async def test_a_rejection_comment_typed_while_another_session_approved_is_held_
     async with app.run_test(size=(80, 24)) as pilot:
         await open_queue(pilot)
         await pilot.press("n")
+        await settle(pilot)
         services.approve(run_id(beta), 5, actor="carol")  # meanwhile, in another session
         await type_text(pilot, "Redo the plan")
         await pilot.press("enter")
@@ -215,6 +216,7 @@ async def test_an_account_form_that_could_not_be_saved_is_held_and_applied_later
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, account_form.AccountForm))
         await type_text(pilot, "Acme Ltd")
         await pilot.press("tab")
         await type_text(pilot, "alice")
