@@ -97,6 +97,7 @@ async def test_a_paste_over_the_limit_stays_in_full_in_the_editor_and_is_held(db
     async with app.run_test(size=(80, 24)) as pilot:
         await open_checklist(pilot, account)
         await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is app.screen.query_one("#field-notes"))
         app.post_message(events.Paste(pasted))  # as the terminal driver delivers a bracketed paste
         await pilot.pause()
         await pilot.press("tab")
@@ -425,6 +426,7 @@ async def test_a_rejection_comment_pasted_over_the_limit_stays_whole(db, db_path
         await open_queue(pilot)
         await pilot.press("n")
         await settle(pilot)
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "comment-input")
         app.post_message(events.Paste(pasted))
         await pilot.pause()
         await pilot.press("enter")
