@@ -217,7 +217,7 @@ async def test_an_account_form_that_could_not_be_saved_is_held_and_applied_later
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, account_form.AccountForm))
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "name")
         await type_text(pilot, "Acme Ltd")
         await pilot.press("tab")
         await type_text(pilot, "alice")
