@@ -17,7 +17,7 @@ from acct_tui.store.held import HeldStore, held_path
 from acct_tui.store.models import AuditEvent
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import StepList
-from tests.ui_support import screen_text, settle, type_text
+from tests.ui_support import screen_text, settle, shows, type_text
 
 
 @pytest.fixture
@@ -308,7 +308,7 @@ async def test_text_held_back_by_a_conflict_is_asked_about_at_quit_and_offered_a
         assert "It now reads: Theirs." in message(app)
         await pilot.press("ctrl+q")
         await settle(pilot)
-        assert "1 edit is held and not saved" in screen_text(app)
+        await shows(pilot, "1 edit is held and not saved")
         await pilot.press("n")  # stay
         await settle(pilot)
         assert app.is_running
@@ -321,7 +321,7 @@ async def test_text_held_back_by_a_conflict_is_asked_about_at_quit_and_offered_a
     again = AcctApp(db_path)
     async with again.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert "1 unsaved edit held: review with H." in screen_text(again)
+        await shows(pilot, "1 unsaved edit held: review with H.")
         await open_checklist(pilot, account)
         assert again.screen.query_one("#field-notes", TextArea).text == "Mine"
         assert "It now reads: Theirs" in str(again.screen.query_one("#note-notes").render())

@@ -30,7 +30,7 @@ from acct_tui.template import packaged_template
 from acct_tui.workflow.fields import MAX_COMMENT, MAX_NOTES, normalize_field_value
 from tests.test_approvals_screen import open_queue, queue_message, submit_status_approval
 from tests.test_checklist_screen import message, open_checklist, run_id, stored
-from tests.ui_support import screen_text, settle, type_text
+from tests.ui_support import screen_text, settle, shows, type_text, wait_for
 
 # The change watcher stays out of the way: each test says itself when another session's change shows.
 QUIET = 3600
@@ -52,15 +52,6 @@ def write_lock(db_path) -> sqlite3.Connection:
     return connection
 
 
-async def wait_for(pilot, condition) -> None:
-    """Let the app run until `condition()` holds (a change on the writer thread); the UI keeps going."""
-    for _ in range(500):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app never got there")
-
-
 async def test_notes_typed_while_another_session_grants_the_gate_are_held_and_offered_back(db, db_path, account):
     run = run_id(account)
     services.set_field(run, 4, "satisfaction", "Neutral")
@@ -80,11 +71,11 @@ async def test_notes_typed_while_another_session_grants_the_gate_are_held_and_of
         await settle(pilot)
         assert app.screen.query_one("#field-notes", TextArea).text == "late idea"
         assert "Not saved" in str(app.screen.query_one("#note-notes").render())
-        assert "1 unsaved edit held: review with H." in screen_text(app)
+        await shows(pilot, "1 unsaved edit held: review with H.")
         await pilot.press("H")  # from the step list: that step's held text first
         await settle(pilot)
         assert app.screen.query_one("#held-text", TextArea).text == "late idea"
-        assert "Not saved: Step 3 is covered by the granted" in screen_text(app)
+        await shows(pilot, "Not saved: Step 3 is covered by the granted")
     assert stored(account, 3, "notes") == ""
     (held,) = held_on_disk(db_path)
     assert (held.kind, held.step, held.key, held.value) == (FIELD, 3, "notes", "late idea")
@@ -121,8 +112,8 @@ async def test_while_another_program_holds_the_write_lock_keys_still_work_and_th
             await pilot.press("enter")
             await type_text(pilot, "typed while locked")
             await pilot.press("escape", "d")  # leave the form (saves), then mark the step done
-            await wait_for(pilot, lambda: app.writer.waiting)
-            assert "Waiting for the database: another program is writing" in screen_text(app)
+            await shows(pilot, "Waiting for the database: another program is writing")
+            assert app.writer.waiting
             (held,) = app.held.edits()  # held at once: nothing depends on this process surviving
             assert (held.value, held.reason) == ("typed while locked", WAITING)
             assert [edit.value for edit in held_on_disk(db_path)] == ["typed while locked"]
@@ -133,7 +124,7 @@ async def test_while_another_program_holds_the_write_lock_keys_still_work_and_th
             lock.rollback()
             lock.close()
         await settle(pilot)
-        assert "Waiting for the database" not in screen_text(app)
+        await wait_for(pilot, lambda: "Waiting for the database" not in screen_text(app))
         assert "Step 1 done." in message(app)
     assert stored(account, 1, "notes") == "typed while locked"
     assert queries.run_view(account).step(1).status == "done"
@@ -161,14 +152,13 @@ async def test_a_full_disk_holds_the_text_and_the_held_edits_screen_applies_it_l
 
         await pilot.press("escape", "H")
         await settle(pilot)
-        text = screen_text(app)
-        assert "Unsaved edits held: 1" in text
-        assert "Northwind · step 1, Notes" in text
-        assert "Not saved: The disk holding" in text
+        await shows(pilot, "Unsaved edits held: 1")
+        await shows(pilot, "Northwind · step 1, Notes")
+        await shows(pilot, "Not saved: The disk holding")
         await pilot.press("a")
         await settle(pilot)
-        assert "Applied and saved: step 1, Notes." in screen_text(app)
-        assert "No edits are held" in screen_text(app)
+        await shows(pilot, "Applied and saved: step 1, Notes.")
+        await shows(pilot, "No edits are held")
     assert stored(account, 1, "notes") == "kept through a full disk"
     assert held_on_disk(db_path) == []
     assert AuditEvent.get(AuditEvent.action == "held.apply").step == 1
@@ -191,17 +181,17 @@ async def test_a_rejection_comment_typed_while_another_session_approved_is_held_
 
         await pilot.press("H")
         await settle(pilot)
-        assert "rejection comment on approval step 5" in screen_text(app)
+        await shows(pilot, "rejection comment on approval step 5")
         await pilot.press("c")  # copy: also shown selected in a read-only text area
         await settle(pilot)
         assert app.screen.query_one("#held-text", TextArea).selected_text == "Redo the plan"
         app.screen.query_one("#held-list").focus()
         await pilot.press("x")
         await settle(pilot)
-        assert "Discard the held text" in screen_text(app)
+        await shows(pilot, "Discard the held text")
         await pilot.press("y")
         await settle(pilot)
-        assert "No edits are held" in screen_text(app)
+        await shows(pilot, "No edits are held")
     assert held_on_disk(db_path) == []
     discarded = AuditEvent.get(AuditEvent.action == "held.discard")
     assert discarded.step == 5 and "Redo the plan" in discarded.after
@@ -223,17 +213,18 @@ async def test_an_account_form_that_could_not_be_saved_is_held_and_applied_later
         await type_text(pilot, "alice")
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "Cannot write the database" in screen_text(app) and "Your entries are held" in screen_text(app)
+        await shows(pilot, "Cannot write the database")
+        await shows(pilot, "Your entries are held")
         await pilot.press("escape")  # give up on the form: the entries stay held
         await settle(pilot)
-        assert "1 unsaved edit held: review with H." in screen_text(app)
+        await shows(pilot, "1 unsaved edit held: review with H.")
         await pilot.press("H")
         await settle(pilot)
-        assert "Acme Ltd · new account form" in screen_text(app)
+        await shows(pilot, "Acme Ltd · new account form")
         assert "owner: alice" in app.screen.query_one("#held-text", TextArea).text
         await pilot.press("a")  # the disk is writable again (the service was never patched)
         await settle(pilot)
-        assert "No edits are held" in screen_text(app)
+        await shows(pilot, "No edits are held")
     [row] = queries.account_rows()
     assert (row.name, row.owner) == ("Acme Ltd", "alice")
     assert held_on_disk(db_path) == []
@@ -266,7 +257,7 @@ async def test_held_edits_are_in_the_command_palette(db, db_path, account):
         await type_text(pilot, "Held edits")
         await pilot.press("enter")
         await settle(pilot)
-        assert "No edits are held" in screen_text(app)
+        await shows(pilot, "No edits are held")
 
 
 async def test_quitting_while_the_database_is_busy_asks_and_keeps_the_text_for_next_time(db, db_path, account):
@@ -279,8 +270,8 @@ async def test_quitting_while_the_database_is_busy_asks_and_keeps_the_text_for_n
             await pilot.press("enter")
             await type_text(pilot, "not yet written")
             await pilot.press("ctrl+q")
-            await wait_for(pilot, lambda: "held and not saved" in screen_text(app))
-            assert "the database is busy" in screen_text(app)
+            await shows(pilot, "held and not saved")
+            await shows(pilot, "the database is busy")
             await pilot.press("y")
     finally:
         if lock is not None:
@@ -431,7 +422,7 @@ async def test_a_rejection_comment_pasted_over_the_limit_stays_whole(db, db_path
         await pilot.pause()
         await pilot.press("enter")
         await settle(pilot)
-        assert "4,000" in screen_text(app)
+        await shows(pilot, "4,000")
         assert app.screen.query_one("#comment-input").value == pasted  # not cut at the limit
 
 
@@ -442,7 +433,7 @@ async def test_the_app_starts_and_shows_the_accounts_while_another_program_holds
         open_database(db_path)  # reads the schema version; migrates (and locks) only a schema that is behind
         app = AcctApp(db_path, watch_interval=QUIET)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "Northwind" in screen_text(app))
+            await shows(pilot, "Northwind")
     finally:
         lock.rollback()
         lock.close()

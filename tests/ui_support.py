@@ -38,3 +38,17 @@ def screen_text(app: App) -> str:
 async def type_text(pilot: Pilot, text: str) -> None:
     """Type `text` key by key, as a user would."""
     await pilot.press(*("space" if character == " " else character for character in text))
+
+
+async def shows(pilot: Pilot, text: str) -> None:
+    """Let the app run until the screen shows `text` (a frame may follow a result from the writer thread)."""
+    await wait_for(pilot, lambda: text in screen_text(pilot.app))
+
+
+async def wait_for(pilot: Pilot, condition) -> None:
+    """Let the app run until `condition()` holds (a change on the writer thread); the UI keeps going."""
+    for _ in range(500):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app never got there")
