@@ -213,8 +213,8 @@ async def test_an_account_form_that_could_not_be_saved_is_held_and_applied_later
         await type_text(pilot, "alice")
         await pilot.press("ctrl+s")
         await settle(pilot)
-        await shows(pilot, "Cannot write the database")
-        await shows(pilot, "Your entries are held")
+        problem = str(app.screen.query_one("#form-error").render())
+        assert "Cannot write the database" in problem and "Your entries are held" in problem
         await pilot.press("escape")  # give up on the form: the entries stay held
         await settle(pilot)
         await shows(pilot, "1 unsaved edit held: review with H.")
