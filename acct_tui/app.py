@@ -7,18 +7,20 @@ the thread that then runs the app, so the change watcher reads that thread's con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
 import threading
 import uuid
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import peewee
 from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
@@ -31,6 +33,8 @@ from acct_tui.screens.help import KeysScreen
 from acct_tui.settings import load_settings, save_setting
 from acct_tui.store.backend import is_database_url
 from acct_tui.store.db import data_version
+from acct_tui.store.held import HeldStore, held_path
+from acct_tui.store.writer import Writer
 from acct_tui.stylesheet import stylesheet_path
 from acct_tui.text import printable
 from acct_tui.typeahead import KeysInOrderApp
@@ -39,6 +43,14 @@ EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 # After a hang-up the terminal is gone, and restoring it can block for ever: every edit is saved by the time
 # the screens have unmounted, so the process ends itself if the orderly exit has not finished by then.
 EXIT_GRACE_SECONDS = 5.0
+# At exit, changes still being written get this long to finish; whatever has not is held for next time.
+EXIT_WRITE_GRACE_SECONDS = 3.0
+# Quitting waits this long for saves just handed to the writer before asking about them.
+QUIT_SETTLE_SECONDS = 0.5
+QUIT_SETTLE_STEPS = 25
+# While held edits could not be written to their file (a full disk), writing them is tried this often.
+HELD_RETRY_SECONDS = 5.0
+WAITING_STATUS = "Waiting for the database: another program is writing… your edits are held."
 # The footer shows the four screen keys as one item ("1234 Screens"): room for each screen's own keys at 80.
 SCREEN_KEYS = Binding.Group("Screens", compact=True)
 
@@ -92,6 +104,7 @@ class AcctApp(KeysInOrderApp):
                 id="app.undo"),
         Binding("ctrl+r", "app.redo", "Redo", show=False, tooltip="Redo the change you last undid (shows it first)",
                 id="app.redo"),
+        Binding("H", "app.show_held", "Held edits", show=False, id="app.held"),
         Binding("escape", "app.back", "Back", id="app.back"),
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
         # Focus moves as soon as tab is read, before the keys typed after it are handed out: over a slow link
@@ -100,6 +113,9 @@ class AcctApp(KeysInOrderApp):
         Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
                 id="app.focus_previous"),
     ]
+
+    # What the line above every footer says about saving (see WriteStatus); empty hides it.
+    write_status = reactive("")
 
     def __init__(self, db_path: Path | str, *, watch_interval: float = 1.0,
                  startup_warnings: Iterable[str] = ()) -> None:
@@ -115,6 +131,9 @@ class AcctApp(KeysInOrderApp):
         self.current_account_id: uuid.UUID | None = None
         self._seen_data_version: int | None = None
         self._watch_failed = False
+        # Text typed that could not be saved, and the one writer every change goes through (off this thread).
+        self.held = HeldStore(held_path(self.db_path))
+        self.writer: Writer | None = None
 
     def on_mount(self) -> None:
         # Textual handles neither SIGHUP (SSH dropped, terminal closed) nor SIGTERM: without these handlers
@@ -125,6 +144,9 @@ class AcctApp(KeysInOrderApp):
         self._seen_data_version = data_version()
         self.set_interval(self.watch_interval, self._check_for_changes, name="data-version watch")
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.writer = Writer(self.held, self._deliver_from_writer(), self._writer_waiting)
+        self.set_interval(HELD_RETRY_SECONDS, self._retry_held_file, name="held edits retry")
+        self.show_write_status()
         self.switch_mode("accounts")
         for warning in self.startup_warnings:
             self.notify(printable(warning), title="Warning", severity="warning", timeout=30, markup=False)
@@ -141,6 +163,85 @@ class AcctApp(KeysInOrderApp):
         loop = asyncio.get_running_loop()
         for signal_number in EXIT_SIGNALS:
             loop.remove_signal_handler(signal_number)
+        if self.writer is not None:
+            # The screens have gone and handed their last edits to the writer: those saves get a moment to
+            # finish; the text of any still waiting stays held for the next start.
+            self.writer.finish(EXIT_WRITE_GRACE_SECONDS)
+
+    # Saving ----------------------------------------------------------------------------------------------
+    def _deliver_from_writer(self) -> Callable[[Callable[[], None]], None]:
+        """How the writer thread hands results back: queued on this app's loop, never waiting for it."""
+        loop = asyncio.get_running_loop()
+
+        def deliver(callback: Callable[[], None]) -> None:
+            loop.call_soon_threadsafe(self._run_writer_callback, callback)
+
+        return deliver
+
+    def _run_writer_callback(self, callback: Callable[[], None]) -> None:
+        if not self.is_running:
+            return
+        # The writer's commits are this app's own: the screen that asked reloads what it needs, so the
+        # change watcher does not make the screen in front load everything again for them.
+        with contextlib.suppress(sqlite3.Error, peewee.PeeweeException):  # the watcher says it if it fails
+            self._seen_data_version = data_version()
+        callback()
+        self.show_write_status()
+
+    def _writer_waiting(self, waiting: bool) -> None:
+        self.show_write_status()
+
+    def _retry_held_file(self) -> None:
+        if not self.held.durable:
+            self.held.flush()
+            self.show_write_status()
+
+    def show_write_status(self) -> None:
+        """Say on every screen that the app waits for the database, or that typed text is held unsaved."""
+        parts = []
+        if self.writer is not None and self.writer.waiting:
+            parts.append(WAITING_STATUS)
+        count = len(self.held)
+        if count and not parts:
+            parts.append(f"{count} unsaved edit{'s' if count != 1 else ''} held: review with H.")
+        if self.held.problem:
+            parts.append(self.held.problem)
+        self.write_status = " ".join(parts)
+
+    def action_show_held(self) -> None:
+        from acct_tui.screens.held import HeldEditsScreen
+
+        # A screen showing one account's step offers that step's held edits first.
+        held_place = getattr(self.screen, "held_place", None)
+        self.push_screen(HeldEditsScreen(held_place() if held_place else None), lambda _: self.show_write_status())
+
+    async def action_quit(self) -> None:
+        """Quit; with text held or still waiting for the database, ask first (the text stays held)."""
+        from acct_tui.screens.held import ConfirmDialog
+
+        save_pending_edits = getattr(self.screen, "save_pending_edits", None)
+        if save_pending_edits is not None:
+            save_pending_edits()
+        waiting = False
+        if self.writer is not None:
+            # Saves just handed over normally finish at once; a moment's wait (the UI still answers) tells
+            # them from saves waiting for another program's lock, whose text is held before asking.
+            for _ in range(QUIT_SETTLE_STEPS):
+                if not self.writer.busy:
+                    break
+                await asyncio.sleep(QUIT_SETTLE_SECONDS / QUIT_SETTLE_STEPS)
+            waiting = bool(self.writer.busy)
+            if waiting:
+                self.writer.hold_unfinished()
+        count = len(self.held)
+        if not count or isinstance(self.screen, ConfirmDialog):
+            self.exit()
+            return
+        what = f"{count} edit{'s are' if count != 1 else ' is'} held and not saved"
+        if waiting:
+            what += " (the database is busy: another program is writing)"
+        self.push_screen(ConfirmDialog(f"{what}. Quit anyway? They stay held for next time.", "Quit anyway", "Stay"),
+                         lambda yes: self.exit() if yes else None)
 
     def _exit_on_signal(self, signal_number: int) -> None:
         exit_code = 128 + signal_number  # what a shell reports for a process ended by that signal
@@ -214,6 +315,8 @@ class AcctApp(KeysInOrderApp):
         yield SystemCommand("Keys", f"Every key of this screen (key {keys['app.keys']})", self.action_show_keys)
         yield SystemCommand("Undo history", f"Your recent changes; undo down to one (undo: key {keys['app.undo']}, "
                             f"redo: key {keys['app.redo']})", self.action_undo_history)
+        yield SystemCommand("Held edits", f"Text you typed that is not saved: apply, copy or discard "
+                            f"(key {keys['app.held']})", self.action_show_held)
         yield from super().get_system_commands(screen)
 
     @on(Worker.StateChanged)

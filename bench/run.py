@@ -9,7 +9,9 @@ fresh process so start-up and peak memory are those of a real session:
   CSV export of the portfolio (report + rendering + writing the file);
 - the app, headless at 80x24 and 200x50: start (process launch) to the first rows on screen; a keystroke in
   the filter to the redrawn list (median and p95 over many keystrokes: narrowing, widening, clearing);
-  opening a checklist; switching to the approval queue; switching to the portfolio report; peak memory.
+  opening a checklist; switching to the approval queue; switching to the portfolio report; typing in a
+  step's notes (key to frame, p95), as is and while another process holds the database's write lock for
+  30 s (the app's saves then wait off the UI thread); peak memory.
 
 "Shown" means: the frame the compositor renders after the data reached the widget (headless Textual
 renders every frame, it only does not write it to a terminal). Keys are posted to the app the way a
@@ -48,6 +50,16 @@ KEYSTROKE_SCRIPT = ("northwind", 9, "alice", 5, "tr", 2, "zz", 2, "000", 3, "sak
 CHECKLISTS_OPENED = 15
 STORE_REPEATS = 5
 WAIT_SECONDS = 90  # longest wait for something to show before the bench calls it failed
+NOTES_KEYS = 60  # keys typed into a step's notes, each time (every tenth leaves the field, which saves)
+LOCK_SECONDS = 30
+# Another program holding the write lock: until told on stdin, or for LOCK_SECONDS.
+LOCK_HOLDER = """
+import select, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+select.select([sys.stdin], [], [], float(sys.argv[2]))
+"""
 
 
 def p95(samples: list[float]) -> float:
@@ -291,8 +303,58 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> di
                                  error if str(error) else TimeoutError(f"not shown in {WAIT_SECONDS} s"))
                     break
                 await pilot.pause()
+
+        await measure_notes_keys(app, pilot, press, list_shown, db, results)
     results["peak_memory_mb"] = peak_memory_mb()
     return results
+
+
+async def measure_notes_keys(app: Any, pilot: Any, press: Callable, list_shown: Callable[[], bool], db: Path,
+                             results: dict[str, Any]) -> None:
+    """Typing in a step's notes, key to frame: as is, then while another process holds the write lock."""
+    from textual.widgets import TextArea
+
+    await press("1", "1", list_shown)
+    await pilot.pause()
+    await press("enter", "\r", lambda: app.current_mode == "checklist" and app.screen._shown_step is not None)
+    view = app.screen._view
+    editable = next((step.number for step in view.steps if step.edit_refusal is None and not step.is_approval
+                     and any(field.key == "notes" for field in step.fields)), None)
+    if editable is None:
+        note_failure(results, "notes keys", RuntimeError("no editable step in the first account"))
+        return
+    app.screen.query_one("#step-list").highlighted = editable - 1
+    while app.screen._shown_step != editable:
+        await pilot.pause()
+
+    async def type_notes() -> list[float]:
+        notes = app.screen.query_one("#field-notes", TextArea)
+        notes.focus()
+        await pilot.pause()
+        samples = []
+        for index in range(NOTES_KEYS):
+            if index % 10 == 9:
+                samples.append(await press("tab", "\t", lambda: app.focused is not notes))
+                samples.append(await press("shift+tab", None, lambda: app.focused is notes))
+                continue
+            length = len(notes.text) + 1
+            samples.append(await press("x", "x", lambda length=length: len(notes.text) == length))
+        return samples
+
+    unlocked = await type_notes()
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db), str(LOCK_SECONDS)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        locked = await type_notes()
+        results["notes_key_locked_waited"] = app.writer.waiting
+    finally:
+        holder.communicate("done\n", timeout=60)
+    await asyncio.to_thread(app.writer.wait_until_idle)
+    results["notes_key_median_ms"] = statistics.median(unlocked)
+    results["notes_key_p95_ms"] = p95(unlocked)
+    results["notes_key_locked_median_ms"] = statistics.median(locked)
+    results["notes_key_locked_p95_ms"] = p95(locked)
 
 
 def _reset_loaded(app: Any, mode: str) -> Callable[[], bool]:
@@ -350,6 +412,11 @@ ROWS = (
     ("report_again_ms", "portfolio report screen, again (ms)", "{:,.0f}"),
     ("all_rows_ms", "start to every account loaded (ms)", "{:,.0f}"),
     ("list_back_median_ms", "back to the list, unchanged (ms)", "{:,.0f}"),
+    ("notes_key_median_ms", "type in a step's notes, median (ms)", "{:,.1f}"),
+    ("notes_key_p95_ms", "type in a step's notes, p95 (ms)", "{:,.1f}"),
+    ("notes_key_locked_median_ms", "same, write lock held by another process, median (ms)", "{:,.1f}"),
+    ("notes_key_locked_p95_ms", "same, write lock held by another process, p95 (ms)", "{:,.1f}"),
+    ("notes_key_locked_waited", "the app said it was waiting for the database", "{}"),
     ("peak_memory_mb", "app peak memory (MB)", "{:,.0f}"),
     ("store_account_rows_ms", "store: account rows (ms)", "{:,.0f}"),
     ("store_prepare_rows_ms", "list: prepare rows (ms)", "{:,.0f}"),

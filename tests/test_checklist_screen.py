@@ -13,10 +13,11 @@ from acct_tui.app import AcctApp
 from acct_tui.messages import DataChanged
 from acct_tui.screens import checklist
 from acct_tui.store import queries, services
+from acct_tui.store.held import HeldStore, held_path
 from acct_tui.store.models import AuditEvent
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import StepList
-from tests.ui_support import screen_text, settle, type_text
+from tests.ui_support import screen_text, settle, shows, type_text
 
 
 @pytest.fixture
@@ -216,7 +217,7 @@ async def test_a_change_from_another_session_is_never_overwritten_silently(db, d
         assert stored(account, 1, "notes") == "Theirs"
         assert "It now reads: Theirs." in message(app)
         assert "changed by bob in another session" in message(app)
-        assert "it now reads: Theirs" in str(app.screen.query_one("#note-notes").render())
+        assert "It now reads: Theirs" in str(app.screen.query_one("#note-notes").render())
 
         await pilot.press("tab")  # leaving the field again does not apply the user's text by itself
         await settle(pilot)
@@ -226,7 +227,8 @@ async def test_a_change_from_another_session_is_never_overwritten_silently(db, d
         await settle(pilot)
         assert stored(account, 1, "notes") == "Mine!"
         assert message(app) == "Saved Notes."
-        assert "it now reads" not in str(app.screen.query_one("#note-notes").render())
+        assert "It now reads" not in str(app.screen.query_one("#note-notes").render())
+        assert len(app.held) == 0  # the text typed over the held one was saved: nothing is left held
 
 
 async def test_ctrl_s_applies_the_users_text_over_a_conflict(db, db_path, account):
@@ -284,19 +286,19 @@ async def test_text_held_back_by_a_conflict_survives_a_change_of_step(db, db_pat
         await type_mine_after_bob_saved_theirs(pilot, account)
         await pilot.press("escape", "down")  # leave the form, then the step
         await settle(pilot)
-        assert "Your text in Notes of step 1 is not applied yet" in message(app)
+        assert "Step 1 not saved" in message(app) and "Your text is held" in message(app)
         assert stored(account, 1, "notes") == "Theirs"
         await pilot.press("up")
         await settle(pilot)
         notes = app.screen.query_one("#field-notes", TextArea)
         assert notes.text == "Mine"
-        assert "it now reads: Theirs" in str(app.screen.query_one("#note-notes").render())
+        assert "It now reads: Theirs" in str(app.screen.query_one("#note-notes").render())
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert stored(account, 1, "notes") == "Mine"
 
 
-async def test_text_held_back_by_a_conflict_is_kept_in_the_history_when_the_app_closes(db, db_path, account):
+async def test_text_held_back_by_a_conflict_is_asked_about_at_quit_and_offered_at_the_next_start(db, db_path, account):
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_checklist(pilot, account)
@@ -305,6 +307,21 @@ async def test_text_held_back_by_a_conflict_is_kept_in_the_history_when_the_app_
         await settle(pilot)
         assert "It now reads: Theirs." in message(app)
         await pilot.press("ctrl+q")
+        await settle(pilot)
+        await shows(pilot, "1 edit is held and not saved")
+        await pilot.press("n")  # stay
+        await settle(pilot)
+        assert app.is_running
+        await pilot.press("ctrl+q", "y")
     assert stored(account, 1, "notes") == "Theirs"  # never applied over the other session's value
-    kept = AuditEvent.get(AuditEvent.action == "field.kept")
-    assert (kept.step, kept.actor, kept.after) == (1, "tester", '{"notes": "Mine"}')
+    (held,) = HeldStore(held_path(db_path)).edits()
+    assert (held.step, held.key, held.value) == (1, "notes", "Mine")
+    assert "changed by bob in another session" in held.reason
+
+    again = AcctApp(db_path)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await shows(pilot, "1 unsaved edit held: review with H.")
+        await open_checklist(pilot, account)
+        assert again.screen.query_one("#field-notes", TextArea).text == "Mine"
+        assert "It now reads: Theirs" in str(again.screen.query_one("#note-notes").render())

@@ -149,3 +149,26 @@ async def test_the_app_shows_what_the_command_line_adds_within_about_a_second(db
         assert screen.table.shown_names == ["Added from a shell", "Already here"]
         assert "Added from a shell" in screen_text(app)
     assert shown_after < 2.5  # the watcher looks every second; loading the list takes the rest
+
+
+def test_reading_needs_no_write_lock_while_another_process_holds_it(db, db_path):
+    """`accounts list`, a report and opening the database only read: a writer holding the lock does not stop
+    them (opening used to start a write transaction to migrate, and exited 7 after the busy timeout)."""
+    create_account("Northwind Traders")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         f"connection = sqlite3.connect({str(db_path)!r}, isolation_level=None)\n"
+         "connection.execute('BEGIN IMMEDIATE')\n"
+         "print('locked', flush=True)\n"
+         "sys.stdin.readline()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        listing = acct("accounts", "list", "--json", db=db_path)
+        report = acct("report", "portfolio", "--format", "json", "-o", "-", db=db_path)
+        assert listing.returncode == 0, listing.stderr
+        assert "Northwind Traders" in listing.stdout
+        assert report.returncode == 0, report.stderr
+    finally:
+        holder.communicate("done\n", timeout=30)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
 from acct_tui.store import kpis, services
+from acct_tui.store.held import HeldStore, held_path
+from acct_tui.store.models import database
+from acct_tui.store.writer import Writer
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from tests.portfolio_builder import finish_steps, run_of
@@ -18,11 +23,21 @@ SIZE = (80, 24)
 
 
 class EditorApp(App[None]):
+    """One editor alone, with the held store and writer it saves through (as in the real app)."""
+
     def __init__(self, editor: Widget) -> None:
         super().__init__()
         self.editor = editor
         self.changes = 0
         self.leaves = 0
+        self.held = HeldStore(held_path(Path(database.obj.database)))
+
+    def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.writer = Writer(self.held, lambda callback: loop.call_soon_threadsafe(callback), lambda waiting: None)
+
+    def on_unmount(self) -> None:
+        self.writer.finish(3.0)
 
     def compose(self) -> ComposeResult:
         yield self.editor

@@ -299,14 +299,11 @@ def test_set_field_refuses_in_words(portfolio, data, step, expected):
 
 
 @quick
-@given(data=st.data(), step=st.sampled_from([step.number for step in TEMPLATE.steps if step.fields]))
-def test_keep_unapplied_value_refuses_in_words(portfolio, data, step):
+@given(data=st.data(), step=st.one_of(st.none(), st.sampled_from([step.number for step in TEMPLATE.steps])),
+       where=texts, text=long_texts, applied=st.booleans())
+def test_record_held_outcome_refuses_in_words(portfolio, data, step, where, text, applied):
     account_id = some_id(data, Account, Account.id)
-    fields = TEMPLATE.step(step).fields
-    key = data.draw(st.one_of(st.sampled_from([field.key for field in fields]), texts), label="key")
-    field = next((candidate for candidate in fields if candidate.key == key), fields[0])
-    value = data.draw(hostile_value(field), label="value")
-    attempt(lambda: services.keep_unapplied_value(account_id, step, key, value))
+    attempt(lambda: services.record_held_outcome(account_id, step, where, text, applied))
 
 
 @quick

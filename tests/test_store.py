@@ -361,13 +361,11 @@ def test_history_lines_say_what_happened_in_words(action, before, after, expecte
     assert queries.describe_event(action, before, after) == expected
 
 
-def test_an_unapplied_value_is_kept_in_the_history_without_touching_the_field(db):
+def test_discarded_held_text_is_kept_in_the_history_without_touching_the_field(db):
     account_id = services.create_account("Acme")
     services.set_field(run_of(account_id), 1, "notes", "Theirs", actor="bob")
-    services.keep_unapplied_value(account_id, 1, "notes", "Mine\nsecond line", actor="ana")
+    services.record_held_outcome(account_id, 1, "step 1, Notes", "Mine\nsecond line", applied=False, actor="ana")
     view = queries.run_view(account_id)
     assert view.step(1).field("notes").value == "Theirs"
-    assert view.step_history(1)[0].summary == "kept, not applied (changed in another session): notes: Mine\nsecond line"
+    assert view.step_history(1)[0].summary == "discarded held text: step 1, Notes: Mine\nsecond line"
     assert view.step_history(1)[0].actor == "ana"
-    with pytest.raises(DomainError, match="control characters"):
-        services.keep_unapplied_value(account_id, 1, "notes", "x\x1b[2J")

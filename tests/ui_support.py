@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from rich.cells import cell_len
@@ -17,14 +18,23 @@ from textual.widgets._footer import FooterKey
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let keys typed ahead, messages, thread workers and the UI updates they cause all finish."""
-    await pilot.pause()  # the app has taken every key queued so far
-    while getattr(pilot.app, "keys_pending", False):
+    """Let keys typed ahead, messages, thread workers, the app's writer and the UI updates they cause all
+    finish."""
+    for _ in range(3):
         await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+        while getattr(pilot.app, "keys_pending", False):
+            await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await writes_done(pilot.app)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+
+
+async def writes_done(app: App) -> None:
+    """Wait until the app's writer has finished every change asked for so far (its results are then
+    delivered to the UI thread: a `pilot.pause()` lets them run)."""
+    writer = getattr(app, "writer", None)
+    if writer is not None:
+        await asyncio.to_thread(writer.wait_until_idle)
 
 
 def screen_text(app: App) -> str:
@@ -88,3 +98,15 @@ def clipped_widgets(screen: Screen) -> list[str]:
             if widget.styles.text_wrap == "nowrap" and any(cell_len(line) > width for line in text.split("\n")):
                 problems.append(f"{name} is cut at {width} cells: {text[:60]!r}")
     return problems
+async def shows(pilot: Pilot, text: str) -> None:
+    """Let the app run until the screen shows `text` (a frame may follow a result from the writer thread)."""
+    await wait_for(pilot, lambda: text in screen_text(pilot.app))
+
+
+async def wait_for(pilot: Pilot, condition) -> None:
+    """Let the app run until `condition()` holds (a change on the writer thread); the UI keeps going."""
+    for _ in range(500):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app never got there")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,9 +12,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
-from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit, StoreUnavailable
+from acct_tui.store.held import ACCOUNT, WAITING, new_held_edit
 from acct_tui.store.queries import AccountDetail
 from acct_tui.store.services import (
     ACCOUNT_FIELDS,
@@ -26,8 +26,6 @@ from acct_tui.text import printable
 from acct_tui.typeahead import hold_keys_for
 from acct_tui.widgets.editors import LineEditor
 from acct_tui.workflow.fields import SEGMENTS, STAGES
-
-SAVE_WORKER = "save-account"
 
 FIELD_LABELS = {
     "name": "Account name",
@@ -81,6 +79,8 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
         self.account = account
         self.expected_version = account.version if account else None
         self.saving = False
+        # Where this form's entries are held when a save fails: a new account's form is a place of its own.
+        self._held_key = "" if account else uuid.uuid4().hex
 
     def compose(self) -> ComposeResult:
         with Vertical(id="account-form", classes="dialog"):
@@ -147,34 +147,48 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    @work(thread=True, exclusive=True, group=SAVE_WORKER, name=SAVE_WORKER, exit_on_error=False)
-    def _save(self, values: dict[str, str]) -> uuid.UUID:
-        if self.account is None:
-            return create_account(**values)
-        edit_account(self.account.id, expected_version=self.expected_version, **values)
-        return self.account.id
+    def _save(self, values: dict[str, str]) -> None:
+        """Hand the save to the app's writer; the entries are held if it cannot be made (see `_saved`)."""
+        account, expected_version = self.account, self.expected_version
 
-    @on(Worker.StateChanged)
-    def _on_save_state(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.SUCCESS:
-            self.dismiss(event.worker.result)
+        def save() -> uuid.UUID:  # on the writer thread
+            if account is None:
+                return create_account(**values)
+            edit_account(account.id, expected_version=expected_version, **values)
+            return account.id
+
+        draft = new_held_edit(ACCOUNT, account_id=account.id if account else None,
+                              account_name=values["name"] or (account.name if account else ""), value=values,
+                              reason="", key=self._held_key, label="account form")
+        writer = self.app.writer
+        writer.submit(save, self._saved, draft=draft)
+        if writer.waiting:
+            self._show_problems({}, f"{WAITING} Your entries are held; they are saved as soon as it is free.")
+
+    def _held_here(self) -> list[str]:
+        return [edit.id for edit in self.app.held.at_place(ACCOUNT, self.account.id if self.account else None,
+                                                           key=self._held_key)]
+
+    def _saved(self, account_id: uuid.UUID | None, error: DomainError | None) -> None:
+        if error is None:
+            self.app.held.remove(self._held_here())  # saved from this form: what it held is applied
+            if self.is_mounted:
+                self.dismiss(account_id)
             return
-        if event.state != WorkerState.ERROR:
+        if not self.is_mounted:
             return
         self.saving = False
-        error = event.worker.error
+        held = " Your entries are held (H lists held edits)."
         if isinstance(error, StaleEdit):
             # The user's entries stay in the form; saving again replaces the other session's values.
             self.expected_version = error.current_version
-            self._show_problems({}, str(error))
+            self._show_problems({}, str(error) + held)
         elif isinstance(error, StoreUnavailable):
-            self._show_problems({}, str(error))
-        elif isinstance(error, DomainError):
+            self._show_problems({}, str(error) + held)
+        else:
             # Every field passed validation before saving, so what the store refuses is the name: only it
             # depends on other accounts (names are unique, ignoring case).
             self._show_problems({"name": str(error)})
-        else:
-            self.app.post_message(event)
 
 
 class ArchiveDialog(ModalScreen[bool]):

@@ -38,11 +38,10 @@ from acct_tui.widgets.account_table import (
 )
 from acct_tui.widgets.editors import LineEditor
 from acct_tui.widgets.query_suggester import QuerySuggester
+from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_WORKER = "load-accounts"
 FIRST_PAGE = 100  # rows shown before the whole portfolio has loaded: more than the tallest terminal
-DEMO_WORKER = "load-demo"
-ARCHIVE_WORKER = "archive-account"
 VIEW_WORKER = "save-view"
 
 
@@ -172,6 +171,7 @@ class AccountsScreen(Screen):
             yield self.filter_input
         yield self.table
         yield self.status_line
+        yield WriteStatus()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -218,9 +218,6 @@ class AccountsScreen(Screen):
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            if worker.name == DEMO_WORKER:
-                self.demo_loading = False
-                self._update_status()
             self.app.post_message(event)  # the app's one handler tells the user
             return
         if event.state != WorkerState.SUCCESS:
@@ -230,12 +227,6 @@ class AccountsScreen(Screen):
             self.suggester.owners = tuple(sorted({account.row.owner for account in accounts if account.row.owner},
                                                  key=str.casefold))
             self._show_rows(accounts)
-        elif worker.name == DEMO_WORKER:
-            self.demo_loading = False
-            self.notify(f"Loaded the demo portfolio: {worker.result} accounts.", markup=False)
-            self.reload()
-        elif worker.name == ARCHIVE_WORKER:
-            self.reload()
         elif worker.name == VIEW_WORKER:
             message, self.views = worker.result
             self.notify(message, markup=False)
@@ -426,23 +417,29 @@ class AccountsScreen(Screen):
 
     def _after_archive_choice(self, account_id: uuid.UUID, archived: bool, confirmed: bool | None) -> None:
         if confirmed:
-            self._archive(account_id, archived)
-
-    @work(thread=True, group=ARCHIVE_WORKER, name=ARCHIVE_WORKER, exit_on_error=False)
-    def _archive(self, account_id: uuid.UUID, archived: bool) -> None:
-        archive_account(account_id, archived=archived)
+            self.app.writer.submit(lambda: archive_account(account_id, archived=archived), self._changed)
 
     def action_load_demo(self) -> None:
+        from acct_tui.demo import load_demo_portfolio
+
         self.demo_loading = True
         self._update_status()
         self.refresh_bindings()
-        self._load_demo()
+        self.app.writer.submit(load_demo_portfolio, self._demo_loaded)
 
-    @work(thread=True, exclusive=True, group=DEMO_WORKER, name=DEMO_WORKER, exit_on_error=False)
-    def _load_demo(self) -> int:
-        from acct_tui.demo import load_demo_portfolio
+    def _demo_loaded(self, count: int | None, error: DomainError | None) -> None:
+        self.demo_loading = False
+        if error is None:
+            self.notify(f"Loaded the demo portfolio: {count} accounts.", markup=False)
+        self._changed(None, error)
 
-        return load_demo_portfolio()
+    def _changed(self, _: object, error: DomainError | None) -> None:
+        """A change handed to the writer is done: say what went wrong, if anything, and show the list anew."""
+        if error is not None:
+            self.notify(printable(str(error)), severity="error", timeout=10, markup=False)
+        if self.is_mounted:
+            self._update_status()
+            self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "archive"):

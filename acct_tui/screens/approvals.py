@@ -17,11 +17,14 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import CommentDialog
 from acct_tui.store import queries, services
+from acct_tui.store.held import COMMENT, new_held_edit
 from acct_tui.store.queries import ApprovalDetail, QueueItem
 from acct_tui.text import printable
 from acct_tui.widgets.approval_detail import ApprovalDetailView, detail_lines
 from acct_tui.widgets.step_form import local_time
 from acct_tui.widgets.step_list import CursorOptionList
+from acct_tui.widgets.write_status import WriteStatus
+from acct_tui.workflow import Progress
 
 QUEUE_GROUP = "approvals-queue"
 COVERED_GROUP = "approvals-covered"
@@ -68,6 +71,7 @@ class ApprovalsScreen(Screen):
         yield QueueList(id="queue-list")
         yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
+        yield WriteStatus()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -195,13 +199,8 @@ class ApprovalsScreen(Screen):
         if item is None:
             return
         self._say("")  # the outcome of the previous decision is no news while deciding this one
-        try:
-            progress = services.approve(item.run_id, item.step)
-        except DomainError as error:
-            self._say(str(error))
-        else:
-            self._say(f"Approved “{item.title}” for {item.account_name}. {progress.blocker}")
-        self.reload()
+        self.app.writer.submit(lambda: services.approve(item.run_id, item.step),
+                               lambda progress, error: self._decided(item, "Approved", progress, error))
 
     def action_reject(self) -> None:
         item = self._selected()
@@ -220,13 +219,22 @@ class ApprovalsScreen(Screen):
         if comment is None:
             self._say("Nothing was rejected.")
             return
-        try:
-            progress = services.reject(item.run_id, item.step, comment)
-        except DomainError as error:
-            self._say(str(error))
+        # The comment is the user's text: if the rejection cannot be made (decided meanwhile, database
+        # unavailable) it is held, to apply on another gate decision, copy or discard.
+        draft = new_held_edit(COMMENT, account_id=item.account_id, account_name=item.account_name, value=comment,
+                              reason="", step=item.step, label=item.title, run_id=item.run_id)
+        self.app.writer.submit(lambda: services.reject(item.run_id, item.step, comment),
+                               lambda progress, error: self._decided(item, "Rejected", progress, error, held=True),
+                               draft=draft)
+
+    def _decided(self, item: QueueItem, verb: str, progress: Progress | None, error: DomainError | None,
+                 held: bool = False) -> None:
+        if error is not None:
+            self._say(f"{error} Your comment is held: H lists held edits." if held else str(error))
         else:
-            self._say(f"Rejected “{item.title}” for {item.account_name}. {progress.blocker}")
-        self.reload()
+            self._say(f"{verb} “{item.title}” for {item.account_name}. {progress.blocker}")
+        if self.is_mounted:
+            self.reload()
 
     def action_open_account(self) -> None:
         item = self._selected()

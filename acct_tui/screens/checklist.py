@@ -2,8 +2,10 @@
 history on the right, and what blocks progress on top.
 
 Edits save themselves: a toggle at once, typing half a second after the last key, and everything still
-unsaved when the user changes step, leaves the screen or quits. Each save passes the version the edit
-started from, so a change made meanwhile in another session is reported, never silently overwritten.
+unsaved when the user changes step, leaves the screen or quits. Each save goes to the app's one writer (off
+the UI thread) with the version the edit started from, so a change made meanwhile in another session is
+reported, never silently overwritten. A save that is refused or fails leaves the text in its editor and
+held (acct_tui.store.held); the step shows it again, with the reason, whenever it is opened.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import UpgradeDialog
 from acct_tui.store import queries, services, upgrades
+from acct_tui.store.held import FIELD, WAITING, new_held_edit
 from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
 from acct_tui.text import printable
@@ -35,14 +38,16 @@ from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
     NOW,
     SOON,
-    HeldEdit,
+    HeldText,
+    PendingEdit,
     StepForm,
     local_time,
     state_words,
     step_summary,
 )
 from acct_tui.widgets.step_list import StepList, one_line
-from acct_tui.workflow import APPROVED, LOCKED, OPEN, PENDING, REJECTED
+from acct_tui.widgets.write_status import WriteStatus
+from acct_tui.workflow import APPROVED, LOCKED, OPEN, PENDING, REJECTED, Progress
 
 SAVE_DELAY = 0.5
 LOAD_GROUP = "checklist-load"
@@ -81,12 +86,13 @@ def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | N
     and their results (see acct_tui.widgets.kpi_editor and objectives_editor)."""
     step = view.step(number)
     refusal = step.edit_refusal
+    account_id, account_name = view.account.id, view.account.name
     if step.role == KPI_ROLE:
-        return KpiEditor(view.account.id, number, refusal=refusal)
+        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name)
     if step.role == OBJECTIVES_ROLE:
-        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal)
+        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name)
     if step.role == RESULTS_ROLE:
-        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal)
+        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name)
     return None
 
 
@@ -114,8 +120,9 @@ class ChecklistScreen(Screen):
         self._message_stale_when: Callable[[RunView], bool] | None = None
         self._place_cursor = True  # put the cursor on the next step to do at the next load
         self._enter_step: int | None = None  # enter was pressed on this step before its form was up
-        # Values a conflict kept from being saved, per (account, step), given back when the step is shown again.
-        self._held: dict[tuple[uuid.UUID, int], dict[str, HeldEdit]] = {}
+        # (run, step, field) -> the version this screen's last save of it wrote. A save handed to the writer
+        # while an earlier one of the same field is queued expects that version, not its own conflict.
+        self._written: dict[tuple[uuid.UUID, int, str], int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -131,6 +138,7 @@ class ChecklistScreen(Screen):
                 yield Vertical(id="step-form-holder")
                 yield Static(id="step-history")
         yield Static(id="checklist-message")
+        yield WriteStatus()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -145,7 +153,7 @@ class ChecklistScreen(Screen):
         """Start over when the app's current account is not the one shown (a new one was opened)."""
         account_id = getattr(self.app, "current_account_id", None)
         if account_id != self._account_id:
-            self._put_form_away(reload=False)
+            self._save_drafts(reload=False)
             self._account_id = account_id
             self._view = None
             self._shown_step = None
@@ -166,18 +174,17 @@ class ChecklistScreen(Screen):
         self._say("")
 
     def on_unmount(self) -> None:
-        # App exit: whatever the user typed in the last half second is saved before the app closes, and text
-        # a conflict held back goes into the step's history (not over the other session's value).
+        # App exit: what the user typed in the last half second goes to the writer, which finishes it or
+        # holds it before the app closes.
         self._save_drafts(reload=False)
-        held = dict(self._held)
-        if self._form is not None and self._view is not None and self._form.held():
-            held[(self._view.account.id, self._form.step_number)] = self._form.held()
-        for (account_id, step), edits in held.items():
-            for key, edit in edits.items():
-                try:
-                    services.keep_unapplied_value(account_id, step, key, edit.value)
-                except DomainError as error:  # the screen is going: the log is the one place left to say it
-                    self.log.error(f"could not keep the text of step {step} {key}: {error}")
+
+    def held_place(self) -> tuple[str, int | None] | None:
+        """The account and step shown, whose held edits the Held edits screen (H) offers first."""
+        return None if self._account_id is None else (str(self._account_id), self._shown_step)
+
+    def save_pending_edits(self) -> None:
+        """Hand every unsaved edit to the writer now (the app asks before quitting)."""
+        self._save_drafts(reload=False)
 
     def on_data_changed(self, message: DataChanged) -> None:
         self.reload()
@@ -269,10 +276,11 @@ class ChecklistScreen(Screen):
             return
         step = view.step(number)
         if number != self._shown_step:
-            self._put_form_away()
+            self._save_drafts()  # what cannot be saved is held, and shown again in the step
             holder = self.query_one("#step-form-holder")
             await holder.remove_children()
-            held = self._held.pop((view.account.id, number), None)
+            held = [HeldText(edit.key, edit.value, edit.reason)
+                    for edit in self.app.held.at_place(FIELD, view.account.id, number) if edit.reason != WAITING]
             self._form = None if step.is_approval else StepForm(step, held=held)
             if self._form is not None:
                 await holder.mount(self._form)
@@ -377,11 +385,15 @@ class ChecklistScreen(Screen):
 
     def action_upgrade(self) -> None:
         view = self._view
-        if view is None or not view.upgrade_available or not self._save_drafts():
+        if view is None or not view.upgrade_available:
             return
-        try:
-            plan = upgrades.preview_upgrade(view.run_id, view.latest_version)
-        except DomainError as error:
+        self._save_drafts()
+        # Through the writer: the preview reads the run after the edits just handed to it are saved.
+        self.app.writer.submit(lambda: upgrades.preview_upgrade(view.run_id, view.latest_version),
+                               lambda plan, error: self._upgrade_previewed(view, plan, error))
+
+    def _upgrade_previewed(self, view: RunView, plan: upgrades.UpgradePlan | None, error: DomainError | None) -> None:
+        if error is not None:
             self._say(str(error))
             return
         refusal = None
@@ -393,11 +405,12 @@ class ChecklistScreen(Screen):
                              lambda confirmed: self._upgrade_confirmed(confirmed, view, view.latest_version))
 
     def _upgrade_confirmed(self, confirmed: bool | None, view: RunView, version: int) -> None:
-        if not confirmed:
-            return
-        try:
-            upgrades.upgrade_run(view.run_id, version)
-        except DomainError as error:
+        if confirmed:
+            self.app.writer.submit(lambda: upgrades.upgrade_run(view.run_id, version),
+                                   lambda _, error: self._upgraded(version, error))
+
+    def _upgraded(self, version: int, error: DomainError | None) -> None:
+        if error is not None:
             self._say(str(error))
             return
         self._shown_step = None  # step numbers may have changed: show the step afresh
@@ -406,40 +419,54 @@ class ChecklistScreen(Screen):
 
     def action_complete(self) -> None:
         step = self._selected_step()
-        if step is None or self._view is None or not self._save_drafts():
+        if step is None or self._view is None:
             return
-        try:
-            progress = services.complete_step(self._view.run_id, step.number)
-        except DomainError as error:
+        not_saved = self._save_drafts()
+        run_id, number = self._view.run_id, step.number
+
+        def complete():
+            if not_saved:
+                raise DomainError(f"Step {number} was not marked done: an edit of it was not saved (see above).")
+            return services.complete_step(run_id, number)
+
+        self.app.writer.submit(complete, lambda progress, error: self._completed(step, progress, error))
+
+    def _completed(self, step: StepView, progress: Progress | None, error: DomainError | None) -> None:
+        number = step.number
+        if error is not None:
             self._say(str(error), stale_when=_changed_since(step))
             return
-        step_list = self.query_one(StepList)
-        if step.number < len(self._view.steps):
-            step_list.highlighted = step.number
-        self._say(f"Step {step.number} done. {progress.blocker}")
+        if self._view is not None and number < len(self._view.steps):
+            self.query_one(StepList).highlighted = number
+        self._say(f"Step {number} done. {progress.blocker}")
         self.reload()
 
     def action_reopen(self) -> None:
         step = self._selected_step()
-        if step is None or self._view is None or not self._save_drafts():
+        if step is None or self._view is None:
             return
-        try:
-            if step.is_approval:
-                services.reopen_approval(self._view.run_id, step.number)
-            else:
-                services.reopen_step(self._view.run_id, step.number)
-        except DomainError as error:
+        not_saved = self._save_drafts()
+        run_id, number, is_approval = self._view.run_id, step.number, step.is_approval
+
+        def reopen():
+            if not_saved:
+                raise DomainError(f"Step {number} was not reopened: an edit of it was not saved (see above).")
+            return (services.reopen_approval if is_approval else services.reopen_step)(run_id, number)
+
+        self.app.writer.submit(reopen, lambda _, error: self._reopened(number, is_approval, error))
+
+    def _reopened(self, number: int, is_approval: bool, error: DomainError | None) -> None:
+        if error is not None:
             self._say(str(error))
-            return
-        if step.is_approval:
-            self._say(f"Approval step {step.number} is back in the approval queue; its steps can be changed.")
+        elif is_approval:
+            self._say(f"Approval step {number} is back in the approval queue; its steps can be changed.")
         else:
-            self._say(f"Step {step.number} is open again.")
+            self._say(f"Step {number} is open again.")
         self.reload()
 
     def action_save_now(self) -> None:
-        if self._save_drafts(include_conflicts=True):
-            self._say("Everything is saved.")
+        not_saved = self._save_drafts(include_held=True)
+        self.app.writer.submit(lambda: None, lambda _, __: None if not_saved else self._say("Everything is saved."))
 
     # Saving ----------------------------------------------------------------------------------------------
     @on(StepForm.Edited)
@@ -453,49 +480,56 @@ class ChecklistScreen(Screen):
                 self._save_timer.stop()
             self._save_timer = self.set_timer(SAVE_DELAY, self._save_drafts, name="save typed text")
 
-    def _put_form_away(self, reload: bool = True) -> None:
-        """Save the shown form before it goes; keep what a conflict held back for the next visit."""
-        form, view = self._form, self._view
-        if form is None or view is None:
-            return
-        self._save_drafts(reload=reload)
-        held = form.held()
-        if held:
-            self._held[(view.account.id, form.step_number)] = held
-            labels = ", ".join(form.label_of(key) for key in held)
-            self._say(f"Your text in {labels} of step {form.step_number} is not applied yet (changed elsewhere); "
-                      "it is kept: go back to that step to apply it.")
-
-    def _save_drafts(self, include_conflicts: bool = False, reload: bool = True) -> bool:
-        """Save the form's unsaved edits; False when one was refused (the message says why)."""
+    def _save_drafts(self, include_held: bool = False, reload: bool = True) -> list[str]:
+        """Hand the form's unsaved edits to the writer, in order. Returns a list the writer fills with the
+        keys it could not save, by the time it runs the next change (an action queued after these)."""
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
+        not_saved: list[str] = []
         form, view = self._form, self._view
         if form is None or view is None:
-            return True
-        edits = form.pending(include_conflicts)
-        if not edits:
-            return True
-        all_saved, saved = True, []
-        for edit in edits:
+            return not_saved
+        for edit in form.pending(include_held):
+            self._submit_edit(view, form, edit, not_saved, reload)
+        return not_saved
+
+    def _submit_edit(self, view: RunView, form: StepForm, edit: PendingEdit, not_saved: list[str],
+                     reload: bool) -> None:
+        run_id, step, account_id = view.run_id, form.step_number, view.account.id
+        place = (run_id, step, edit.key)
+        written = self._written
+
+        def save() -> int:  # on the writer thread
             try:
-                version = services.set_field(view.run_id, form.step_number, edit.key, edit.value,
-                                             expected_version=edit.expected_version)
-            except StaleEdit as error:
-                form.conflict(edit.key, error.current_value, error.current_version)
-                self._say(str(error))
-                all_saved = False
-            except DomainError as error:
-                form.refused(edit.key, str(error))
-                self._say(str(error))
-                all_saved = False
-            else:
+                expected = edit.expected_version
+                version = services.set_field(run_id, step, edit.key, edit.value, expected_version=None
+                                             if expected is None else max(expected, written.get(place, 0)))
+            except DomainError:
+                not_saved.append(edit.key)
+                raise
+            written[place] = version
+            return version
+
+        draft = new_held_edit(FIELD, account_id=account_id, account_name=view.account.name, value=edit.value,
+                              reason="", step=step, key=edit.key, label=form.label_of(edit.key), run_id=run_id)
+        self.app.writer.submit(save, lambda version, error: self._edit_done(account_id, step, edit, version, error,
+                                                                            reload), draft=draft)
+
+    def _edit_done(self, account_id: uuid.UUID, step: int, edit: PendingEdit, version: int | None,
+                   error: DomainError | None, reload: bool) -> None:
+        form = self._form
+        shown = form is not None and self._account_id == account_id and form.step_number == step
+        if error is None:
+            if shown:
                 form.saved(edit, version)
-                saved.append(form.label_of(edit.key))
-        if all_saved and self._save_problem_shown:
-            self._say(f"Saved {', '.join(saved)}.")
-        self._save_problem_shown = not all_saved
-        if saved and reload:
-            self.reload()
-        return all_saved
+            if self._save_problem_shown and shown:
+                self._say(f"Saved {form.label_of(edit.key)}.")
+                self._save_problem_shown = False
+            if reload and self.is_mounted:
+                self.reload()
+            return
+        if shown:
+            form.not_saved(edit, str(error), error.current_version if isinstance(error, StaleEdit) else None)
+        self._say(f"Step {step} not saved: {error} Your text is held: the step shows it again; H lists held edits.")
+        self._save_problem_shown = True

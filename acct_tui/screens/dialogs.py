@@ -30,7 +30,8 @@ class CommentDialog(ModalScreen[str | None]):
         with Vertical(id="comment-dialog", classes="dialog"):
             yield Label(Content(printable(self._question)), id="comment-question", classes="dialog-title")
             yield Label(Content(printable(self._hint)), id="comment-hint", classes="dialog-text")
-            yield LineEditor(id="comment-input", max_length=MAX_COMMENT, placeholder="What has to change?")
+            # No max_length: a comment pasted over the limit stays whole, refused with the limit (never cut).
+            yield LineEditor(id="comment-input", placeholder="What has to change?")
             yield Static(id="comment-problem")
 
     @on(Input.Submitted, "#comment-input")

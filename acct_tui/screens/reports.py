@@ -40,6 +40,7 @@ from acct_tui.screens.export_dialog import ExportDialog
 from acct_tui.store.reports import account_report, portfolio_report
 from acct_tui.text import printable
 from acct_tui.widgets.charts import ReportView
+from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_GROUP = "reports-load"
 EXPORT_GROUP = "reports-export"
@@ -90,6 +91,7 @@ class ReportsScreen(Screen):
         yield ProgressBar(total=100, show_eta=False, id="reports-progress")
         with VerticalScroll(id="reports-body"):
             yield ReportView(id="report")
+        yield WriteStatus()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

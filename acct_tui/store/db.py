@@ -526,6 +526,18 @@ def migrate(db: peewee.Database) -> int:
     return latest
 
 
+def migrate_if_behind(db: peewee.Database) -> bool:
+    """Migrate only a schema older than this version (True when it did): reading the version takes no lock, so
+    a database at the latest schema opens (for `accounts list`, a report or the app) while another process
+    holds the write lock."""
+    version = _schema_version_in(db)
+    refuse_newer_schema(version, describe_database(db.database))
+    if version == latest_schema_version():
+        return False
+    migrate(db)
+    return True
+
+
 def open_database(path: str | os.PathLike[str]) -> peewee.Database:
     """Open (creating if needed) the database at `path`, apply migrations, and bind the models to it.
     A `postgresql://` URL opens a team database instead (see `open_team_database`).
@@ -552,7 +564,7 @@ def open_database(path: str | os.PathLike[str]) -> peewee.Database:
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)
-        migrate(db)
+        migrate_if_behind(db)
     except StoreUnavailable:
         db.close()
         raise
@@ -569,10 +581,7 @@ def open_team_database(url: str) -> peewee.Database:
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)
-        version = _schema_version_in(db)
-        refuse_newer_schema(version, describe_database(url))
-        if version != latest_schema_version():
-            migrate(db)
+        if migrate_if_behind(db):
             with write_transaction():
                 backend_for(db).install(db)
     except DomainError:

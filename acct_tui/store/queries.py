@@ -303,6 +303,8 @@ def find_account(name: str) -> AccountDetail:
 EVENT_VERBS = {
     "field.set": "set",
     "field.kept": "kept, not applied (changed in another session):",
+    "held.apply": "applied held text:",
+    "held.discard": "discarded held text:",
     "step.complete": "completed",
     "step.reopen": "reopened",
     "approval.approve": "approved",
@@ -340,7 +342,7 @@ def describe_event(action: str, before: dict, after: dict) -> str:
     pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
     if not pairs:
         return verb
-    return f"{verb} {pairs}" if action.startswith("field.") else f"{verb}: {pairs}"
+    return f"{verb} {pairs}" if action.startswith(("field.", "held.")) else f"{verb}: {pairs}"
 
 
 def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:

@@ -378,25 +378,24 @@ def set_field(
     return current_version + 1
 
 
-def keep_unapplied_value(
+def record_held_outcome(
     account_id: uuid.UUID | str,
-    step: int,
-    key: str,
-    value: object,
+    step: int | None,
+    where: str,
+    text: str,
+    applied: bool,
     *,
     actor: str | None = None,
 ) -> None:
-    """Record in the account's history a value the user typed but did not apply, because another session
-    changed the field first and the app is closing: nothing typed is lost, and the stored value stays."""
+    """Record in the account's history what became of text the user typed that could not be saved at the
+    time and was held outside the database: applied (saved now) or discarded by the user (the history then
+    still has the text)."""
     actor = actor or current_user()
     with write_transaction():
         account = _get_account(account_id)
-        run = Run.get_or_none(Run.account == account.id)
-        if run is None:
-            raise DomainError(f"“{account.name}” has no run of the template.")
-        field = _field(run_template(run), step, key)
-        shown = display_value(field, normalize_field_value(field, value))
-        _audit("field.kept", "account", account.id, actor, account_id=account.id, step=step, after={key: shown})
+        action = "held.apply" if applied else "held.discard"
+        _audit(action, "account", account.id, actor, account_id=account.id, step=step,
+               after={where: text})
 
 
 def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
@@ -465,7 +464,7 @@ __all__ = [
     "complete_step",
     "create_account",
     "edit_account",
-    "keep_unapplied_value",
+    "record_held_outcome",
     "reject",
     "reopen_approval",
     "reopen_step",

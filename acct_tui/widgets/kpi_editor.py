@@ -1,8 +1,9 @@
 """Entering KPI values in the checklist (steps 10 and 13): the values measured so far, and one line to add
 a value or correct the chosen one. Enter saves; a refused value stays in the inputs with the reason.
 
-The editor calls the KPI services itself and posts `KpiEditor.Changed` after each saved change; it never
-sees the ORM (entries come from `kpis.kpi_entries` as plain views, read in a thread worker).
+The editor hands each change to the app's writer (off the UI thread) and posts `KpiEditor.Changed` after
+each saved one; a value that cannot be saved is also held (acct_tui.store.held). It never sees the ORM
+(entries come from `kpis.kpi_entries` as plain views, read in a thread worker).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
+from acct_tui.store.held import KPI, new_held_edit
 from acct_tui.store.kpis import KpiView
 from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
-from acct_tui.workflow.kpi import METRICS, format_metric_value, get_metric, parse_metric_value
+from acct_tui.workflow.kpi import METRICS, Metric, format_metric_value, get_metric, parse_metric_value
 
 HINT = ("Choose the metric, type the value and the date it was measured; enter saves. "
         "In the list: enter corrects a value, delete removes it.")
@@ -66,9 +68,10 @@ class KpiEditor(ListEditor):
         def control(self) -> KpiEditor:
             return self.editor
 
-    def __init__(self, account_id: uuid.UUID, step: int, *, refusal: str | None = None, id: str | None = None) -> None:
+    def __init__(self, account_id: uuid.UUID, step: int, *, refusal: str | None = None, account_name: str = "",
+                 id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (a granted approval covers it), or None."""
-        super().__init__(refusal=refusal, id=id)
+        super().__init__(refusal=refusal, account_name=account_name, id=id)
         self.account_id = account_id
         self.step = step
         self.entries: tuple[KpiView, ...] = ()
@@ -126,18 +129,26 @@ class KpiEditor(ListEditor):
         value = self.query_one("#kpi-value", Input).value
         measured_on = self.query_one("#kpi-date", Input).value
         metric = get_metric(self.query_one("#kpi-metric", Select).value)
-        try:
-            if self.editing is None:
-                kpis.add_kpi(self.account_id, metric.key, value, measured_on, step=self.step)
+        account_id, step, editing = self.account_id, self.step, self.editing
+
+        def save() -> None:  # on the writer thread
+            if editing is None:
+                kpis.add_kpi(account_id, metric.key, value, measured_on, step=step)
             else:
-                kpis.edit_kpi(self.editing.id, value=value, measured_on=measured_on,
-                              expected_version=self.editing.version)
-        except StaleEdit as error:
-            self._say(str(error))  # the user's numbers stay in the inputs; the list shows what is stored
-            self.load()
-            return
-        except DomainError as error:
-            self._say(str(error))
+                kpis.edit_kpi(editing.id, value=value, measured_on=measured_on, expected_version=editing.version)
+
+        draft = new_held_edit(KPI, account_id=account_id, account_name=self.account_name, step=step, key="kpi",
+                              label=f"KPI {metric.short}", value={"metric": metric.key, "value": value,
+                                                                  "date": measured_on},
+                              reason="", target_id=editing.id if editing else None)
+        self.submit(save, lambda _, error: self._saved(metric, value, measured_on, error), draft=draft)
+
+    def _saved(self, metric: Metric, value: str, measured_on: str, error: DomainError | None) -> None:
+        if error is not None:
+            # The user's numbers stay in the inputs (and are held); the list shows what is stored.
+            self._say(self.not_saved_message(error))
+            if isinstance(error, StaleEdit):
+                self.load()
             return
         # The value as stored, not as typed: typed text may run to any length (4.5000…).
         self._say(f"Saved {metric.short} {format_metric_value(metric, parse_metric_value(metric, value))} "
@@ -150,9 +161,11 @@ class KpiEditor(ListEditor):
         entry = self._selected()
         if entry is None or not self.query_one("#kpi-entries").has_focus:
             return
-        try:
-            kpis.delete_kpi(entry.id, expected_version=entry.version)
-        except DomainError as error:
+        self.submit(lambda: kpis.delete_kpi(entry.id, expected_version=entry.version),
+                    lambda _, error: self._deleted(entry, error))
+
+    def _deleted(self, entry: KpiView, error: DomainError | None) -> None:
+        if error is not None:
             self._say(str(error))
             return
         self._say(f"Deleted {get_metric(entry.metric).short} {entry.text} of {entry.measured_on.isoformat()} "

@@ -1,7 +1,10 @@
-"""What the KPI and objectives editors share: a list read from the store in a thread worker, inputs locked
-while a granted approval covers the step (with the reason shown), and one line for messages."""
+"""What the KPI and objectives editors share: a list read from the store in a thread worker, changes handed
+to the app's writer (their results come back on the UI thread, only while the editor is still shown), inputs
+locked while a granted approval covers the step (with the reason shown), and one line for messages."""
 
 from __future__ import annotations
+
+from typing import Any, Callable
 
 from textual import on, work
 from textual.containers import Vertical
@@ -9,6 +12,8 @@ from textual.content import Content
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from acct_tui.errors import DomainError
+from acct_tui.store.held import HeldEdit
 from acct_tui.text import printable
 
 LOAD_GROUP = "list-editor-load"
@@ -18,10 +23,13 @@ class ListEditor(Vertical):
     INPUTS = ""  # selector of the inputs to lock while the step cannot be changed
     MESSAGE = ""  # id of the message line
 
-    def __init__(self, *, refusal: str | None = None, id: str | None = None) -> None:
-        """`refusal`: why the step cannot be changed now (a granted approval covers it), or None."""
+    def __init__(self, *, refusal: str | None = None, account_name: str = "", id: str | None = None) -> None:
+        """`refusal`: why the step cannot be changed now (a granted approval covers it), or None;
+        `account_name`: shown with what this editor holds when a save fails."""
         super().__init__(id=id)
         self.refusal = refusal
+        self.account_name = account_name
+        self._held_ids: set[str] = set()  # held because a save from this editor failed
 
     def on_mount(self) -> None:
         self.set_refusal(self.refusal)
@@ -59,6 +67,34 @@ class ListEditor(Vertical):
             self.app.post_message(event)  # the app's one handler shows it
         elif event.state == WorkerState.SUCCESS:
             self.show(event.worker.result)
+
+    def submit(self, change: Callable[[], Any], done: Callable[[Any, DomainError | None], None], *,
+               draft: HeldEdit | None = None) -> None:
+        """Hand `change` to the writer; `done(result, error)` runs on the UI thread if the editor is still shown."""
+
+        def answered(result: Any, error: DomainError | None) -> None:
+            if draft is not None:
+                self._track_held(draft, error)
+            if self.is_mounted:
+                done(result, error)
+
+        self.app.writer.submit(change, answered, draft=draft)
+        if self.app.writer.waiting:
+            self._say("Waiting for the database: another program is writing. Your entry is held until it is saved.")
+
+    def _track_held(self, draft: HeldEdit, error: DomainError | None) -> None:
+        """What this editor held stays in its inputs; once the user has saved from the same inputs (after
+        correcting it), it is applied and no longer held."""
+        held = self.app.held
+        same_place = [edit for edit in held.edits() if edit.place == draft.place]
+        if error is not None:
+            self._held_ids.update(edit.id for edit in same_place if edit.value == draft.value)
+        else:
+            held.remove([edit.id for edit in same_place if edit.id in self._held_ids])
+
+    @staticmethod
+    def not_saved_message(error: DomainError) -> str:
+        return f"{error} Your entry stays here and is held (H lists held edits)."
 
     def _say(self, text: str) -> None:
         self.query_one(f"#{self.MESSAGE}", Static).update(Content(printable(text)))

@@ -1,8 +1,9 @@
 """Objectives in the checklist: set them in step 6 (title, target, optional KPI, due date) and record what
 came of each in step 20 (result, achieved or missed). Enter saves; a refused entry stays with the reason.
 
-The editor calls the objective services itself and posts `ObjectivesEditor.Changed` after each saved
-change; objectives come from `kpis.objectives` as plain views, read in a thread worker.
+The editor hands each change to the app's writer (off the UI thread) and posts `ObjectivesEditor.Changed`
+after each saved one; an entry that cannot be saved is also held (acct_tui.store.held). Objectives come from
+`kpis.objectives` as plain views, read in a thread worker.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import kpis
+from acct_tui.store.held import OBJECTIVE, new_held_edit
 from acct_tui.store.kpis import ObjectiveView
 from acct_tui.text import printable
 from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
-from acct_tui.workflow.kpi import METRICS
+from acct_tui.workflow.kpi import METRICS, OBJECTIVES_STEP, RESULTS_STEP
 
 DEFINE = "define"  # step 6
 RESULTS = "results"  # step 20
@@ -80,9 +82,11 @@ class ObjectivesEditor(ListEditor):
         def control(self) -> ObjectivesEditor:
             return self.editor
 
-    def __init__(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None, id: str | None = None) -> None:
+    def __init__(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None, account_id: uuid.UUID | None = None,
+                 account_name: str = "", id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (approval 8 granted, for step 6), or None."""
-        super().__init__(refusal=refusal, id=id)
+        super().__init__(refusal=refusal, account_name=account_name, id=id)
+        self.account_id = account_id
         self.run_id = run_id
         self.mode = mode
         self.objectives: tuple[ObjectiveView, ...] = ()
@@ -154,48 +158,58 @@ class ObjectivesEditor(ListEditor):
 
     @on(Input.Submitted)
     def _save(self) -> None:
-        try:
-            saved = self._save_define() if self.mode == DEFINE else self._save_result()
-        except StaleEdit as error:
-            self._say(str(error))  # what the user typed stays; the list shows what is stored now
-            self.load()
-            return
-        except DomainError as error:
-            self._say(str(error))
-            return
-        if saved:
-            self._say(saved)
-            self._clear()
-            self.post_message(self.Changed(self))
-            self.load()
-
-    def _save_define(self) -> str:
-        metric = self.query_one("#objective-metric", Select).value
-        metric = None if metric == FREE_TEXT else metric
-        title, target, due = (self._input(name).value for name in ("title", "target", "due"))
-        if self.editing is None:
-            kpis.add_objective(self.run_id, title, target, due, metric=metric)
-            return f"Added “{title.strip()}”."
-        kpis.edit_objective(self.editing.id, expected_version=self.editing.version, title=title, target=target,
-                            metric=metric, due=due)
-        return f"Saved “{title.strip()}”."
-
-    def _save_result(self) -> str:
-        if self.editing is None:
+        if self.mode == RESULTS and self.editing is None:
             self._say("Choose the objective in the list first (enter).")
-            return ""
-        achieved = VERDICTS[self.query_one("#objective-verdict", Select).value][1]
-        kpis.record_result(self.editing.id, self._input("result").value, achieved,
-                           expected_version=self.editing.version)
-        return f"Recorded the result of “{self.editing.title}”."
+            return
+        editing, run_id = self.editing, self.run_id
+        if self.mode == DEFINE:
+            metric = self.query_one("#objective-metric", Select).value
+            metric = None if metric == FREE_TEXT else metric
+            title, target, due = (self._input(name).value for name in ("title", "target", "due"))
+            typed = {"title": title, "target": target, "metric": metric, "due": due}
+
+            def save() -> str:  # on the writer thread
+                if editing is None:
+                    kpis.add_objective(run_id, title, target, due, metric=metric)
+                    return f"Added “{title.strip()}”."
+                kpis.edit_objective(editing.id, expected_version=editing.version, title=title, target=target,
+                                    metric=metric, due=due)
+                return f"Saved “{title.strip()}”."
+        else:
+            verdict = self.query_one("#objective-verdict", Select).value
+            result = self._input("result").value
+            typed = {"result": result, "achieved": VERDICTS[verdict][1]}
+
+            def save() -> str:  # on the writer thread
+                kpis.record_result(editing.id, result, VERDICTS[verdict][1], expected_version=editing.version)
+                return f"Recorded the result of “{editing.title}”."
+
+        draft = new_held_edit(OBJECTIVE, account_id=self.account_id, account_name=self.account_name,
+                              step=OBJECTIVES_STEP if self.mode == DEFINE else RESULTS_STEP, key=self.mode,
+                              label="objective" if self.mode == DEFINE else "objective result", value=typed,
+                              reason="", run_id=run_id, target_id=editing.id if editing else None)
+        self.submit(save, self._saved, draft=draft)
+
+    def _saved(self, saved: str | None, error: DomainError | None) -> None:
+        if error is not None:
+            self._say(self.not_saved_message(error))  # what the user typed stays (and is held)
+            if isinstance(error, StaleEdit):
+                self.load()  # the list shows what is stored now
+            return
+        self._say(saved)
+        self._clear()
+        self.post_message(self.Changed(self))
+        self.load()
 
     def action_remove(self) -> None:
         chosen = self._selected()
         if self.mode != DEFINE or chosen is None or not self.query_one("#objective-list").has_focus:
             return
-        try:
-            kpis.remove_objective(chosen.id, expected_version=chosen.version)
-        except DomainError as error:
+        self.submit(lambda: kpis.remove_objective(chosen.id, expected_version=chosen.version),
+                    lambda _, error: self._removed(chosen, error))
+
+    def _removed(self, chosen: ObjectiveView, error: DomainError | None) -> None:
+        if error is not None:
             self._say(str(error))
             return
         self._say(f"Removed “{chosen.title}” (the history keeps it).")

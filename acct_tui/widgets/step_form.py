@@ -2,8 +2,8 @@
 
 `StepForm` holds the user's unsaved edits ("drafts") itself, apart from the editor widgets, so they can be
 saved at any moment, even while the screen is being taken down at app exit. It never saves anything: it
-posts `StepForm.Edited` and the screen calls the services, then reports back with `saved`, `conflict` or
-`refused`. Values stay in the editor's own form until saved: a tuple of labels for checklists and multi
+posts `StepForm.Edited` and the screen hands the edits to the app's writer, then reports back with `saved`
+or `not_saved` (the text is then held, see acct_tui.store.held). Values stay in the editor's own form until saved: a tuple of labels for checklists and multi
 choices, one label or None for a single choice, text for notes, text fields and (as typed) dates.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -185,16 +185,16 @@ def editor_value(field: FieldView) -> object:
 class PendingEdit:
     key: str
     value: object
-    expected_version: int
+    expected_version: int | None  # None: over whatever is stored (the user applies held text)
 
 
 @dataclass(frozen=True, slots=True)
-class HeldEdit:
-    """A user's value not saved because someone else saved first, and what is stored now."""
+class HeldText:
+    """A user's value for one field that could not be saved, and why (see acct_tui.store.held)."""
 
+    key: str
     value: object
-    current_value: object
-    current_version: int
+    reason: str
 
 
 class StepForm(Vertical):
@@ -214,25 +214,23 @@ class StepForm(Vertical):
     class LeaveRequested(Message):
         """The user pressed Escape inside the form: focus goes back to the step list."""
 
-    def __init__(self, step: StepView, *, held: Mapping[str, HeldEdit] | None = None, id: str | None = None) -> None:
-        """`held`: the user's values from an earlier visit that a conflict kept from being saved (see `held`)."""
+    def __init__(self, step: StepView, *, held: Sequence[HeldText] = (), id: str | None = None) -> None:
+        """`held`: the user's values that an earlier save could not store; they fill their editors again."""
         super().__init__(id=id, classes="step-form")
         self.step_number = step.number
         self._fields = {field.key: field for field in step.fields}
         self._base = {field.key: editor_value(field) for field in step.fields}
         self._versions = {field.key: field.version for field in step.fields}
         self._drafts: dict[str, object] = {}
-        # key -> (value stored now, its version), for edits refused because someone else saved first
-        self._conflicts: dict[str, tuple[object, int]] = {}
+        self._submitted: dict[str, object] = {}  # key -> value handed to the writer and not answered yet
+        # key -> why its draft was not saved: it waits for the user to edit it again or press ctrl+s
+        self._held: dict[str, str] = {}
+        self._overwrite: set[str] = set()  # held keys the user released: saved over whatever is stored
         self._refusal = step.edit_refusal
-        for key, edit in (held or {}).items():
-            field = self._fields.get(key)
-            if field is None:
-                continue
-            newest = (field.value, field.version) if field.version >= edit.current_version else (
-                edit.current_value, edit.current_version)
-            self._drafts[key] = edit.value
-            self._conflicts[key] = newest
+        for edit in held:
+            if edit.key in self._fields:
+                self._drafts[edit.key] = edit.value
+                self._held[edit.key] = edit.reason
 
     # Building ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -245,8 +243,8 @@ class StepForm(Vertical):
 
     def on_mount(self) -> None:
         self._show_refusal()
-        for key in self._conflicts:
-            self._show_conflict(key)
+        for key in self._held:
+            self._show_held(key)
 
     def _editor(self, field: FieldView) -> Widget:
         editor_id = f"field-{field.key}"
@@ -278,9 +276,9 @@ class StepForm(Vertical):
 
     # Editing ---------------------------------------------------------------------------------------------
     def _edited(self, key: str, value: object, urgency: str) -> None:
-        if key in self._conflicts:
-            # Editing again after a conflict is the user's go-ahead to replace the value now stored.
-            self._versions[key] = self._conflicts.pop(key)[1]
+        if self._held.pop(key, None) is not None:
+            # Editing held text again is the user's go-ahead to save it (over a value stored meanwhile).
+            self._overwrite.add(key)
             self._note(key, "")
         if value == self._base[key]:
             self._drafts.pop(key, None)
@@ -330,44 +328,49 @@ class StepForm(Vertical):
     def has_drafts(self) -> bool:
         return bool(self._drafts)
 
-    def pending(self, include_conflicts: bool = False) -> list[PendingEdit]:
-        """Edits to save. Those refused as stale wait for the user to confirm, unless `include_conflicts`."""
+    def pending(self, include_held: bool = False) -> list[PendingEdit]:
+        """Edits to save (not those already handed to the writer). Held ones wait for the user to edit them
+        again, unless `include_held` (ctrl+s)."""
         edits = []
         for key, value in self._drafts.items():
-            if key in self._conflicts:
-                if not include_conflicts:
-                    continue
-                version = self._conflicts[key][1]
-            else:
-                version = self._versions[key]
-            edits.append(PendingEdit(key, value, version))
+            if (key in self._held and not include_held) or (key in self._submitted
+                                                            and self._submitted[key] == value):
+                continue
+            if self._held.pop(key, None) is not None:
+                self._overwrite.add(key)
+            self._submitted[key] = value
+            edits.append(PendingEdit(key, value, None if key in self._overwrite else self._versions[key]))
         return edits
 
     def saved(self, edit: PendingEdit, version: int) -> None:
         key = edit.key
-        self._conflicts.pop(key, None)
-        self._versions[key] = version
+        if self._submitted.get(key) == edit.value:
+            del self._submitted[key]
+        self._versions[key] = max(self._versions[key], version)
+        self._overwrite.discard(key)
         self._base[key] = edit.value
         if self._drafts.get(key) == edit.value:
             del self._drafts[key]
-        self._note(key, "")
+            self._held.pop(key, None)
+            self._note(key, "")
 
-    def conflict(self, key: str, current_value: object, current_version: int) -> None:
-        """Someone else saved this field first: keep the user's text, show what is stored now."""
-        self._conflicts[key] = (current_value, current_version)
-        self._show_conflict(key)
+    def not_saved(self, edit: PendingEdit, reason: str, current_version: int | None = None) -> None:
+        """The writer refused or failed this edit and holds the text: it stays in the editor with the reason
+        until the user edits it again or presses ctrl+s. `current_version`: what another session stored
+        meanwhile (saving it again replaces that)."""
+        key = edit.key
+        if self._submitted.get(key) == edit.value:
+            del self._submitted[key]
+        if current_version is not None:
+            self._versions[key] = current_version
+        if self._drafts.get(key) == edit.value:
+            self._held[key] = reason
+            self._show_held(key)
 
-    def _show_conflict(self, key: str) -> None:
-        now_reads = display_value(self._fields[key], self._conflicts[key][0])
-        self._note(key, f"Changed in another session; it now reads: {now_reads[:300]}\n"
-                        "Your text is kept here: edit it (or press ctrl+s) to save it over that.")
-
-    def held(self) -> dict[str, HeldEdit]:
-        """The user's values that a conflict kept from being saved, to give back on the next visit."""
-        return {key: HeldEdit(self._drafts[key], *self._conflicts[key]) for key in self._conflicts if key in self._drafts}
-
-    def refused(self, key: str, message: str) -> None:
-        self._note(key, message)
+    def _show_held(self, key: str) -> None:
+        self._note(key, f"Not saved: {self._held[key][:300]}\n"
+                        "Your text is kept here and held: edit it or press ctrl+s to save it; from the step list, H copies "
+                        "or discards it.")
 
     def label_of(self, key: str) -> str:
         return self._fields[key].label
@@ -376,9 +379,12 @@ class StepForm(Vertical):
         """Show values loaded from the database, except in fields holding the user's unsaved edits."""
         for field in step.fields:
             key = field.key
-            if key in self._conflicts and field.version > self._conflicts[key][1]:
-                self.conflict(key, field.value, field.version)
-            if key in self._drafts or key in self._conflicts:
+            if key in self._drafts and self._drafts[key] == editor_value(field) and key not in self._submitted:
+                # What the user typed is stored now (held text applied from the Held edits screen, say).
+                del self._drafts[key]
+                self._held.pop(key, None)
+                self._note(key, "")
+            if key in self._drafts:
                 continue
             value = editor_value(field)
             self._versions[key] = field.version
