@@ -43,7 +43,17 @@ _MAX_ROUNDS = 20
 _MAX_HOLD_SECONDS = 5.0
 
 
-def hold_keys_for(app: App, worker: Worker) -> None:
+class WriterAnswer:
+    """What `hold_keys_for` waits on for a change handed to the app's writer: the screen sets `is_finished`
+    once the writer's answer has been shown (a worker has the same two attributes)."""
+
+    is_cancelled = False
+
+    def __init__(self) -> None:
+        self.is_finished = False
+
+
+def hold_keys_for(app: App, worker: Worker | WriterAnswer) -> None:
     """Keys that arrive while `worker` runs wait until it has finished and its result is shown: it loads the
     widgets they are typed into."""
     if isinstance(app, KeysInOrderApp):
@@ -79,7 +89,7 @@ class KeysInOrderApp(App):
         self._held_input: deque[InputEvent] = deque()
         self._in_flight = False  # while a key is handed out or settling, the next ones wait in `_held_input`
         self._settling: asyncio.Task[None] | None = None
-        self._awaited_workers: list[Worker] = []
+        self._awaited_workers: list[Worker | WriterAnswer] = []
 
     @property
     def keys_pending(self) -> bool:
@@ -108,7 +118,7 @@ class KeysInOrderApp(App):
         if self._settling is not None:
             self._settling.cancel()
 
-    def _loading(self) -> list[Worker]:
+    def _loading(self) -> list[Worker | WriterAnswer]:
         # A worker cancelled before it ran (replaced by a newer one of its group) never reaches a final state.
         self._awaited_workers = [worker for worker in self._awaited_workers
                                  if not (worker.is_finished or worker.is_cancelled)]

@@ -23,7 +23,7 @@ from acct_tui.store.services import (
     validate_account,
 )
 from acct_tui.text import printable
-from acct_tui.typeahead import hold_keys_for
+from acct_tui.typeahead import WriterAnswer, hold_keys_for
 from acct_tui.widgets.editors import LineEditor
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 
@@ -79,6 +79,7 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
         self.account = account
         self.expected_version = account.version if account else None
         self.saving = False
+        self._answer = WriterAnswer()  # the writer's answer to the last save, which keys typed after it wait for
         # Where this form's entries are held when a save fails: a new account's form is a place of its own.
         self._held_key = "" if account else uuid.uuid4().hex
 
@@ -141,7 +142,9 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
         self._show_problems(problems)
         if not problems:
             self.saving = True
-            hold_keys_for(self.app, self._save(values))  # keys typed after saving are for what the form closes to
+            self._answer = WriterAnswer()
+            hold_keys_for(self.app, self._answer)  # keys typed after saving are for what the form closes to
+            self._save(values)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -170,6 +173,7 @@ class AccountForm(ModalScreen[uuid.UUID | None]):
                                                            key=self._held_key)]
 
     def _saved(self, account_id: uuid.UUID | None, error: DomainError | None) -> None:
+        self._answer.is_finished = True
         if error is None:
             self.app.held.remove(self._held_here())  # saved from this form: what it held is applied
             if self.is_mounted:

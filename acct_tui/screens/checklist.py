@@ -90,9 +90,11 @@ def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | N
     if step.role == KPI_ROLE:
         return KpiEditor(account_id, number, refusal=refusal, account_name=account_name)
     if step.role == OBJECTIVES_ROLE:
-        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name)
+        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name,
+                               step=number)
     if step.role == RESULTS_ROLE:
-        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name)
+        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name,
+                               step=number)
     return None
 
 

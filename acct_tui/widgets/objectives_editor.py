@@ -27,7 +27,7 @@ from acct_tui.widgets.editors import KEYS_IN_FORMS, LineEditor
 from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import CursorOptionList
-from acct_tui.workflow.kpi import METRICS, OBJECTIVES_STEP, RESULTS_STEP
+from acct_tui.workflow.kpi import METRICS
 
 DEFINE = "define"  # step 6
 RESULTS = "results"  # step 20
@@ -83,10 +83,12 @@ class ObjectivesEditor(ListEditor):
             return self.editor
 
     def __init__(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None, account_id: uuid.UUID | None = None,
-                 account_name: str = "", id: str | None = None) -> None:
-        """`refusal`: why the step cannot be changed now (approval 8 granted, for step 6), or None."""
+                 account_name: str = "", step: int | None = None, id: str | None = None) -> None:
+        """`refusal`: why the step cannot be changed now (approval 8 granted, for step 6), or None. `step`: the
+        number of the step it is shown in (where text it could not save is held)."""
         super().__init__(refusal=refusal, account_name=account_name, id=id)
         self.account_id = account_id
+        self.step = step
         self.run_id = run_id
         self.mode = mode
         self.objectives: tuple[ObjectiveView, ...] = ()
@@ -185,7 +187,7 @@ class ObjectivesEditor(ListEditor):
                 return f"Recorded the result of “{editing.title}”."
 
         draft = new_held_edit(OBJECTIVE, account_id=self.account_id, account_name=self.account_name,
-                              step=OBJECTIVES_STEP if self.mode == DEFINE else RESULTS_STEP, key=self.mode,
+                              step=self.step, key=self.mode,
                               label="objective" if self.mode == DEFINE else "objective result", value=typed,
                               reason="", run_id=run_id, target_id=editing.id if editing else None)
         self.submit(save, self._saved, draft=draft)
