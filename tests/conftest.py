@@ -14,6 +14,7 @@ import pytest
 
 from acct_tui.store.db import close_database, open_database
 from tests.postgres_support import migrate_template, start_server
+from tests.ui_support import quick_pilot as install_quick_pilot
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,3 +86,10 @@ def db(db_target):
     database = open_database(db_target)
     yield database
     close_database()
+
+
+@pytest.fixture(autouse=True)
+def quick_pilot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pilot.press` and `pilot.pause` without Textual's fixed sleeps when the app is provably idle (see
+    tests/ui_support.py): the same waits, a fraction of the suite's time."""
+    install_quick_pilot(monkeypatch)
