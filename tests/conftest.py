@@ -23,6 +23,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
 
 
+# The longest tests (10-30 s each) start first, so that with -n 2 no worker is left with one of them at the
+# end while the other idles. A renamed test just loses its place in front; nothing is skipped.
+LONG_TESTS = (
+    "test_screens_read_whole.py::test_every_screen_and_dialog_reads_whole",
+    "test_approver_sees.py::test_one_account_through_20_steps_and_4_approvals_with_a_rejection",
+    "test_workflow_ui.py::test_complete_reject_redo_approve_and_keep_a_note",
+    "test_cli.py::test_demo_loads_a_portfolio_at_varied_stages_once",
+    "test_accounts_screen.py::test_demo_portfolio_loads_with_one_key",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def place(item: pytest.Item) -> int:
+        return next((rank for rank, name in enumerate(LONG_TESTS) if item.nodeid.endswith(name)), len(LONG_TESTS))
+
+    items.sort(key=place)  # stable: every other test keeps its order
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     definition = metafunc.definition
     if "backend" in metafunc.fixturenames and definition.get_closest_marker("postgres_only"):

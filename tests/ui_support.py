@@ -115,6 +115,8 @@ async def _quiet_round(pilot: Pilot) -> bool:
     await asyncio.sleep(0)  # tasks woken by those handlers (worker results, keys held back) run
     if _closed(app):
         return True
+    if not _handlers_done(app):
+        return False  # paint once what they lead to, not every step on the way
     app.screen._on_timer_update()
     return (app.screen, app.focused) == before and _idle(app)
 
@@ -123,11 +125,15 @@ def _closed(app: App) -> bool:
     return app._exit or not app.is_running or not app._screen_stack
 
 
+def _handlers_done(app: App) -> bool:
+    return not _Handling.count and all(map(_handled_all, _pumps(app)))
+
+
 def _idle(app: App) -> bool:
     """No message queued or being handled, worker, key held back, short timer, animation, or layout or paint pending."""
     screen = app.screen
     return (not app.workers and not getattr(app, "keys_pending", False) and not app._batch_count
-            and not _Handling.count and all(map(_handled_all, _pumps(app))) and not _short_timers(app)
+            and _handlers_done(app) and not _short_timers(app)
             and not app.animator._animations and not app.animator._scheduled
             and not (screen._layout_required or screen._scroll_required or screen._repaint_required
                      or screen._dirty_widgets or screen._recompose_required or screen._callbacks))
