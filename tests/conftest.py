@@ -14,12 +14,31 @@ import pytest
 
 from acct_tui.store.db import close_database, open_database
 from tests.postgres_support import migrate_template, start_server
+from tests.ui_support import quick_pilot as install_quick_pilot
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_backends: run the module's `db` tests on SQLite and on PostgreSQL")
     config.addinivalue_line("markers", "sqlite_only: a test about the SQLite file itself")
     config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
+
+
+# The longest tests (10-30 s each) start first, so that with -n 2 no worker is left with one of them at the
+# end while the other idles. A renamed test just loses its place in front; nothing is skipped.
+LONG_TESTS = (
+    "test_screens_read_whole.py::test_every_screen_and_dialog_reads_whole",
+    "test_approver_sees.py::test_one_account_through_20_steps_and_4_approvals_with_a_rejection",
+    "test_workflow_ui.py::test_complete_reject_redo_approve_and_keep_a_note",
+    "test_cli.py::test_demo_loads_a_portfolio_at_varied_stages_once",
+    "test_accounts_screen.py::test_demo_portfolio_loads_with_one_key",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def place(item: pytest.Item) -> int:
+        return next((rank for rank, name in enumerate(LONG_TESTS) if item.nodeid.endswith(name)), len(LONG_TESTS))
+
+    items.sort(key=place)  # stable: every other test keeps its order
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -85,3 +104,10 @@ def db(db_target):
     database = open_database(db_target)
     yield database
     close_database()
+
+
+@pytest.fixture(autouse=True)
+def quick_pilot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pilot.press` and `pilot.pause` without Textual's fixed sleeps when the app is provably idle (see
+    tests/ui_support.py): the same waits, a fraction of the suite's time."""
+    install_quick_pilot(monkeypatch)

@@ -3,30 +3,215 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
+from time import monotonic
 
 from rich.cells import cell_len
 from rich.console import Console
-from textual.app import App
+from textual._wait import wait_for_idle
+from textual.app import App, ScreenStackError
+from textual.message_pump import MessagePump
 from textual.containers import ScrollableContainer
+from textual.css.stylesheet import Stylesheet
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
+from textual.timer import Timer
 from textual.widget import Widget
+from textual.worker import WorkerCancelled
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets._footer import FooterKey
 
+from tests.bursts import key_event
+
 
 async def settle(pilot: Pilot) -> None:
-    """Let keys typed ahead, messages, thread workers, the app's writer and the UI updates they cause all
-    finish."""
-    for _ in range(3):
-        await pilot.pause()
-        while getattr(pilot.app, "keys_pending", False):
-            await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await writes_done(pilot.app)
-    await pilot.pause()
+    """Let keys typed ahead, messages, thread workers, the app's writer, short timers and the UI updates they
+    cause all finish: rounds over the app until one finds nothing left to do (a few ms when the app is idle)."""
+    app = pilot.app
+    deadline = monotonic() + _SETTLE_TIMEOUT
+    while monotonic() < deadline:
+        if await _until_quiet(pilot):
+            return
+        if app.workers:
+            await _workers_done(app)
+        elif _writer_busy(app):
+            await writes_done(app)
+        elif timers := _short_timers(app):
+            await asyncio.wait([timer._task for timer in timers], timeout=_SHORT_TIMER)
+        else:
+            await asyncio.sleep(_POLL_SECONDS)  # keys typed ahead still being handed out
+    raise AssertionError(f"the app did not settle in {_SETTLE_TIMEOUT} s")
+
+
+async def _workers_done(app: App) -> None:
+    """Wait for every worker; a failed one raises as `app.workers.wait_for_complete()` does, a cancelled one
+    (replaced by a newer one of its group) is simply gone."""
+    outcomes = await asyncio.gather(*(worker.wait() for worker in list(app.workers)), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, (WorkerCancelled, asyncio.CancelledError)):
+            raise outcome
+
+
+async def quick_pause(pilot: Pilot, delay: float | None = None) -> None:
+    """`Pilot.pause` without its fixed 20 ms sleep when rounds over the app show it idle. Where only time can
+    finish the work (a worker running, a short timer set) it waits exactly as `Pilot.pause` does."""
+    if delay is None and await _until_quiet(pilot):
+        return
+    await _PILOT_PAUSE(pilot, delay)
+
+
+async def quick_press(pilot: Pilot, *keys: str) -> None:
+    """`Pilot.press`: one key at a time, each handled before the next is sent, as the driver sends it. After
+    each key, rounds over the app instead of Textual's fixed sleeps; where only time can finish what the key
+    set off (a worker, a short timer) it waits exactly as `Pilot.press` does."""
+    app = pilot.app
+    for key in keys:
+        if key.startswith("wait:"):
+            await _PILOT_PRESS(pilot, key)
+            continue
+        event = key_event(key)
+        event.set_sender(app)
+        # The way the driver sends it (`Driver.send_message`): the key arrives after what the loop already
+        # has scheduled (a mode switch started by the test), as with `Pilot.press`.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app._post_message(event), app._loop))
+        if not await _until_quiet(pilot):
+            await wait_for_idle(0)
+            await app._animator.wait_until_complete()
+            await wait_for_idle(0)
+    if keys:
+        await pilot._wait_for_screen()
+
+
+_PILOT_PAUSE = Pilot.pause
+_PILOT_PRESS = Pilot.press
+# A one-shot timer this close is part of what the last key set off (a debounce); longer ones (a toast's
+# timeout, the save delay) are not waited for, as before.
+_SHORT_TIMER = 0.1
+_POLL_SECONDS = 0.005
+_MAX_ROUNDS = 50
+_SETTLE_TIMEOUT = 60.0
+
+
+async def _until_quiet(pilot: Pilot) -> bool:
+    """Rounds over the app until one leaves it idle (True), or until only time can finish the work: a worker
+    runs or a short timer is set (False)."""
+    app = pilot.app
+    for _ in range(_MAX_ROUNDS):
+        if await _quiet_round(pilot):
+            return True
+        if app.workers or _writer_busy(app) or _short_timers(app):
+            return False
+    return False
+
+
+async def _quiet_round(pilot: Pilot) -> bool:
+    """Let every pump on the app and the screen in front handle what it holds, then lay out and paint as
+    `Pilot.pause` does; True if the app is idle after that and the screen and focus did not change."""
+    app = pilot.app
+    if _closed(app):
+        return True
+    before = (app.screen, app.focused)
+    if not await pilot._wait_for_screen():
+        return True  # the app raised: run_test re-raises it
+    await asyncio.sleep(0)  # tasks woken by those handlers (worker results, keys held back) run
+    if _closed(app):
+        return True
+    if not _handlers_done(app):
+        return False  # paint once what they lead to, not every step on the way
+    app.screen._on_timer_update()
+    return (app.screen, app.focused) == before and _idle(app)
+
+
+def _writer_busy(app: App) -> bool:
+    """The app's writer has changes asked for and not finished (their results reach the UI thread after)."""
+    writer = getattr(app, "writer", None)
+    return writer is not None and writer.busy > 0
+
+
+def _closed(app: App) -> bool:
+    return app._exit or not app.is_running or not app._screen_stack
+
+
+def _handlers_done(app: App) -> bool:
+    return not _Handling.count and all(map(_handled_all, _pumps(app)))
+
+
+def _idle(app: App) -> bool:
+    """No message queued or being handled, worker, key held back, short timer, animation, or layout or paint pending."""
+    screen = app.screen
+    return (not app.workers and not _writer_busy(app) and not getattr(app, "keys_pending", False)
+            and not app._batch_count
+            and _handlers_done(app) and not _short_timers(app)
+            and not app.animator._animations and not app.animator._scheduled
+            and not (screen._layout_required or screen._scroll_required or screen._repaint_required
+                     or screen._dirty_widgets or screen._recompose_required or screen._callbacks))
+
+
+_PARSED_CSS: dict[tuple, list] = {}
+
+
+def _shared_parse_rules(parse_rules):
+    """Textual parses the same CSS again for every app (its cache lives in the app's stylesheet); the rules
+    depend only on the CSS, where it was read from and the theme's variables, so apps in one test process
+    share them, as one app's stylesheet already does between its own re-parses."""
+
+    @functools.wraps(parse_rules)
+    def parse_once(self: Stylesheet, css: str, read_from, is_default_rules: bool = False, tie_breaker: int = 0,
+                   scope: str = "") -> list:
+        key = (css, read_from, is_default_rules, tie_breaker, scope, tuple(sorted(self._variables.items())))
+        if key not in _PARSED_CSS:
+            _PARSED_CSS[key] = parse_rules(self, css, read_from, is_default_rules, tie_breaker, scope)
+        return _PARSED_CSS[key]
+
+    return parse_once
+
+
+def _handled_all(pump: MessagePump) -> bool:
+    return pump._message_queue.empty() and pump._pending_message is None and not pump._next_callbacks
+
+
+class _Handling:
+    """How many messages (and `call_next` callbacks) are being handled right now, in every pump: a handler
+    awaiting a mount has taken its message off the queue but has not finished with it."""
+
+    count = 0
+
+    @staticmethod
+    def counted(handle):
+        @functools.wraps(handle)
+        async def counted_handle(*args, **kwargs):
+            _Handling.count += 1
+            try:
+                return await handle(*args, **kwargs)
+            finally:
+                _Handling.count -= 1
+
+        return counted_handle
+
+
+def quick_pilot(monkeypatch) -> None:
+    """Make `pilot.press` and `pilot.pause` the quick ones for a test (see `quick_pause`, `quick_press`), and let
+    its apps reuse the CSS rules parsed by earlier apps."""
+    monkeypatch.setattr(Pilot, "press", quick_press)
+    monkeypatch.setattr(Pilot, "pause", quick_pause)
+    monkeypatch.setattr(Stylesheet, "_parse_rules", _shared_parse_rules(Stylesheet._parse_rules))
+    for method in ("_dispatch_message", "_flush_next_callbacks"):
+        monkeypatch.setattr(MessagePump, method, _Handling.counted(getattr(MessagePump, method)))
+
+
+def _short_timers(app: App) -> list[Timer]:
+    return [timer for pump in _pumps(app) for timer in list(pump._timers)
+            if timer._repeat == 0 and timer._interval <= _SHORT_TIMER and timer._task is not None
+            and not timer._task.done()]
+
+
+def _pumps(app: App) -> list[MessagePump]:
+    try:
+        return [app, *app.screen.walk_children(with_self=True)]
+    except ScreenStackError:  # the app has closed
+        return [app]
 
 
 async def writes_done(app: App) -> None:
