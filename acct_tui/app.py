@@ -174,7 +174,9 @@ class AcctApp(KeysInOrderApp):
         loop = asyncio.get_running_loop()
 
         def deliver(callback: Callable[[], None]) -> None:
-            loop.call_soon_threadsafe(self._run_writer_callback, callback)
+            # As a message of the app's own (`call_next`): the callback runs with the app active (it may push a
+            # screen), in order with the app's other messages.
+            loop.call_soon_threadsafe(self.call_next, self._run_writer_callback, callback)
 
         return deliver
 

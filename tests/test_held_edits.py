@@ -27,7 +27,8 @@ from acct_tui.store.held import COMMENT, FIELD, INTERRUPTED, WAITING, HeldStore,
 from acct_tui.store.models import AuditEvent
 from acct_tui.store.writer import Writer
 from acct_tui.template import packaged_template
-from acct_tui.workflow.fields import MAX_COMMENT, MAX_NOTES, normalize_field_value
+from acct_tui.workflow.field_kinds import normalize_field_value
+from acct_tui.workflow.fields import MAX_COMMENT, MAX_NOTES
 from tests.test_approvals_screen import open_queue, queue_message, submit_status_approval
 from tests.test_checklist_screen import message, open_checklist, run_id, stored
 from tests.ui_support import screen_text, settle, shows, type_text, wait_for

@@ -48,6 +48,7 @@ class Writer:
         self._changes: queue.Queue[Change | None] = queue.Queue()
         self._lock = threading.Lock()
         self._queued: list[Change] = []  # asked for and not finished, the running one first
+        self._undelivered = 0  # results handed to the UI thread that it has not run yet
         self.waiting = False
         # Set when the app closed before this thread finished: from then on it neither writes nor tells.
         self._abandoned = threading.Event()
@@ -65,9 +66,9 @@ class Writer:
 
     @property
     def busy(self) -> int:
-        """How many changes are asked for and not finished."""
+        """How many changes are asked for and not finished, or finished and not yet told to the UI thread."""
         with self._lock:
-            return len(self._queued)
+            return len(self._queued) + self._undelivered
 
     def hold_unfinished(self) -> int:
         """Hold the text of every change not finished yet (the app is closing); returns how many."""
@@ -138,15 +139,17 @@ class Writer:
         with self._lock:
             self._queued.remove(change)
             was_waiting, self.waiting = self.waiting, False  # this change got the lock (or failed otherwise)
+            # Counted as busy until the UI thread has run what it is told below (see `busy`).
+            self._undelivered += int(was_waiting) + int(change.done is not None)
         draft = change.draft
         if draft is not None and error is None:
             self.held.release(draft.kind, draft.account_id, draft.step, draft.key, draft.value)
         elif draft is not None:
             self.held.hold(replace(draft, reason=str(error)))
         if was_waiting:
-            self._tell(self._on_waiting, False)
+            self._tell(self._on_waiting, False, counted=True)
         if change.done is not None:
-            self._tell(change.done, result, error)
+            self._tell(change.done, result, error, counted=True)
 
     def _start_waiting(self) -> None:
         if self.waiting:
@@ -157,8 +160,23 @@ class Writer:
                 self._hold(queued)
         self._tell(self._on_waiting, True)
 
-    def _tell(self, callback: Callable[..., None], *args: Any) -> None:
+    def _tell(self, callback: Callable[..., None], *args: Any, counted: bool = False) -> None:
+        """Hand `callback(*args)` to the UI thread; until it has run, the writer counts as busy."""
+        if not counted:
+            with self._lock:
+                self._undelivered += 1
+
+        def told() -> None:
+            try:
+                callback(*args)
+            finally:
+                self._delivered()
+
         try:
-            self._deliver(lambda: callback(*args))
+            self._deliver(told)
         except RuntimeError:  # the app's loop is closed: nobody is left to tell
-            pass
+            self._delivered()
+
+    def _delivered(self) -> None:
+        with self._lock:
+            self._undelivered -= 1

@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 from acct_tui.errors import DomainError
 from acct_tui.store.held import HeldEdit
 from acct_tui.text import printable
+from acct_tui.typeahead import WriterAnswer, hold_keys_for
 
 LOAD_GROUP = "list-editor-load"
 
@@ -70,9 +71,13 @@ class ListEditor(Vertical):
 
     def submit(self, change: Callable[[], Any], done: Callable[[Any, DomainError | None], None], *,
                draft: HeldEdit | None = None) -> None:
-        """Hand `change` to the writer; `done(result, error)` runs on the UI thread if the editor is still shown."""
+        """Hand `change` to the writer; `done(result, error)` runs on the UI thread if the editor is still shown.
+        Keys typed after it wait for that answer: it clears or refills the inputs they are typed into."""
+        answer = WriterAnswer()
+        hold_keys_for(self.app, answer)
 
         def answered(result: Any, error: DomainError | None) -> None:
+            answer.is_finished = True
             if draft is not None:
                 self._track_held(draft, error)
             if self.is_mounted:
