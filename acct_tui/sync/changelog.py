@@ -1,0 +1,350 @@
+"""The change log: written with every change (in the service's own transaction), read and merged by sync.
+
+Merge rule, per key (git's, applied field by field): an incoming change replaces the tips it descends from.
+When the tip this database shows (the head) is among them, the incoming value is written. Tips left with
+different values are a conflict: the head keeps showing the local value until the user resolves it, which
+writes a change descending from every tip. Tips with equal values are no conflict, and the next change
+descends from all of them. Order comes from each database's hybrid logical clock, never from comparing
+wall clocks of two machines; it only guarantees that a change is applied after the changes it replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+import peewee
+
+from acct_tui.store.models import Account, AuditEvent, Run, StepState, FieldValue, utcnow
+from acct_tui.store.templates import TemplateCache
+from acct_tui.sync.entities import (
+    APPEND_ONLY,
+    Item,
+    all_items,
+    apply_value,
+    audit_item,
+    dumps,
+    items_of_entity,
+    items_of_run,
+    local_row,
+    ROW_KINDS,
+    step_item,
+)
+from acct_tui.sync.models import SyncChange, SyncReplica, SyncTip
+from acct_tui.template import DUE_KEY
+from acct_tui.workflow import APPROVED, DONE, RunState
+from acct_tui.workflow.engine import initial_state
+from acct_tui.workflow.fields import name_key
+
+CHUNK = 500  # rows per IN (...) list and per insert: below SQLite's variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change as it travels between databases."""
+
+    id: str
+    origin: str
+    hlc: int
+    kind: str
+    key: str
+    value: str
+    parents: tuple[str, ...]
+    actor: str
+    at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "origin": self.origin, "hlc": self.hlc, "kind": self.kind, "key": self.key,
+                "value": self.value, "parents": list(self.parents), "actor": self.actor, "at": self.at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        return cls(str(data["id"]), str(data["origin"]), int(data["hlc"]), str(data["kind"]), str(data["key"]),
+                   str(data["value"]), tuple(str(p) for p in data["parents"]), str(data["actor"]), str(data["at"]))
+
+
+# The replica and its clock ------------------------------------------------------------------------------
+
+def new_replica_row() -> None:
+    SyncReplica.insert(id=1, replica_id=uuid.uuid4().hex, clock=0).on_conflict_ignore().execute()
+
+
+def replica_id() -> str:
+    return SyncReplica.get_by_id(1).replica_id
+
+
+def _physical_now() -> int:
+    return int(time.time() * 1000) << 16
+
+
+def tick(count: int = 1, seen: int = 0) -> int:
+    """Advance the hybrid logical clock past `seen` (the largest clock received) and the wall clock; returns
+    the first of `count` consecutive values. A wall clock that is wrong only makes the values jump or creep."""
+    current = SyncReplica.select(SyncReplica.clock).where(SyncReplica.id == 1).scalar()
+    first = max(current + 1, seen + 1, _physical_now())
+    SyncReplica.update(clock=first + count - 1).where(SyncReplica.id == 1).execute()
+    return first
+
+
+# Recording local changes --------------------------------------------------------------------------------
+
+def _tips(keys: Iterable[str]) -> dict[str, list[SyncTip]]:
+    found: dict[str, list[SyncTip]] = defaultdict(list)
+    keys = list(dict.fromkeys(keys))
+    for start in range(0, len(keys), CHUNK):
+        for tip in SyncTip.select().where(SyncTip.key.in_(keys[start:start + CHUNK])):
+            found[tip.key].append(tip)
+    return found
+
+
+def record(items: Sequence[Item], actor: str, at: datetime, *, resolving: bool = False) -> int:
+    """Log the items whose value differs from what the log shows; returns how many were logged.
+
+    A change replaces the head and the tips that agree with it; `resolving` replaces every tip (the user
+    chose the value of a conflict)."""
+    tips = _tips(item.key for item in items)
+    pending = []
+    for item in items:
+        current = tips.get(item.key, [])
+        head = next((t for t in current if t.head), None)
+        if not resolving and (head.value if head else "null") == item.value:
+            continue
+        if item.kind in APPEND_ONLY and current:
+            continue
+        replaced = current if resolving or head is None else [t for t in current if t.value == head.value]
+        pending.append((item, replaced))
+    if not pending:
+        return 0
+    first = tick(len(pending))
+    origin = replica_id()
+    changes, new_tips, gone = [], [], []
+    for offset, (item, replaced) in enumerate(pending):
+        change_id = str(uuid.uuid4())
+        changes.append({"id": change_id, "origin": origin, "hlc": first + offset, "kind": item.kind, "key": item.key,
+                        "value": item.value, "parents": dumps(sorted(t.change for t in replaced)), "actor": actor,
+                        "at": at})
+        gone += [t.change for t in tips.get(item.key, [])]
+        new_tips.append({"change": change_id, "key": item.key, "kind": item.kind, "row": item.row,
+                         "value": item.value, "head": True})
+        kept = [t for t in tips.get(item.key, []) if t not in replaced]
+        new_tips += [{"change": t.change, "key": t.key, "kind": t.kind, "row": t.row, "value": t.value, "head": False}
+                     for t in kept]
+    _replace_tips(gone, new_tips)
+    for start in range(0, len(changes), CHUNK):
+        SyncChange.insert_many(changes[start:start + CHUNK]).execute()
+    return len(changes)
+
+
+def _replace_tips(gone: list[str], new_tips: list[dict[str, Any]]) -> None:
+    for start in range(0, len(gone), CHUNK):
+        SyncTip.delete().where(SyncTip.change.in_(gone[start:start + CHUNK])).execute()
+    for start in range(0, len(new_tips), CHUNK):
+        SyncTip.insert_many(new_tips[start:start + CHUNK]).execute()
+
+
+def record_audited_change(event: AuditEvent) -> None:
+    """Called by the services with each audit event they write: logs the values of the record it names, and
+    the event itself. A record that is gone leaves a deletion (null) on every key that came from its row."""
+    items = items_of_entity(event.entity, event.entity_id)
+    if event.entity == "run" and event.action == "run.start":
+        items += items_of_run(event.entity_id)
+    live = {item.key for item in items}
+    for tip in SyncTip.select().where((SyncTip.row == str(event.entity_id)) & SyncTip.head):
+        if tip.key not in live and tip.value != "null":
+            items.append(Item(tip.kind, tip.key, "null", tip.row))
+    items.append(audit_item(event))
+    record(items, event.actor, event.at)
+
+
+def build_baseline(actor: str = "baseline") -> int:
+    """Log every value that has no change yet (data made before the change log, or written directly)."""
+    known = {key for (key,) in SyncTip.select(SyncTip.key).tuples()}
+    fresh = [item for item in all_items() if item.key not in known]
+    if not fresh:
+        return 0
+    first = tick(len(fresh))
+    origin = replica_id()
+    now = utcnow()
+    changes, tips = [], []
+    for offset, item in enumerate(fresh):
+        change_id = str(uuid.uuid4())
+        changes.append((change_id, origin, first + offset, item.kind, item.key, item.value, "[]", actor, now))
+        tips.append((change_id, item.key, item.kind, item.row, item.value, True))
+    change_fields = [SyncChange.id, SyncChange.origin, SyncChange.hlc, SyncChange.kind, SyncChange.key,
+                     SyncChange.value, SyncChange.parents, SyncChange.actor, SyncChange.at]
+    tip_fields = [SyncTip.change, SyncTip.key, SyncTip.kind, SyncTip.row, SyncTip.value, SyncTip.head]
+    for start in range(0, len(changes), CHUNK):
+        SyncChange.insert_many(changes[start:start + CHUNK], fields=change_fields).execute()
+        SyncTip.insert_many(tips[start:start + CHUNK], fields=tip_fields).execute()
+    return len(changes)
+
+
+# What the other side lacks ------------------------------------------------------------------------------
+
+def high_water_marks() -> dict[str, int]:
+    """For each origin, the largest clock value of its changes this database holds. A database always holds
+    every change of an origin up to its mark (changes arrive whole, in one transaction, from the mark on)."""
+    return {origin: hlc for origin, hlc in SyncChange.select(SyncChange.origin, peewee.fn.MAX(SyncChange.hlc))
+            .group_by(SyncChange.origin).tuples()}
+
+
+def changes_after(marks: dict[str, int]) -> list[Change]:
+    """The changes a database with these high-water marks lacks."""
+    found: list[Change] = []
+    for origin, newest in high_water_marks().items():
+        since = marks.get(origin, -1)
+        if newest <= since:
+            continue
+        query = SyncChange.select(SyncChange.id, SyncChange.origin, SyncChange.hlc, SyncChange.kind, SyncChange.key,
+                                  SyncChange.value, SyncChange.parents, SyncChange.actor, SyncChange.at).where(
+            (SyncChange.origin == origin) & (SyncChange.hlc > since)).tuples()
+        found += [Change(c[0], c[1], c[2], c[3], c[4], c[5], tuple(json.loads(c[6])), c[7],
+                         c[8].isoformat() if isinstance(c[8], datetime) else str(c[8])) for c in query]
+    return found
+
+
+# Merging incoming changes -------------------------------------------------------------------------------
+
+@dataclass
+class MergeResult:
+    received: int = 0
+    applied: int = 0
+    conflicts: int = 0
+
+
+class _Ancestry:
+    """Parents and clocks of changes, from the batch or the log, to tell whether one replaced another."""
+
+    def __init__(self, batch: dict[str, Change]) -> None:
+        self.batch = batch
+        self.cache: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def meta(self, change_id: str) -> tuple[int, tuple[str, ...]] | None:
+        if change_id in self.batch:
+            change = self.batch[change_id]
+            return change.hlc, change.parents
+        if change_id not in self.cache:
+            row = SyncChange.select(SyncChange.hlc, SyncChange.parents).where(SyncChange.id == change_id).tuples().first()
+            if row is None:
+                return None
+            self.cache[change_id] = (row[0], tuple(json.loads(row[1])))
+        return self.cache[change_id]
+
+    def descends_from(self, change: Change, ancestor: str) -> bool:
+        target = self.meta(ancestor)
+        if target is None:
+            return False
+        frontier, seen = list(change.parents), set()
+        while frontier:
+            current = frontier.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            meta = self.meta(current)
+            if meta is not None and meta[0] > target[0]:  # a change older than the ancestor cannot lead to it
+                frontier.extend(meta[1])
+        return False
+
+
+def merge(incoming: Sequence[Change]) -> MergeResult:
+    """Merge changes from another database (call inside one write transaction)."""
+    result = MergeResult(received=len(incoming))
+    batch: dict[str, Change] = {}
+    for change in incoming:
+        batch.setdefault(change.id, change)
+    ids = list(batch)
+    for start in range(0, len(ids), CHUNK):
+        for (known,) in SyncChange.select(SyncChange.id).where(SyncChange.id.in_(ids[start:start + CHUNK])).tuples():
+            del batch[known]
+    if not batch:
+        return result
+    ordered = sorted(batch.values(), key=lambda c: (c.hlc, c.origin, c.id))
+    tick(seen=ordered[-1].hlc)
+    tips = _tips(c.key for c in ordered)
+    touched_keys: set[str] = set()
+    ancestry = _Ancestry(batch)
+    templates = TemplateCache()
+    accounts, runs = set(), set()
+    for change in ordered:
+        current = tips.get(change.key, [])
+        replaced = [t for t in current if t.change in change.parents or ancestry.descends_from(change, t.change)]
+        head = next((t for t in current if t.head), None)
+        becomes_head = head is None or head in replaced
+        kept = [t for t in current if t not in replaced]
+        tip = SyncTip(change=change.id, key=change.key, kind=change.kind, value=change.value, head=becomes_head,
+                      row=head.row if becomes_head and head is not None else None)
+        tips[change.key] = kept + [tip]
+        touched_keys.add(change.key)
+        if becomes_head and (head is None or head.value != change.value):
+            account_id, run_id = apply_value(change.key, json.loads(change.value), change.actor,
+                                             datetime.fromisoformat(change.at), templates)
+            accounts.add(account_id)
+            runs.add(run_id)
+            tip.row = local_row(change.key) if change.kind in ROW_KINDS else None
+            result.applied += 1
+    for start in range(0, len(ordered), CHUNK):
+        SyncChange.insert_many([{**c.as_json(), "parents": dumps(sorted(c.parents)), "at": datetime.fromisoformat(c.at)}
+                                for c in ordered[start:start + CHUNK]]).execute()
+    old = _tips(touched_keys)
+    _replace_tips([t.change for key in touched_keys for t in old.get(key, [])],
+                  [{"change": t.change, "key": t.key, "kind": t.kind, "row": t.row, "value": t.value, "head": t.head}
+                   for key in touched_keys for t in tips[key]])
+    _settle_names(accounts - {None})
+    _recompute_runs(runs - {None}, templates)
+    result.conflicts = len(conflict_keys())
+    return result
+
+
+def _settle_names(account_ids: Iterable[str]) -> None:
+    """Give accounts that arrived or were renamed their name key; a name another account already has (both
+    sides created it) keeps a key of its own until the user renames one of them (a conflict to review)."""
+    for account in Account.select(Account.id, Account.name, Account.name_key).where(Account.id.in_(list(account_ids))):
+        wanted = name_key(account.name)
+        if account.name_key == wanted:
+            continue
+        taken = Account.select().where((Account.name_key == wanted) & (Account.id != account.id)).exists()
+        Account.update(name_key=f"{wanted}#{account.id}" if taken else wanted).where(Account.id == account.id).execute()
+
+
+def _recompute_runs(run_ids: Iterable[str], templates: TemplateCache) -> None:
+    """After a merge the engine's rules hold again: a finished step behind a gate not granted reopens, and
+    the run's summary columns and due dates are recomputed."""
+    now = utcnow()
+    for run in Run.select().where(Run.id.in_(list(run_ids))):
+        template = templates.get(run.template_name, run.template_version)
+        stored = dict(StepState.select(StepState.step_key, StepState.status).where(StepState.run == run.id).tuples())
+        state = RunState.from_stored(template, stored)
+        statuses = dict(state.statuses)
+        for step in template.steps:
+            if statuses[step.number] in (DONE, APPROVED) and RunState(template, statuses).blocking_approval(step.number):
+                statuses[step.number] = initial_state(step)
+        fixed = [s for s in template.steps if statuses[s.number] != state.statuses[s.number]]
+        for step in fixed:
+            StepState.update(status=statuses[step.number], updated_at=now).where(
+                (StepState.run == run.id) & (StepState.step_key == step.key)).execute()
+        if fixed:
+            rows = StepState.select().where((StepState.run == run.id) & StepState.step_key.in_([s.key for s in fixed]))
+            record([step_item(row) for row in rows], "sync", now)
+        progress = RunState(template, statuses).progress()
+        Run.update(step_count=progress.total, done_count=progress.done, current_step=progress.current_step,
+                   next_approval=progress.next_approval, updated_at=now).where(Run.id == run.id).execute()
+        due = dict(FieldValue.select(FieldValue.step_key, FieldValue.value).where(
+            (FieldValue.run == run.id) & (FieldValue.key == DUE_KEY)).tuples())
+        for step_key, text in due.items():
+            StepState.update(due_on=text or None).where(
+                (StepState.run == run.id) & (StepState.step_key == step_key)).execute()
+
+
+# Conflicts ----------------------------------------------------------------------------------------------
+
+def conflict_keys() -> list[str]:
+    """Keys whose tips disagree."""
+    return [key for (key,) in SyncTip.select(SyncTip.key).group_by(SyncTip.key)
+            .having(peewee.fn.COUNT(peewee.fn.DISTINCT(SyncTip.value)) > 1).tuples()]
