@@ -118,9 +118,8 @@ def view_item(view: SavedView) -> Item:
 
 
 def template_item(version: TemplateVersion) -> Item:
-    return _item("template", (version.name, version.version),
-                 {"text": version.text, "installed_by": version.installed_by,
-                  "installed_at": plain(version.installed_at)})
+    # Who installed it and when differ between databases holding the same version: the text is what counts.
+    return _item("template", (version.name, version.version), {"text": version.text})
 
 
 def audit_item(event: AuditEvent) -> Item:
@@ -318,8 +317,7 @@ def apply_value(key: str, value: object, actor: str, at: datetime, templates: An
                 (TemplateVersion.name == name) & (TemplateVersion.version == version)).exists():
             assert isinstance(value, dict)
             TemplateVersion.insert(id=uuid.uuid4(), name=name, version=version, text=value["text"],
-                                   installed_by=value["installed_by"],
-                                   installed_at=_parse_time(value["installed_at"])).execute()
+                                   installed_by=actor, installed_at=at).execute()
         return None, None
     if kind == "audit":
         (event_id,) = parts
