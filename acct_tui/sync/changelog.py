@@ -296,16 +296,18 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
     _replace_tips([t.change for key in touched_keys for t in old.get(key, [])],
                   [{"change": t.change, "key": t.key, "kind": t.kind, "row": t.row, "value": t.value, "head": t.head}
                    for key in touched_keys for t in tips[key]])
-    _settle_names(accounts - {None})
-    _recompute_runs(runs - {None}, templates)
+    settle_names(accounts - {None})
+    recompute_runs(runs - {None}, templates)
     result.conflicts = len(conflict_keys())
     return result
 
 
-def _settle_names(account_ids: Iterable[str]) -> None:
+def settle_names(account_ids: Iterable[str]) -> None:
     """Give accounts that arrived or were renamed their name key; a name another account already has (both
     sides created it) keeps a key of its own until the user renames one of them (a conflict to review)."""
-    for account in Account.select(Account.id, Account.name, Account.name_key).where(Account.id.in_(list(account_ids))):
+    waiting = Account.name_key.contains("#")  # a duplicate whose name may have been freed meanwhile
+    for account in Account.select(Account.id, Account.name, Account.name_key).where(
+            Account.id.in_(list(account_ids)) | waiting):
         wanted = name_key(account.name)
         if account.name_key == wanted:
             continue
@@ -313,7 +315,7 @@ def _settle_names(account_ids: Iterable[str]) -> None:
         Account.update(name_key=f"{wanted}#{account.id}" if taken else wanted).where(Account.id == account.id).execute()
 
 
-def _recompute_runs(run_ids: Iterable[str], templates: TemplateCache) -> None:
+def recompute_runs(run_ids: Iterable[str], templates: TemplateCache) -> None:
     """After a merge the engine's rules hold again: a finished step behind a gate not granted reopens, and
     the run's summary columns and due dates are recomputed."""
     now = utcnow()

@@ -56,7 +56,7 @@ def sync_with_host(host: str, remote_db: str | None, jump: str | None, progress:
             errors.seek(0)
             lines = [line for line in errors.read().decode(errors="replace").splitlines() if line.strip()]
             detail = f" ({lines[-1].strip()})" if lines else ""
-            message = str(error) if isinstance(error, SyncError) else "The connection closed during the sync."
+            message = str(error) if isinstance(error, SyncError) else "The other side closed the connection before the sync finished; nothing was half-applied, run the sync again."
             raise SyncError(f"{message}{detail}") from None
         finally:
             try:

@@ -13,7 +13,7 @@ from datetime import datetime
 from acct_tui.store.db import current_user, write_transaction
 from acct_tui.store.models import Account, Run, utcnow
 from acct_tui.store.templates import TemplateCache
-from acct_tui.sync.changelog import _recompute_runs, _settle_names, conflict_keys, record
+from acct_tui.sync.changelog import recompute_runs, settle_names, conflict_keys, record
 from acct_tui.sync.entities import Item, apply_value, local_row
 from acct_tui.sync.models import SyncChange, SyncTip
 
@@ -107,6 +107,6 @@ def resolve(key: str, value: str, *, actor: str | None = None) -> None:
         kind = json.loads(key)[0]
         record([Item(kind, key, value, local_row(key))], actor, now, resolving=True)
         if account_id:
-            _settle_names([account_id])
+            settle_names([account_id])
         if run_id:
-            _recompute_runs([run_id], templates)
+            recompute_runs([run_id], templates)
