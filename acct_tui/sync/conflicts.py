@@ -16,6 +16,7 @@ from acct_tui.store.templates import TemplateCache
 from acct_tui.sync.changelog import recompute_runs, settle_names, conflict_keys, record
 from acct_tui.sync.entities import Item, apply_value, local_row
 from acct_tui.sync.models import SyncChange, SyncTip
+from acct_tui.workflow.fields import name_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,9 @@ def conflicts() -> list[Conflict]:
 
 def duplicate_names() -> list[tuple[str, str]]:
     """Accounts that arrived with a name another account already had: (account id, name)."""
-    return [(str(account_id), name) for account_id, name in
-            Account.select(Account.id, Account.name).where(Account.name_key.contains("#")).tuples()]
+    return [(str(account_id), name) for account_id, name, key in
+            Account.select(Account.id, Account.name, Account.name_key).where(Account.name_key.contains("#")).tuples()
+            if key != name_key(name)]
 
 
 def accounts_with_conflicts() -> set[str]:
