@@ -289,3 +289,16 @@ def test_real_ssh_against_a_private_sshd(tmp_path, laptop, host, capsys, monkeyp
     finally:
         daemon.terminate()
         daemon.wait()
+
+
+def test_a_duplicate_from_a_sync_can_be_edited_before_it_is_renamed(laptop, host):
+    laptop.use()
+    services.create_account("Acme")
+    host.use()
+    services.create_account("Acme")
+    sync_in_process(laptop, host)
+    laptop.use()
+    ((duplicate, _),) = duplicate_names()
+    services.edit_account(duplicate, owner="Zoe")
+    assert Account.get_by_id(duplicate).owner == "Zoe"
+    assert duplicate_names() == [(duplicate, "Acme")]

@@ -205,7 +205,8 @@ def edit_account(
         now = utcnow()
         for key, value in after.items():
             setattr(account, key, value)
-        account.name_key = name_key(fields.name)
+        if "name" in after:  # an account a sync left with a name key of its own keeps it until renamed
+            account.name_key = name_key(fields.name)
         account.updated_at = account.last_activity_at = now
         account.version += 1
         account.save()
