@@ -82,3 +82,20 @@ async def test_the_sync_key_syncs_with_the_host_last_used(tmp_path, monkeypatch)
         await settle(pilot)
         assert "Made on the host" in screen_text(app)
     assert len(conflicts()) == 1  # the conflict made before is still waiting
+
+
+async def test_the_list_and_the_checklist_mark_what_conflicts(tmp_path):
+    laptop, _, run = make_conflict(tmp_path)
+    account = Run.get_by_id(run).account_id
+    app = AcctApp(laptop.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "≠ Acme" in screen_text(app)
+        app.open_account(account)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        step_lines = [line for line in screen_text(app).splitlines() if "Identify" in line or "Gather" in line]
+        assert any("≠" in line for line in step_lines if "Identify" in line)
+        assert not any("≠" in line for line in step_lines if "Gather" in line)

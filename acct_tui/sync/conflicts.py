@@ -84,8 +84,18 @@ def duplicate_names() -> list[tuple[str, str]]:
             if key != name_key(name)]
 
 
-def accounts_with_conflicts() -> set[str]:
-    return {c.account_id for c in conflicts() if c.account_id} | {a for a, _ in duplicate_names()}
+def accounts_with_conflicts() -> set[uuid.UUID]:
+    """Accounts to mark in the list: a conflict on one of their values, or a name another account has."""
+    accounts, runs = set(), set()
+    for key in conflict_keys():
+        kind, *parts = json.loads(key)
+        if kind in ("account", "kpi"):
+            accounts.add(parts[0])
+        elif kind in ("step", "field", "run"):
+            runs.add(parts[0])
+    if runs:
+        accounts |= {str(a) for (a,) in Run.select(Run.account).where(Run.id.in_(list(runs))).tuples()}
+    return {uuid.UUID(a) for a in accounts} | {uuid.UUID(a) for a, _ in duplicate_names()}
 
 
 def steps_with_conflicts(run_id: uuid.UUID | str) -> set[str]:

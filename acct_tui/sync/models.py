@@ -46,7 +46,7 @@ class SyncTip(Model):
     kind = CharField(max_length=12)
     row = CharField(max_length=36, null=True, index=True)  # the local row it came from, for deletions
     value = TextField()
-    head = BooleanField(default=False)
+    head = BooleanField(default=False, index=True)  # a tip that is not the head means a key with several
 
     class Meta:
         database = database
