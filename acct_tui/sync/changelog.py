@@ -33,6 +33,8 @@ from acct_tui.sync.entities import (
     items_of_run,
     local_row,
     ROW_KINDS,
+    BULK_KINDS,
+    insert_new,
     step_item,
 )
 from acct_tui.sync.models import SyncChange, SyncReplica, SyncTip
@@ -42,6 +44,8 @@ from acct_tui.workflow.engine import initial_state
 from acct_tui.workflow.fields import name_key
 
 CHUNK = 500  # rows per IN (...) list and per insert: below SQLite's variable limit
+CHANGE_FIELDS = [SyncChange.id, SyncChange.origin, SyncChange.hlc, SyncChange.kind, SyncChange.key, SyncChange.value,
+                 SyncChange.parents, SyncChange.actor, SyncChange.at]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +179,9 @@ def build_baseline(actor: str = "baseline") -> int:
         change_id = str(uuid.uuid4())
         changes.append((change_id, origin, first + offset, item.kind, item.key, item.value, "[]", actor, now))
         tips.append((change_id, item.key, item.kind, item.row, item.value, True))
-    change_fields = [SyncChange.id, SyncChange.origin, SyncChange.hlc, SyncChange.kind, SyncChange.key,
-                     SyncChange.value, SyncChange.parents, SyncChange.actor, SyncChange.at]
     tip_fields = [SyncTip.change, SyncTip.key, SyncTip.kind, SyncTip.row, SyncTip.value, SyncTip.head]
     for start in range(0, len(changes), CHUNK):
-        SyncChange.insert_many(changes[start:start + CHUNK], fields=change_fields).execute()
+        SyncChange.insert_many(changes[start:start + CHUNK], fields=CHANGE_FIELDS).execute()
         SyncTip.insert_many(tips[start:start + CHUNK], fields=tip_fields).execute()
     return len(changes)
 
@@ -271,7 +273,8 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
     touched_keys: set[str] = set()
     ancestry = _Ancestry(batch)
     templates = TemplateCache()
-    accounts, runs = set(), set()
+    fresh: dict[str, tuple[object, str, datetime]] = {}  # keys never seen here: written in bulk after
+    later: list[tuple[Change, SyncTip]] = []  # the others, written in order after those
     for change in ordered:
         current = tips.get(change.key, [])
         replaced = [t for t in current if t.change in change.parents or ancestry.descends_from(change, t.change)]
@@ -282,16 +285,25 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
                       row=head.row if becomes_head and head is not None else None)
         tips[change.key] = kept + [tip]
         touched_keys.add(change.key)
-        if becomes_head and (head is None or head.value != change.value):
-            account_id, run_id = apply_value(change.key, json.loads(change.value), change.actor,
-                                             datetime.fromisoformat(change.at), templates)
-            accounts.add(account_id)
-            runs.add(run_id)
-            tip.row = local_row(change.key) if change.kind in ROW_KINDS else None
-            result.applied += 1
+        if not becomes_head or (head is not None and head.value == change.value):
+            continue
+        result.applied += 1
+        if change.key in fresh or (head is None and change.kind in BULK_KINDS):
+            fresh[change.key] = (json.loads(change.value), change.actor, datetime.fromisoformat(change.at))
+        else:
+            later.append((change, tip))
+    accounts, runs = insert_new(fresh, templates)
+    for change, tip in later:
+        account_id, run_id = apply_value(change.key, json.loads(change.value), change.actor,
+                                         datetime.fromisoformat(change.at), templates)
+        accounts.add(account_id)
+        runs.add(run_id)
+        if change.kind in ROW_KINDS:
+            tip.row = local_row(change.key)
     for start in range(0, len(ordered), CHUNK):
-        SyncChange.insert_many([{**c.as_json(), "parents": dumps(sorted(c.parents)), "at": datetime.fromisoformat(c.at)}
-                                for c in ordered[start:start + CHUNK]]).execute()
+        SyncChange.insert_many([(c.id, c.origin, c.hlc, c.kind, c.key, c.value, dumps(sorted(c.parents)), c.actor,
+                                 datetime.fromisoformat(c.at)) for c in ordered[start:start + CHUNK]],
+                               fields=CHANGE_FIELDS).execute()
     old = _tips(touched_keys)
     _replace_tips([t.change for key in touched_keys for t in old.get(key, [])],
                   [{"change": t.change, "key": t.key, "kind": t.kind, "row": t.row, "value": t.value, "head": t.head}

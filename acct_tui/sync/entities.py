@@ -326,3 +326,106 @@ def apply_value(key: str, value: object, actor: str, at: datetime, templates: An
             AuditEvent.insert(id=event_id, **{**value, "at": _parse_time(value["at"])}).execute()
         return None, None
     raise ValueError(f"unknown kind {kind!r}")
+
+
+BULK_KINDS = frozenset({"account", "run", "step", "field", "decision", "audit"})
+_BULK_CHUNK = 500
+
+
+def _insert(model: Any, rows: list[dict[str, Any]], conflict: Any = None) -> None:
+    for start in range(0, len(rows), _BULK_CHUNK):
+        query = model.insert_many(rows[start:start + _BULK_CHUNK])
+        query = conflict(query) if conflict else query
+        query.execute()
+
+
+def _account_value(field: str, value: object) -> object:
+    if field == "annual_revenue":
+        return _amount(value)
+    if field == "created_at":
+        return _parse_time(value)
+    return value
+
+
+def insert_new(pending: dict[str, tuple[object, str, datetime]], templates: Any) -> tuple[set[str], set[str]]:
+    """Write, a few statements per table, the keys this database had never seen (a first sync brings
+    hundreds of thousands); returns the accounts and runs touched. Keys of rows that exist already (a field
+    of an account made here) are written one by one."""
+    by_kind: dict[str, list[tuple[list[Any], object, str, datetime]]] = {kind: [] for kind in BULK_KINDS}
+    for key, (value, actor, at) in pending.items():
+        kind, *parts = json.loads(key)
+        by_kind[kind].append((parts, value, actor, at))
+    account_fields: dict[str, dict[str, object]] = {}
+    for (account_id, field), value, _, _ in by_kind["account"]:
+        account_fields.setdefault(account_id, {})[field] = _account_value(field, value)
+    wanted_accounts = list(account_fields) + [value["account"] for _, value, _, _ in by_kind["run"]]  # type: ignore[index]
+    existing = _existing_ids(Account, wanted_accounts)
+    new_accounts = []
+    for account_id, fields in account_fields.items():
+        if account_id in existing:
+            Account.update(fields).where(Account.id == account_id).execute()
+            continue
+        new_accounts.append({"id": account_id, "name": "", "name_key": f"#{account_id}", "owner": "",
+                             "segment": SEGMENTS[0], "stage": STAGES[0], "industry": "", "annual_revenue": None,
+                             "archived": False, "created_at": datetime.now(), **fields})
+        existing.add(account_id)
+    for account_id in set(wanted_accounts) - existing:
+        _ensure_account(account_id)
+    _insert(Account, new_accounts)
+    existing_runs = _existing_ids(Run, [parts[0] for parts, _, _, _ in by_kind["run"]])
+    new_runs, run_versions = [], {}
+    for (run_id,), value, actor, at in by_kind["run"]:
+        assert isinstance(value, dict)
+        run_versions[run_id] = (value["template_name"], value["template_version"])
+        if run_id in existing_runs:
+            apply_value(make_key("run", run_id), value, actor, at, templates)
+            continue
+        new_runs.append({"id": run_id, "account": value["account"], "template_name": value["template_name"],
+                         "template_version": value["template_version"],
+                         "started_at": _parse_time(value["started_at"]), "started_by": value["started_by"],
+                         "step_count": 0, "updated_at": at})
+    _insert(Run, new_runs)
+    needed = {parts[0] for kind in ("step", "field") for parts, _, _, _ in by_kind[kind]} - set(run_versions)
+    for start in range(0, len(needed), _BULK_CHUNK):
+        chunk = list(needed)[start:start + _BULK_CHUNK]
+        for run_id, name, version in Run.select(Run.id, Run.template_name, Run.template_version).where(
+                Run.id.in_(chunk)).tuples():
+            run_versions[str(run_id)] = (name, version)
+
+    def number(run_id: str, step_key: str) -> int:
+        template = templates.get(*run_versions[run_id])
+        return next((s.number for s in template.steps if s.key == step_key), 0)
+
+    _insert(StepState, [
+        {"id": uuid.uuid4(), "run": run_id, "step_key": step_key, "number": number(run_id, step_key),
+         "status": value["status"], "submitted_by": value["submitted_by"], "finished_by": value["finished_by"],
+         "submitted_at": _parse_time(value["submitted_at"]), "finished_at": _parse_time(value["finished_at"]),
+         "updated_at": at}
+        for (run_id, step_key), value, _, at in by_kind["step"] if isinstance(value, dict)],
+        lambda q: q.on_conflict(conflict_target=[StepState.run, StepState.step_key],
+                                preserve=[StepState.status, StepState.submitted_by, StepState.finished_by,
+                                          StepState.submitted_at, StepState.finished_at, StepState.updated_at]))
+    _insert(FieldValue, [
+        {"id": uuid.uuid4(), "run": run_id, "step_key": step_key, "key": field_key, "value": value,
+         "step": number(run_id, step_key), "version": 1, "updated_at": at, "updated_by": actor}
+        for (run_id, step_key, field_key), value, actor, at in by_kind["field"]],
+        lambda q: q.on_conflict(conflict_target=[FieldValue.run, FieldValue.step_key, FieldValue.key],
+                                preserve=[FieldValue.value, FieldValue.updated_at, FieldValue.updated_by]))
+    _insert(ApprovalDecision, [
+        {"id": decision_id, **value, "submitted_at": _parse_time(value["submitted_at"]),
+         "decided_at": _parse_time(value["decided_at"])}
+        for (decision_id,), value, _, _ in by_kind["decision"] if isinstance(value, dict)],
+        lambda q: q.on_conflict_ignore())
+    _insert(AuditEvent, [{"id": event_id, **value, "at": _parse_time(value["at"])}
+                         for (event_id,), value, _, _ in by_kind["audit"] if isinstance(value, dict)],
+            lambda q: q.on_conflict_ignore())
+    runs = {parts[0] for kind in ("run", "step", "field") for parts, _, _, _ in by_kind[kind]}
+    return set(account_fields) | {value["account"] for _, value, _, _ in by_kind["run"]}, runs  # type: ignore[index]
+
+
+def _existing_ids(model: Any, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _BULK_CHUNK):
+        found |= {str(i) for (i,) in model.select(model.id).where(model.id.in_(unique[start:start + _BULK_CHUNK])).tuples()}
+    return found
