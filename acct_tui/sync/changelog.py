@@ -37,6 +37,7 @@ from acct_tui.sync.entities import (
     insert_new,
     step_item,
 )
+from acct_tui.sync.bulk import bulk_insert
 from acct_tui.sync.models import SyncChange, SyncReplica, SyncTip
 from acct_tui.template import DUE_KEY
 from acct_tui.workflow import APPROVED, DONE, RunState
@@ -44,6 +45,7 @@ from acct_tui.workflow.engine import initial_state
 from acct_tui.workflow.fields import name_key
 
 CHUNK = 500  # rows per IN (...) list and per insert: below SQLite's variable limit
+TIP_FIELDS = [SyncTip.change, SyncTip.key, SyncTip.kind, SyncTip.row, SyncTip.value, SyncTip.head]
 CHANGE_FIELDS = [SyncChange.id, SyncChange.origin, SyncChange.hlc, SyncChange.kind, SyncChange.key, SyncChange.value,
                  SyncChange.parents, SyncChange.actor, SyncChange.at]
 
@@ -129,26 +131,22 @@ def record(items: Sequence[Item], actor: str, at: datetime, *, resolving: bool =
     changes, new_tips, gone = [], [], []
     for offset, (item, replaced) in enumerate(pending):
         change_id = str(uuid.uuid4())
-        changes.append({"id": change_id, "origin": origin, "hlc": first + offset, "kind": item.kind, "key": item.key,
-                        "value": item.value, "parents": dumps(sorted(t.change for t in replaced)), "actor": actor,
-                        "at": at})
+        changes.append((change_id, origin, first + offset, item.kind, item.key, item.value,
+                        dumps(sorted(t.change for t in replaced)), actor, at))
         gone += [t.change for t in tips.get(item.key, [])]
-        new_tips.append({"change": change_id, "key": item.key, "kind": item.kind, "row": item.row,
-                         "value": item.value, "head": True})
-        kept = [t for t in tips.get(item.key, []) if t not in replaced]
-        new_tips += [{"change": t.change, "key": t.key, "kind": t.kind, "row": t.row, "value": t.value, "head": False}
-                     for t in kept]
+        new_tips.append((change_id, item.key, item.kind, item.row, item.value, True))
+        new_tips += [(t.change, t.key, t.kind, t.row, t.value, False)
+                     for t in tips.get(item.key, []) if t not in replaced]
     _replace_tips(gone, new_tips)
-    for start in range(0, len(changes), CHUNK):
-        SyncChange.insert_many(changes[start:start + CHUNK]).execute()
+    bulk_insert(SyncChange, CHANGE_FIELDS, changes)
     return len(changes)
 
 
-def _replace_tips(gone: list[str], new_tips: list[dict[str, Any]]) -> None:
+def _replace_tips(gone: list[str], new_tips: list[tuple[Any, ...]]) -> None:
+    """Remove the tips `gone`, add `new_tips` (rows in the order of TIP_FIELDS)."""
     for start in range(0, len(gone), CHUNK):
         SyncTip.delete().where(SyncTip.change.in_(gone[start:start + CHUNK])).execute()
-    for start in range(0, len(new_tips), CHUNK):
-        SyncTip.insert_many(new_tips[start:start + CHUNK]).execute()
+    bulk_insert(SyncTip, TIP_FIELDS, new_tips)
 
 
 def record_audited_change(event: AuditEvent) -> None:
@@ -179,10 +177,8 @@ def build_baseline(actor: str = "baseline") -> int:
         change_id = str(uuid.uuid4())
         changes.append((change_id, origin, first + offset, item.kind, item.key, item.value, "[]", actor, now))
         tips.append((change_id, item.key, item.kind, item.row, item.value, True))
-    tip_fields = [SyncTip.change, SyncTip.key, SyncTip.kind, SyncTip.row, SyncTip.value, SyncTip.head]
-    for start in range(0, len(changes), CHUNK):
-        SyncChange.insert_many(changes[start:start + CHUNK], fields=CHANGE_FIELDS).execute()
-        SyncTip.insert_many(tips[start:start + CHUNK], fields=tip_fields).execute()
+    bulk_insert(SyncChange, CHANGE_FIELDS, changes)
+    bulk_insert(SyncTip, TIP_FIELDS, tips)
     return len(changes)
 
 
@@ -300,14 +296,11 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
         runs.add(run_id)
         if change.kind in ROW_KINDS:
             tip.row = local_row(change.key)
-    for start in range(0, len(ordered), CHUNK):
-        SyncChange.insert_many([(c.id, c.origin, c.hlc, c.kind, c.key, c.value, dumps(sorted(c.parents)), c.actor,
-                                 datetime.fromisoformat(c.at)) for c in ordered[start:start + CHUNK]],
-                               fields=CHANGE_FIELDS).execute()
+    bulk_insert(SyncChange, CHANGE_FIELDS, [(c.id, c.origin, c.hlc, c.kind, c.key, c.value, dumps(sorted(c.parents)),
+                                             c.actor, datetime.fromisoformat(c.at)) for c in ordered])
     old = _tips(touched_keys)
     _replace_tips([t.change for key in touched_keys for t in old.get(key, [])],
-                  [{"change": t.change, "key": t.key, "kind": t.kind, "row": t.row, "value": t.value, "head": t.head}
-                   for key in touched_keys for t in tips[key]])
+                  [(t.change, t.key, t.kind, t.row, t.value, t.head) for key in touched_keys for t in tips[key]])
     settle_names(accounts - {None})
     recompute_runs(runs - {None}, templates)
     result.conflicts = len(conflict_keys())

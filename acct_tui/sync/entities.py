@@ -28,6 +28,7 @@ from acct_tui.store.models import (
     StepState,
     TemplateVersion,
 )
+from acct_tui.sync.bulk import CONFLICT_IGNORE, bulk_insert, on_conflict_update
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 
 ACCOUNT_FIELDS = ("name", "owner", "segment", "stage", "industry", "annual_revenue", "archived")
@@ -332,11 +333,12 @@ BULK_KINDS = frozenset({"account", "run", "step", "field", "decision", "audit"})
 _BULK_CHUNK = 500
 
 
-def _insert(model: Any, rows: list[dict[str, Any]], conflict: Any = None) -> None:
-    for start in range(0, len(rows), _BULK_CHUNK):
-        query = model.insert_many(rows[start:start + _BULK_CHUNK])
-        query = conflict(query) if conflict else query
-        query.execute()
+def _insert(model: Any, rows: list[dict[str, Any]], conflict: str = "") -> None:
+    """Rows given as dicts of the same fields, every NOT NULL column among them."""
+    if rows:
+        names = list(rows[0])
+        bulk_insert(model, [model._meta.fields[name] for name in names],
+                    [[row[name] for name in names] for row in rows], conflict)
 
 
 def _account_value(field: str, value: object) -> object:
@@ -361,13 +363,15 @@ def insert_new(pending: dict[str, tuple[object, str, datetime]], templates: Any)
     wanted_accounts = list(account_fields) + [value["account"] for _, value, _, _ in by_kind["run"]]  # type: ignore[index]
     existing = _existing_ids(Account, wanted_accounts)
     new_accounts = []
+    at_first = min((at for _, _, _, at in by_kind["account"]), default=None)
     for account_id, fields in account_fields.items():
         if account_id in existing:
             Account.update(fields).where(Account.id == account_id).execute()
             continue
         new_accounts.append({"id": account_id, "name": "", "name_key": f"#{account_id}", "owner": "",
                              "segment": SEGMENTS[0], "stage": STAGES[0], "industry": "", "annual_revenue": None,
-                             "archived": False, "created_at": datetime.now(), **fields})
+                             "archived": False, "created_at": at_first, "updated_at": at_first,
+                             "last_activity_at": at_first, "version": 1, **fields})
         existing.add(account_id)
     for account_id in set(wanted_accounts) - existing:
         _ensure_account(account_id)
@@ -383,7 +387,7 @@ def insert_new(pending: dict[str, tuple[object, str, datetime]], templates: Any)
         new_runs.append({"id": run_id, "account": value["account"], "template_name": value["template_name"],
                          "template_version": value["template_version"],
                          "started_at": _parse_time(value["started_at"]), "started_by": value["started_by"],
-                         "step_count": 0, "updated_at": at})
+                         "step_count": 0, "done_count": 0, "updated_at": at})
     _insert(Run, new_runs)
     needed = {parts[0] for kind in ("step", "field") for parts, _, _, _ in by_kind[kind]} - set(run_versions)
     for start in range(0, len(needed), _BULK_CHUNK):
@@ -402,23 +406,23 @@ def insert_new(pending: dict[str, tuple[object, str, datetime]], templates: Any)
          "submitted_at": _parse_time(value["submitted_at"]), "finished_at": _parse_time(value["finished_at"]),
          "updated_at": at}
         for (run_id, step_key), value, _, at in by_kind["step"] if isinstance(value, dict)],
-        lambda q: q.on_conflict(conflict_target=[StepState.run, StepState.step_key],
-                                preserve=[StepState.status, StepState.submitted_by, StepState.finished_by,
-                                          StepState.submitted_at, StepState.finished_at, StepState.updated_at]))
+        on_conflict_update([StepState.run, StepState.step_key],
+                           [StepState.status, StepState.submitted_by, StepState.finished_by, StepState.submitted_at,
+                            StepState.finished_at, StepState.updated_at]))
     _insert(FieldValue, [
         {"id": uuid.uuid4(), "run": run_id, "step_key": step_key, "key": field_key, "value": value,
          "step": number(run_id, step_key), "version": 1, "updated_at": at, "updated_by": actor}
         for (run_id, step_key, field_key), value, actor, at in by_kind["field"]],
-        lambda q: q.on_conflict(conflict_target=[FieldValue.run, FieldValue.step_key, FieldValue.key],
-                                preserve=[FieldValue.value, FieldValue.updated_at, FieldValue.updated_by]))
+        on_conflict_update([FieldValue.run, FieldValue.step_key, FieldValue.key],
+                           [FieldValue.value, FieldValue.updated_at, FieldValue.updated_by]))
     _insert(ApprovalDecision, [
         {"id": decision_id, **value, "submitted_at": _parse_time(value["submitted_at"]),
          "decided_at": _parse_time(value["decided_at"])}
         for (decision_id,), value, _, _ in by_kind["decision"] if isinstance(value, dict)],
-        lambda q: q.on_conflict_ignore())
+        CONFLICT_IGNORE)
     _insert(AuditEvent, [{"id": event_id, **value, "at": _parse_time(value["at"])}
                          for (event_id,), value, _, _ in by_kind["audit"] if isinstance(value, dict)],
-            lambda q: q.on_conflict_ignore())
+            CONFLICT_IGNORE)
     runs = {parts[0] for kind in ("run", "step", "field") for parts, _, _, _ in by_kind[kind]}
     return set(account_fields) | {value["account"] for _, value, _, _ in by_kind["run"]}, runs  # type: ignore[index]
 
