@@ -302,3 +302,15 @@ def test_a_duplicate_from_a_sync_can_be_edited_before_it_is_renamed(laptop, host
     services.edit_account(duplicate, owner="Zoe")
     assert Account.get_by_id(duplicate).owner == "Zoe"
     assert duplicate_names() == [(duplicate, "Acme")]
+
+
+def test_a_due_date_travels_with_the_step_copy_the_overdue_list_reads(laptop, host):
+    laptop.use()
+    acme = services.create_account("Acme")
+    run = run_id(acme)
+    sync_in_process(laptop, host)
+    services.set_field(run, 2, "due", "2026-07-01")
+    sync_in_process(laptop, host)
+    host.use()
+    due = StepState.select(StepState.due_on).where((StepState.run == run) & (StepState.number == 2)).scalar()
+    assert str(due) == "2026-07-01"

@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from collections import defaultdict
+from itertools import chain
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Sequence
@@ -303,6 +304,7 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
                   [(t.change, t.key, t.kind, t.row, t.value, t.head) for key in touched_keys for t in tips[key]])
     settle_names(accounts - {None})
     recompute_runs(runs - {None}, templates)
+    copy_due_dates(key for key in chain(fresh, (c.key for c, _ in later)) if key.endswith(f',"{DUE_KEY}"]'))
     result.conflicts = len(conflict_keys())
     return result
 
@@ -322,31 +324,50 @@ def settle_names(account_ids: Iterable[str]) -> None:
 
 def recompute_runs(run_ids: Iterable[str], templates: TemplateCache) -> None:
     """After a merge the engine's rules hold again: a finished step behind a gate not granted reopens, and
-    the run's summary columns and due dates are recomputed."""
+    the run's summary columns are recomputed. Read a chunk of runs at a time (a first sync touches them all)."""
     now = utcnow()
-    for run in Run.select().where(Run.id.in_(list(run_ids))):
-        template = templates.get(run.template_name, run.template_version)
-        stored = dict(StepState.select(StepState.step_key, StepState.status).where(StepState.run == run.id).tuples())
-        state = RunState.from_stored(template, stored)
-        statuses = dict(state.statuses)
-        for step in template.steps:
-            if statuses[step.number] in (DONE, APPROVED) and RunState(template, statuses).blocking_approval(step.number):
-                statuses[step.number] = initial_state(step)
-        fixed = [s for s in template.steps if statuses[s.number] != state.statuses[s.number]]
-        for step in fixed:
-            StepState.update(status=statuses[step.number], updated_at=now).where(
-                (StepState.run == run.id) & (StepState.step_key == step.key)).execute()
-        if fixed:
-            rows = StepState.select().where((StepState.run == run.id) & StepState.step_key.in_([s.key for s in fixed]))
-            record([step_item(row) for row in rows], "sync", now)
-        progress = RunState(template, statuses).progress()
+    run_ids = list(run_ids)
+    for start in range(0, len(run_ids), CHUNK):
+        chunk = run_ids[start:start + CHUNK]
+        statuses_of: dict[str, dict[str, str]] = defaultdict(dict)
+        for run_id, step_key, status in StepState.select(StepState.run, StepState.step_key, StepState.status).where(
+                StepState.run.in_(chunk)).tuples():
+            statuses_of[str(run_id)][step_key] = status
+        for run in Run.select().where(Run.id.in_(chunk)):
+            _recompute_run(run, templates.get(run.template_name, run.template_version), statuses_of[str(run.id)], now)
+
+
+def _recompute_run(run: Run, template: Any, stored: dict[str, str], now: datetime) -> None:
+    state = RunState.from_stored(template, stored)
+    statuses = dict(state.statuses)
+    for step in template.steps:
+        if statuses[step.number] in (DONE, APPROVED) and RunState(template, statuses).blocking_approval(step.number):
+            statuses[step.number] = initial_state(step)
+    fixed = [s for s in template.steps if statuses[s.number] != state.statuses[s.number]]
+    for step in fixed:
+        StepState.update(status=statuses[step.number], updated_at=now).where(
+            (StepState.run == run.id) & (StepState.step_key == step.key)).execute()
+    if fixed:
+        rows = StepState.select().where((StepState.run == run.id) & StepState.step_key.in_([s.key for s in fixed]))
+        record([step_item(row) for row in rows], "sync", now)
+    progress = RunState(template, statuses).progress()
+    summary = (progress.total, progress.done, progress.current_step, progress.next_approval)
+    if summary != (run.step_count, run.done_count, run.current_step, run.next_approval):
         Run.update(step_count=progress.total, done_count=progress.done, current_step=progress.current_step,
                    next_approval=progress.next_approval, updated_at=now).where(Run.id == run.id).execute()
-        due = dict(FieldValue.select(FieldValue.step_key, FieldValue.value).where(
-            (FieldValue.run == run.id) & (FieldValue.key == DUE_KEY)).tuples())
-        for step_key, text in due.items():
-            StepState.update(due_on=text or None).where(
-                (StepState.run == run.id) & (StepState.step_key == step_key)).execute()
+
+
+def copy_due_dates(keys: Iterable[str]) -> None:
+    """Step states keep a copy of their task's due date (see `set_field`): refresh it for the due-date
+    values a merge wrote."""
+    for key in keys:
+        _, run_id, step_key, field_key = json.loads(key)
+        if field_key != DUE_KEY:
+            continue
+        text = FieldValue.select(FieldValue.value).where(
+            (FieldValue.run == run_id) & (FieldValue.step_key == step_key) & (FieldValue.key == DUE_KEY)).scalar()
+        StepState.update(due_on=text or None).where(
+            (StepState.run == run_id) & (StepState.step_key == step_key)).execute()
 
 
 # Conflicts ----------------------------------------------------------------------------------------------

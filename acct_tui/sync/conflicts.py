@@ -13,7 +13,7 @@ from datetime import datetime
 from acct_tui.store.db import current_user, write_transaction
 from acct_tui.store.models import Account, Run, utcnow
 from acct_tui.store.templates import TemplateCache
-from acct_tui.sync.changelog import recompute_runs, settle_names, conflict_keys, record
+from acct_tui.sync.changelog import conflict_keys, copy_due_dates, recompute_runs, record, settle_names
 from acct_tui.sync.entities import Item, apply_value, local_row
 from acct_tui.sync.models import SyncChange, SyncTip
 from acct_tui.workflow.fields import name_key
@@ -122,3 +122,4 @@ def resolve(key: str, value: str, *, actor: str | None = None) -> None:
             settle_names([account_id])
         if run_id:
             recompute_runs([run_id], templates)
+            copy_due_dates([key] if kind == "field" else [])
