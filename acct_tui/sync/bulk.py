@@ -28,3 +28,15 @@ def bulk_insert(model: type[peewee.Model], fields: Sequence[peewee.Field], rows:
     values = [tuple(convert(value) for convert, value in zip(converters, row)) for row in rows]
     if values:
         db.cursor().executemany(sql, values)
+
+
+def bulk_update(model: type[peewee.Model], updated: Sequence[peewee.Field], where: Sequence[peewee.Field],
+                rows: Iterable[Sequence[Any]]) -> None:
+    """One UPDATE per row, by one prepared statement: each row holds the new values, then the where values."""
+    db = model._meta.database
+    sets = ", ".join(f'"{field.column_name}" = {db.param}' for field in updated)
+    conditions = " AND ".join(f'"{field.column_name}" = {db.param}' for field in where)
+    converters = [field.db_value for field in (*updated, *where)]
+    values = [tuple(convert(value) for convert, value in zip(converters, row)) for row in rows]
+    if values:
+        db.cursor().executemany(f'UPDATE "{model._meta.table_name}" SET {sets} WHERE {conditions}', values)

@@ -14,9 +14,8 @@ import json
 import time
 import uuid
 from collections import defaultdict
-from itertools import chain
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
 import peewee
@@ -36,9 +35,10 @@ from acct_tui.sync.entities import (
     ROW_KINDS,
     BULK_KINDS,
     insert_new,
+    kpi_rows,
     step_item,
 )
-from acct_tui.sync.bulk import bulk_insert
+from acct_tui.sync.bulk import bulk_insert, bulk_update
 from acct_tui.sync.models import SyncChange, SyncReplica, SyncTip
 from acct_tui.template import DUE_KEY
 from acct_tui.workflow import APPROVED, DONE, RunState
@@ -272,6 +272,7 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
     templates = TemplateCache()
     fresh: dict[str, tuple[object, str, datetime]] = {}  # keys never seen here: written in bulk after
     later: list[tuple[Change, SyncTip]] = []  # the others, written in order after those
+    fresh_tips: dict[str, SyncTip] = {}  # of keys whose row id the tip keeps (ROW_KINDS)
     for change in ordered:
         current = tips.get(change.key, [])
         replaced = [t for t in current if t.change in change.parents or ancestry.descends_from(change, t.change)]
@@ -287,9 +288,15 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
         result.applied += 1
         if change.key in fresh or (head is None and change.kind in BULK_KINDS):
             fresh[change.key] = (json.loads(change.value), change.actor, datetime.fromisoformat(change.at))
+            if change.kind in ROW_KINDS:
+                fresh_tips[change.key] = tip
         else:
             later.append((change, tip))
     accounts, runs = insert_new(fresh, templates)
+    if fresh_tips:
+        rows = kpi_rows({json.loads(key)[1] for key in fresh_tips})
+        for key, tip in fresh_tips.items():
+            tip.row = rows.get(key)
     for change, tip in later:
         account_id, run_id = apply_value(change.key, json.loads(change.value), change.actor,
                                          datetime.fromisoformat(change.at), templates)
@@ -304,7 +311,8 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
                   [(t.change, t.key, t.kind, t.row, t.value, t.head) for key in touched_keys for t in tips[key]])
     settle_names(accounts - {None})
     recompute_runs(runs - {None}, templates)
-    copy_due_dates(key for key in chain(fresh, (c.key for c, _ in later)) if key.endswith(f',"{DUE_KEY}"]'))
+    copy_due_dates({**{key: value for key, (value, _, _) in fresh.items()},
+                    **{change.key: json.loads(change.value) for change, _ in later if change.kind == "field"}})
     result.conflicts = len(conflict_keys())
     return result
 
@@ -357,17 +365,15 @@ def _recompute_run(run: Run, template: Any, stored: dict[str, str], now: datetim
                    next_approval=progress.next_approval, updated_at=now).where(Run.id == run.id).execute()
 
 
-def copy_due_dates(keys: Iterable[str]) -> None:
+def copy_due_dates(values: dict[str, object]) -> None:
     """Step states keep a copy of their task's due date (see `set_field`): refresh it for the due-date
-    values a merge wrote."""
-    for key in keys:
-        _, run_id, step_key, field_key = json.loads(key)
-        if field_key != DUE_KEY:
-            continue
-        text = FieldValue.select(FieldValue.value).where(
-            (FieldValue.run == run_id) & (FieldValue.step_key == step_key) & (FieldValue.key == DUE_KEY)).scalar()
-        StepState.update(due_on=text or None).where(
-            (StepState.run == run_id) & (StepState.step_key == step_key)).execute()
+    values (by key) a merge wrote."""
+    rows = []
+    for key, text in values.items():
+        kind, *parts = json.loads(key)
+        if kind == "field" and parts[2] == DUE_KEY:
+            rows.append((date.fromisoformat(text) if isinstance(text, str) and text else None, parts[0], parts[1]))
+    bulk_update(StepState, [StepState.due_on], [StepState.run, StepState.step_key], rows)
 
 
 # Conflicts ----------------------------------------------------------------------------------------------

@@ -122,4 +122,4 @@ def resolve(key: str, value: str, *, actor: str | None = None) -> None:
             settle_names([account_id])
         if run_id:
             recompute_runs([run_id], templates)
-            copy_due_dates([key] if kind == "field" else [])
+            copy_due_dates({key: json.loads(value)})

@@ -329,7 +329,7 @@ def apply_value(key: str, value: object, actor: str, at: datetime, templates: An
     raise ValueError(f"unknown kind {kind!r}")
 
 
-BULK_KINDS = frozenset({"account", "run", "step", "field", "decision", "audit"})
+BULK_KINDS = frozenset({"account", "run", "step", "field", "decision", "audit", "kpi"})
 _BULK_CHUNK = 500
 
 
@@ -360,7 +360,9 @@ def insert_new(pending: dict[str, tuple[object, str, datetime]], templates: Any)
     account_fields: dict[str, dict[str, object]] = {}
     for (account_id, field), value, _, _ in by_kind["account"]:
         account_fields.setdefault(account_id, {})[field] = _account_value(field, value)
-    wanted_accounts = list(account_fields) + [value["account"] for _, value, _, _ in by_kind["run"]]  # type: ignore[index]
+    kpi_accounts = [parts[0] for parts, value, _, _ in by_kind["kpi"] if value is not None]
+    wanted_accounts = (list(account_fields) + [value["account"] for _, value, _, _ in by_kind["run"]]  # type: ignore[index]
+                       + kpi_accounts)
     existing = _existing_ids(Account, wanted_accounts)
     new_accounts = []
     at_first = min((at for _, _, _, at in by_kind["account"]), default=None)
@@ -423,8 +425,29 @@ def insert_new(pending: dict[str, tuple[object, str, datetime]], templates: Any)
     _insert(AuditEvent, [{"id": event_id, **value, "at": _parse_time(value["at"])}
                          for (event_id,), value, _, _ in by_kind["audit"] if isinstance(value, dict)],
             CONFLICT_IGNORE)
+    _insert(KpiEntry, [
+        {"id": uuid.uuid4(), "account": account_id, "metric": metric, "measured_on": _parse_date(measured_on),
+         "value": _amount(value["value"]), "step": value["step"], "step_key": value["step_key"], "version": 1,
+         "created_at": at, "created_by": actor, "updated_at": at, "updated_by": actor}
+        for (account_id, metric, measured_on), value, actor, at in by_kind["kpi"] if isinstance(value, dict)],
+        on_conflict_update([KpiEntry.account, KpiEntry.metric, KpiEntry.measured_on],
+                           [KpiEntry.value, KpiEntry.step, KpiEntry.step_key, KpiEntry.updated_at,
+                            KpiEntry.updated_by]))
     runs = {parts[0] for kind in ("run", "step", "field") for parts, _, _, _ in by_kind[kind]}
-    return set(account_fields) | {value["account"] for _, value, _, _ in by_kind["run"]}, runs  # type: ignore[index]
+    accounts = set(account_fields) | {value["account"] for _, value, _, _ in by_kind["run"]}  # type: ignore[index]
+    return accounts | set(kpi_accounts), runs
+
+
+def kpi_rows(accounts: Iterable[str]) -> dict[str, str]:
+    """The local row of each KPI value of these accounts, by key."""
+    rows: dict[str, str] = {}
+    accounts = list(accounts)
+    for start in range(0, len(accounts), _BULK_CHUNK):
+        for entry_id, account_id, metric, measured_on in KpiEntry.select(
+                KpiEntry.id, KpiEntry.account, KpiEntry.metric, KpiEntry.measured_on).where(
+                KpiEntry.account.in_(accounts[start:start + _BULK_CHUNK])).tuples():
+            rows[make_key("kpi", account_id, metric, measured_on)] = str(entry_id)
+    return rows
 
 
 def _existing_ids(model: Any, ids: list[str]) -> set[str]:
