@@ -51,7 +51,9 @@ def content(replica: Replica) -> dict[str, object]:
     holding the same conflict compare equal whichever value each shows. Also checks that every table value
     is the one its key's head tip says."""
     replica.use()
-    heads = {tip.key: tip.value for tip in SyncTip.select().where(SyncTip.head)}
+    head_rows = list(SyncTip.select(SyncTip.key, SyncTip.value).where(SyncTip.head).tuples())
+    heads = dict(head_rows)
+    assert len(heads) == len(head_rows), "a key with two heads"
     shown = {item.key: item.value for item in all_items()}
     for key, value in shown.items():
         assert heads.get(key, "null") == value, f"{key}: table holds {value}, the log's head {heads.get(key)}"

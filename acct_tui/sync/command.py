@@ -33,7 +33,7 @@ def far_side_command(host: str, remote_db: str | None, jump: str | None) -> list
     if override:
         return shlex.split(override) + serve
     # ssh hands the remote shell one string: quote each word for it.
-    return ["ssh", *(["-J", jump] if jump else []), "-o", "BatchMode=no", "--", host,
+    return ["ssh", *(["-J", jump] if jump else []), "--", host,
             " ".join(shlex.quote(word) for word in ["acct-tui", *serve])]
 
 
