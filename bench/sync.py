@@ -80,6 +80,7 @@ def main() -> None:
     figures = []
     in_process, _, summary = timed_sync(laptop, host)
     figures.append(("first sync into an empty database", in_process, None, summary, 30))
+    print(f"first sync: {in_process:.1f} s [{summary}]", file=sys.stderr, flush=True)
     open_database(laptop)
     changes = SyncChange.select().count()
     close_database()

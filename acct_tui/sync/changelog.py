@@ -384,7 +384,7 @@ def copy_due_dates(values: dict[str, object]) -> None:
 def conflict_keys() -> list[str]:
     """Keys whose tips disagree. Only a key with several tips has one that is not its head: those few are
     found by index, however long the log."""
-    candidates = [key for (key,) in SyncTip.select(SyncTip.key).where(~SyncTip.head).distinct().tuples()]
+    candidates = [key for (key,) in SyncTip.select(SyncTip.key).where(SyncTip.head == False).distinct().tuples()]  # noqa: E712 (an index lookup; NOT head reads every tip)
     if not candidates:
         return []
     return [key for (key,) in SyncTip.select(SyncTip.key).where(SyncTip.key.in_(candidates)).group_by(SyncTip.key)
