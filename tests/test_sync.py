@@ -314,3 +314,16 @@ def test_a_due_date_travels_with_the_step_copy_the_overdue_list_reads(laptop, ho
     host.use()
     due = StepState.select(StepState.due_on).where((StepState.run == run) & (StepState.number == 2)).scalar()
     assert str(due) == "2026-07-01"
+
+
+def test_a_kpi_value_that_came_by_sync_can_be_deleted_on_the_other_side(laptop, host):
+    laptop.use()
+    acme = services.create_account("Acme")
+    kpis.add_kpi(acme, "nps", 40, "2026-05-01")
+    sync_in_process(laptop, host)
+    host.use()
+    (entry,) = kpis.kpi_entries(acme)
+    kpis.delete_kpi(entry.id)
+    sync_in_process(laptop, host)
+    laptop.use()
+    assert kpis.kpi_entries(acme) == ()
