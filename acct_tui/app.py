@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import peewee
-from textual import on
+from textual import on, work
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -105,6 +105,9 @@ class AcctApp(KeysInOrderApp):
         Binding("ctrl+r", "app.redo", "Redo", show=False, tooltip="Redo the change you last undid (shows it first)",
                 id="app.redo"),
         Binding("H", "app.show_held", "Held edits", show=False, id="app.held"),
+        Binding("exclamation_mark", "app.show_conflicts", "Conflicts", show=False, key_display="!",
+                tooltip="What both sides of a sync changed: keep mine, take theirs, or merge", id="app.conflicts"),
+        Binding("Y", "app.sync", "Sync", show=False, tooltip="Sync with the host last synced with", id="app.sync"),
         Binding("escape", "app.back", "Back", id="app.back"),
         Binding("ctrl+q", "app.quit", "Quit", priority=True, id="app.quit"),
         # Focus moves as soon as tab is read, before the keys typed after it are handed out: over a slow link
@@ -299,6 +302,40 @@ class AcctApp(KeysInOrderApp):
 
         self.push_screen(UndoHistoryScreen(), self._tell_outcome)
 
+    def action_show_conflicts(self) -> None:
+        from acct_tui.screens.conflicts import ConflictsScreen
+
+        self.push_screen(ConflictsScreen(), lambda _: self.screen.post_message(DataChanged()))
+
+    def action_sync(self) -> None:
+        from acct_tui.sync.command import LAST_HOST_SETTING
+
+        last = load_settings().get(LAST_HOST_SETTING)
+        if not isinstance(last, dict) or not last.get("host"):
+            self.notify("No host synced with yet: run `acct-tui sync HOST` once; then this key syncs with it.",
+                        severity="warning", markup=False)
+            return
+        self._sync_with(last)
+
+    @work(thread=True, exclusive=True, name="sync", exit_on_error=False)
+    def _sync_with(self, last: dict) -> str:
+        from acct_tui.sync.command import sync_with_host
+
+        def progress(text: str) -> None:
+            self.call_from_thread(setattr, self, "sub_title", printable(f"sync with {last['host']}: {text}"))
+
+        summary = sync_with_host(str(last["host"]), last.get("remote_db"), last.get("jump"), progress)
+        return summary.text()
+
+    @on(Worker.StateChanged)
+    def _sync_finished(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "sync" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        self.sub_title = ""
+        if event.state == WorkerState.SUCCESS:
+            self.notify(printable(event.worker.result), markup=False)
+            self.screen.post_message(DataChanged())
+
     def _tell_outcome(self, outcome: tuple[str, bool] | None) -> None:
         if outcome is not None:
             message, failed = outcome
@@ -315,6 +352,9 @@ class AcctApp(KeysInOrderApp):
             yield SystemCommand(title, f"{purpose} (key {keys[f'screen.{mode}']})",
                                 lambda mode=mode: self.switch_mode(mode))
         yield SystemCommand("Keys", f"Every key of this screen (key {keys['app.keys']})", self.action_show_keys)
+        yield SystemCommand("Conflicts", f"What both sides of a sync changed (key {keys['app.conflicts']})",
+                            self.action_show_conflicts)
+        yield SystemCommand("Sync", f"Sync with the host last synced with (key {keys['app.sync']})", self.action_sync)
         yield SystemCommand("Undo history", f"Your recent changes; undo down to one (undo: key {keys['app.undo']}, "
                             f"redo: key {keys['app.redo']})", self.action_undo_history)
         yield SystemCommand("Held edits", f"Text you typed that is not saved: apply, copy or discard "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from acct_tui import __version__
 from acct_tui.errors import DomainError, StoreUnavailable
+from acct_tui.sync.command import add_sync_parser
 from acct_tui.text import printable
 
 if TYPE_CHECKING:
@@ -475,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("file", metavar="FILE", help="the acct-tui database file to import")
     import_.set_defaults(handler=cmd_team_import)
 
+    add_sync_parser(commands)
     demo = commands.add_parser("demo", help="fill the database with a demo portfolio to try the app")
     demo.set_defaults(handler=cmd_demo)
     return parser

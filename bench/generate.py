@@ -223,7 +223,7 @@ class Portfolio:
                                 self._json(("done", step.number), {"states": {str(step.number): "done"}}))
             step_rows[step.number] = (self.id(), run_id, step.number, status, submitted_at, submitted_by,
                                       finished_at, finished_by, finished_at or submitted_at or created_stamp,
-                                      due_on)
+                                      due_on, step.key)
         self.tables["step_state"].extend(step_rows.values())
         last_activity = _stamp(min(moment, self.now))
         self.tables["account"].append((
@@ -231,8 +231,9 @@ class Portfolio:
             float(revenue) if revenue is not None else None, int(archived), created_stamp, last_activity,
             last_activity, 1,
         ))
-        self.tables["run"].append((run_id, account_id, template.name, created_stamp, owner, shape.done,
-                                   len(template.steps), shape.current_step, shape.next_approval, last_activity))
+        self.tables["run"].append((run_id, account_id, template.key, created_stamp, owner, shape.done,
+                                   len(template.steps), shape.current_step, shape.next_approval, last_activity,
+                                   template.version))
         if shape.target > 10:
             self._kpis(account_id, owner, created)
         if shape.target > 6:
@@ -270,7 +271,8 @@ class Portfolio:
             if field.key == DUE_KEY:
                 due_on = encoded
             value_id = self.id()
-            self.tables["field_value"].append((value_id, run_id, number, field.key, encoded, 1, stamp, owner))
+            self.tables["field_value"].append((value_id, run_id, number, field.key, encoded, 1, stamp, owner,
+                                               self.template.step(number).key))
             self._audit(stamp, owner, "field.set", "field", value_id, account_id, number,
                         self._json(("none", field.key), {field.key: None}), after)
         return due_on
@@ -287,7 +289,8 @@ class Portfolio:
             at_stamp = _stamp(at)
             turnaround = round((at - datetime.fromisoformat(submitted_at)).total_seconds())
             self.tables["approval_decision"].append((self.id(), run_id, number, decision, approver, comment,
-                                                     submitted_at, at_stamp, turnaround))
+                                                     submitted_at, at_stamp, turnaround,
+                                                     self.template.step(number).key))
             action = "approval.approve" if decision == APPROVED else "approval.reject"
             self._audit(at_stamp, approver, action, "run", run_id, account_id, number,
                         self._json(("pending", number), {"states": {str(number): "pending"}}),
@@ -308,7 +311,8 @@ class Portfolio:
                 stamp = _stamp(max(created, datetime.combine(measured_on, datetime.min.time())))
                 entry_id = self.id()
                 self.tables["kpi_entry"].append((entry_id, account_id, metric.key, float(value),
-                                                 measured_on.isoformat(), 10, 1, stamp, owner, stamp, owner))
+                                                 measured_on.isoformat(), 10, 1, stamp, owner, stamp, owner,
+                                                 self.template.step(10).key))
                 self._audit(stamp, owner, "kpi.add", "kpi", entry_id, account_id, 10,
                             "{}", json.dumps({"measured_on": measured_on.isoformat(), "metric": metric.key,
                                               "value": str(value)}, sort_keys=True))

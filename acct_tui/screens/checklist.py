@@ -45,6 +45,7 @@ from acct_tui.widgets.step_form import (
     state_words,
     step_summary,
 )
+from acct_tui.sync.conflicts import steps_with_conflicts
 from acct_tui.widgets.step_list import StepList, one_line
 from acct_tui.widgets.write_status import WriteStatus
 from acct_tui.workflow import APPROVED, LOCKED, OPEN, PENDING, REJECTED, Progress
@@ -199,8 +200,10 @@ class ChecklistScreen(Screen):
                 hold_keys_for(self.app, loading)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
-    def _load(self, account_id: uuid.UUID) -> RunView:
-        return queries.run_view(account_id)
+    def _load(self, account_id: uuid.UUID) -> tuple[RunView, set[int]]:
+        view = queries.run_view(account_id)
+        keys = steps_with_conflicts(view.run_id)
+        return view, {step.number for step in view.template.steps if step.key in keys}
 
     @on(Worker.StateChanged)
     async def _loaded(self, event: Worker.StateChanged) -> None:
@@ -211,7 +214,7 @@ class ChecklistScreen(Screen):
             return
         if event.worker.group != LOAD_GROUP or event.state != WorkerState.SUCCESS:
             return
-        view: RunView = event.worker.result
+        view, conflicted = event.worker.result
         if view.account.id != self._account_id:
             return
         if self._view is None:
@@ -221,7 +224,7 @@ class ChecklistScreen(Screen):
         if self._message_stale_when is not None and self._message_stale_when(view):
             self._say("")
         step_list = self.query_one(StepList)
-        step_list.show_steps(view.steps, next_step_to_do(view) if self._place_cursor else None)
+        step_list.show_steps(view.steps, next_step_to_do(view) if self._place_cursor else None, conflicted)
         self._place_cursor = False
         await self._show_step(step_list.highlighted_step)
 

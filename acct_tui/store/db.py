@@ -24,6 +24,7 @@ from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.output_files import DATABASE_COMPANIONS, SQLITE_HEADER, shown_path
 from acct_tui.store.backend import backend_for, connect_postgres, describe_url, explain_postgres, is_database_url
 from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database, utcnow
+from acct_tui.sync.schema import add_change_log
 from acct_tui.template import DUE_KEY, packaged_template, packaged_template_text
 
 APP_NAME = "acct-tui"
@@ -202,6 +203,7 @@ MIGRATIONS: list[Migration] = [
     (4, "turnaround of each approval decision", _add_decision_turnarounds),
     (5, "template versions; runs pinned to one; steps known by key", _add_template_versions),
     (6, "saved views of the account list; undo marks", _add_saved_views_and_undo_marks),
+    (7, "sync: replica id, change log of values, tips of each key; baseline of the data so far", add_change_log),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
 
@@ -516,6 +518,7 @@ def migrate(db: peewee.Database) -> int:
         if version is None:
             db.create_tables(ALL_MODELS)
             install_packaged_template(db)
+            add_change_log(db)
             SchemaVersion.create(version=latest, description=FIRST_SCHEMA[1] if latest == 1 else "created at latest")
             return latest
         refuse_newer_schema(version, db.database)

@@ -29,6 +29,7 @@ from acct_tui.store.models import (
 )
 from acct_tui.store.templates import current_template, run_template
 from acct_tui.store.values import decode_value, display_value, encode_value
+from acct_tui.sync.changelog import record_audited_change
 from acct_tui.template import DUE_KEY, Field, Template
 from acct_tui.workflow import (
     APPROVE,
@@ -72,7 +73,7 @@ def _audit(
     after: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    AuditEvent.create(
+    event = AuditEvent.create(
         at=at or utcnow(),
         actor=actor,
         action=action,
@@ -83,6 +84,7 @@ def _audit(
         before=_json(before or {}),
         after=_json(after or {}),
     )
+    record_audited_change(event)
 
 
 def _as_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
@@ -203,7 +205,8 @@ def edit_account(
         now = utcnow()
         for key, value in after.items():
             setattr(account, key, value)
-        account.name_key = name_key(fields.name)
+        if "name" in after:  # an account a sync left with a name key of its own keeps it until renamed
+            account.name_key = name_key(fields.name)
         account.updated_at = account.last_activity_at = now
         account.version += 1
         account.save()

@@ -60,6 +60,8 @@ TEAM_SCHEMA_SQL = (
     f"GRANT INSERT, UPDATE ON account, run, step_state, field_value, kpi_entry, objective TO {MANAGER_ROLE}",
     f"GRANT DELETE ON kpi_entry, objective TO {MANAGER_ROLE}",
     f"GRANT INSERT ON audit_event TO {MANAGER_ROLE}",
+    # every change also writes the sync change log (acct_tui.sync), in the same transaction
+    f"GRANT INSERT, UPDATE, DELETE ON sync_replica, sync_change, sync_tip TO {MANAGER_ROLE}",
     f"GRANT INSERT ON approval_decision TO {APPROVER_ROLE}",
     f"""CREATE OR REPLACE FUNCTION acct_decision_rules() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE

@@ -32,6 +32,7 @@ from acct_tui.workflow.query import AccountQuery, parse_query
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
 ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
+CONFLICT_GLYPH = "≠"  # a sync found a value changed on both sides (the Conflicts view, `!`, settles it)
 REJECTED_GLYPH = "✘"  # an approval was rejected: its steps wait to be redone (the checklist's mark too)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
 NAME_COLUMN = "name"
@@ -56,10 +57,12 @@ class ListedAccount:
     last_activity: datetime
     waiting: bool  # an approval of its run waits for a decision
     rejected: bool  # an approval of its run was refused and waits for the covered steps again
+    conflicted: bool = False  # a sync left a conflict on one of its values
 
 
 def prepare_rows(rows: Iterable[AccountRow], waiting: Collection[uuid.UUID] = (),
-                 rejected: Collection[uuid.UUID] = ()) -> list[ListedAccount]:
+                 rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()
+                 ) -> list[ListedAccount]:
     """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread).
     The rows come in name order (`account_rows`), which is also the list's default order; `waiting` and
     `rejected` are the accounts with an approval in that state. Names are shown without the characters
@@ -68,7 +71,7 @@ def prepare_rows(rows: Iterable[AccountRow], waiting: Collection[uuid.UUID] = ()
         ListedAccount(row, column_text(row.name), column_text(row.owner),
                       f"{row.name}\n{row.owner}".casefold(), row.owner.casefold(), row.stage.casefold(),
                       row.segment.casefold(), row.overdue, 100 * row.done / row.total if row.total else -1.0,
-                      row.last_activity, row.id in waiting, row.id in rejected)
+                      row.last_activity, row.id in waiting, row.id in rejected, row.id in conflicted)
         for row in rows
     ]
 
@@ -100,6 +103,8 @@ def _step(row: AccountRow) -> str:
 
 
 def _name(account: ListedAccount) -> str:
+    if account.conflicted:
+        return f"{CONFLICT_GLYPH} {account.name}"
     if account.row.archived:
         return f"{ARCHIVED_GLYPH} {account.name}"
     if account.row.rejected_gate is not None:

@@ -6,7 +6,7 @@ Textual marks the highlighted option with colour and bold only, which is hard to
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Collection, Sequence
 
 from textual.binding import Binding
 from textual.content import Content
@@ -113,13 +113,16 @@ class StepList(CursorOptionList):
         Binding("k", "cursor_up", "Previous step", show=False, id="checklist.previous_step"),
     ]
 
-    def show_steps(self, steps: Sequence[StepView], highlight_step: int | None = None) -> None:
-        rows = [self.row(step) for step in steps]
+    def show_steps(self, steps: Sequence[StepView], highlight_step: int | None = None,
+                   conflicted: Collection[int] = ()) -> None:
+        """`conflicted`: numbers of the steps a sync left a conflict on (marked with ≠ until it is settled)."""
+        rows = [self.row(step, step.number in conflicted) for step in steps]
         self.set_rows(rows, None if highlight_step is None else highlight_step - 1)
 
     @classmethod
-    def row(cls, step: StepView) -> Content:
-        row = Content.assemble(f"{step.number:>2} {MARKS[step.mark]} ", one_line(step.title))
+    def row(cls, step: StepView, conflicted: bool = False) -> Content:
+        row = Content.assemble(f"{step.number:>2} {MARKS[step.mark]} ", "≠ " if conflicted else "",
+                               one_line(step.title))
         return row.stylize("bold") if step.is_approval else row
 
     @property

@@ -1,0 +1,101 @@
+"""The Conflicts view and the sync key in the app."""
+
+from __future__ import annotations
+
+from acct_tui.app import AcctApp
+from acct_tui.settings import save_setting
+from acct_tui.store import services
+from acct_tui.store.models import FieldValue, Run
+from acct_tui.sync.command import LAST_HOST_SETTING, SSH_COMMAND_ENV
+from acct_tui.sync.conflicts import conflicts
+from tests.sync_support import PIPE_COMMAND, Replica, sync_in_process
+from tests.ui_support import screen_text, settle
+
+SIZE = (80, 24)
+
+
+def make_conflict(tmp_path) -> tuple[Replica, Replica, str]:
+    laptop, host = Replica(tmp_path / "laptop.db").use(), Replica(tmp_path / "host.db")
+    account = services.create_account("Acme")
+    run = str(Run.get(Run.account == account).id)
+    sync_in_process(laptop, host)
+    services.set_field(run, 1, "notes", "mine", actor="ann")
+    host.use()
+    services.set_field(run, 1, "notes", "theirs", actor="bob")
+    sync_in_process(laptop, host)
+    laptop.use()
+    return laptop, host, run
+
+
+def notes(run: str) -> str:
+    return FieldValue.get((FieldValue.run == run) & (FieldValue.key == "notes")).value
+
+
+async def test_take_theirs_from_the_conflicts_view(tmp_path):
+    laptop, _, run = make_conflict(tmp_path)
+    app = AcctApp(laptop.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("exclamation_mark")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Acme" in text and "here: mine (ann" in text and "there: theirs (bob" in text
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "No conflicts" in screen_text(app)
+    assert notes(run) == "theirs"
+    assert conflicts() == []
+
+
+async def test_edit_a_merge(tmp_path):
+    laptop, _, run = make_conflict(tmp_path)
+    app = AcctApp(laptop.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("exclamation_mark")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        await pilot.press("e", "end")
+        for key in " and theirs":
+            await pilot.press("space" if key == " " else key)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+    assert notes(run) == "mine and theirs"
+    assert conflicts() == []
+
+
+async def test_the_sync_key_syncs_with_the_host_last_used(tmp_path, monkeypatch):
+    laptop, host, run = make_conflict(tmp_path)
+    host.use()
+    services.create_account("Made on the host")
+    laptop.use()
+    monkeypatch.setenv(SSH_COMMAND_ENV, PIPE_COMMAND)
+    save_setting(LAST_HOST_SETTING, {"host": "jump", "remote_db": str(host.path), "jump": None})
+    app = AcctApp(laptop.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("Y")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "Made on the host" in screen_text(app)
+    assert len(conflicts()) == 1  # the conflict made before is still waiting
+
+
+async def test_the_list_and_the_checklist_mark_what_conflicts(tmp_path):
+    laptop, _, run = make_conflict(tmp_path)
+    account = Run.get_by_id(run).account_id
+    app = AcctApp(laptop.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "≠ Acme" in screen_text(app)
+        app.open_account(account)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        step_lines = [line for line in screen_text(app).splitlines() if "Identify" in line or "Gather" in line]
+        assert any("≠" in line for line in step_lines if "Identify" in line)
+        assert not any("≠" in line for line in step_lines if "Gather" in line)
