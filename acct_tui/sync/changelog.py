@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 
 import peewee
 
-from acct_tui.store.models import Account, AuditEvent, Run, StepState, FieldValue, utcnow
+from acct_tui.store.models import Account, AuditEvent, Run, StepState, utcnow
 from acct_tui.store.templates import TemplateCache
 from acct_tui.sync.entities import (
     APPEND_ONLY,
