@@ -385,7 +385,7 @@ class ChecklistScreen(Screen):
         if action in ("complete", "reopen", "save_now"):
             return self._view is not None
         if action == "upgrade":  # shown only for a run on an older version
-            return True if self._view is not None and self._view.upgrade_available else None
+            return self._view is not None and self._view.upgrade_available  # hidden from the footer otherwise
         return True
 
     def action_upgrade(self) -> None:
