@@ -25,7 +25,8 @@ from acct_tui.store.db import current_user, write_transaction
 from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepState, UndoMark, utcnow
 from acct_tui.store.values import decode_value, display_value
 from acct_tui.store.templates import run_template
-from acct_tui.template import CHECKLIST, DATE, MULTI, NOTES, SINGLE, TEXT, Field
+from acct_tui.template import Field
+from acct_tui.workflow.field_kinds import NONE_SHOWN, field_kind
 from acct_tui.workflow import APPROVED, DONE, OPEN, PENDING, RunState, Transition, WorkflowError
 
 Direction = Literal["undo", "redo"]
@@ -33,7 +34,7 @@ UNDOABLE = ("field.set", "step.complete", "step.reopen", "approval.approve", "ap
             "account.edit", "account.archive", "account.restore")
 HISTORY_WINDOW = 500  # the user's latest changes looked at; older ones cannot be undone
 BURST = timedelta(seconds=10)  # saves of one field closer together than this are one change
-EMPTY = "—"  # how the audit log shows an empty value (see `display_value`)
+EMPTY = NONE_SHOWN  # how the audit log shows an empty value (see `display_value`)
 SHORT = 32
 
 
@@ -147,9 +148,10 @@ def _field_of(change: Change) -> tuple[FieldValue, Field]:
 
 def value_from_display(field: Field, text: str | None) -> object:
     """A value back from the form the audit log keeps it in (`display_value`)."""
+    kind = field_kind(field)
     if text is None or text == EMPTY:
-        return None if field.type in (SINGLE, DATE) else () if field.type in (CHECKLIST, MULTI) else ""
-    if field.type in (CHECKLIST, MULTI):
+        return kind.decode(field, None)  # the kind's empty value
+    if kind.holds_list:
         # Labels joined with ", " in the options' order; a label may itself hold ", ", so match whole labels.
         chosen, rest = [], text
         for option in field.options:
@@ -157,9 +159,7 @@ def value_from_display(field: Field, text: str | None) -> object:
                 chosen.append(option)
                 rest = rest[len(option) + 2:]
         return tuple(chosen)
-    if field.type in (NOTES, TEXT, SINGLE, DATE):
-        return text
-    raise DomainError(f"{field.label} has an unknown type {field.type!r}.")
+    return text
 
 
 def _status(run_id: uuid.UUID, step: int) -> str:
