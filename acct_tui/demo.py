@@ -8,7 +8,7 @@ import random
 from datetime import date, timedelta
 
 from acct_tui.errors import DomainError
-from acct_tui.store.db import write_transaction
+from acct_tui.store.db import retried_on_conflict, write_transaction
 from acct_tui.store.kpis import add_kpi, add_objective, record_result
 from acct_tui.store.models import Account
 from acct_tui.store.queries import account_detail
@@ -130,6 +130,7 @@ def _advance(run_id, account_id, revenue: int, target: int, template: Template, 
             complete_step(run_id, step.number)
 
 
+@retried_on_conflict
 def load_demo_portfolio(seed: int = 7, today: date | None = None) -> int:
     """Add the demo accounts (refused if they are already there); returns how many were added."""
     template = current_template()

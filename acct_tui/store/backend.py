@@ -59,6 +59,14 @@ EXIT_SERVER_UNREACHABLE = 9
 EXIT_AUTHENTICATION_FAILED = 10
 EXIT_NO_SUCH_DATABASE = 11
 EXIT_PERMISSION_DENIED = 12
+# SQLSTATEs of a transaction PostgreSQL aborted because it collided with another one: run again, it succeeds.
+SERIALIZATION_FAILURE = "40001"
+DEADLOCK_DETECTED = "40P01"
+
+
+class WriteConflict(StoreUnavailable):
+    """PostgreSQL aborted a write transaction (a serialization failure or a deadlock) and rolled it back
+    whole: running the service again from its start is safe (see `acct_tui.store.db.retried_on_conflict`)."""
 
 
 class SqliteBackend:
@@ -292,8 +300,8 @@ def explain_postgres(error: BaseException, where: str) -> DomainError:
             f"PostgreSQL refused this for your login ({_first_clause(detail)}). {_missing_role_hint(text)}",
             exit_code=EXIT_PERMISSION_DENIED,
         )
-    if state in ("40001", "40P01"):
-        return StoreUnavailable(
+    if state in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED):
+        return WriteConflict(
             f"Another session changed the same data at the same moment ({_first_clause(detail)}). Your change "
             "was not saved; try again.",
             exit_code=EXIT_BUSY,

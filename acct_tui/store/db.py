@@ -6,14 +6,17 @@ the `DatabaseProxy` the models use; Peewee then gives every thread its own conne
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
+import random
 import sqlite3
 import stat
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, ParamSpec, TypeVar
 
 import peewee
 from platformdirs import user_data_path
@@ -22,7 +25,14 @@ from playhouse.migrate import migrate as apply_schema_changes
 
 from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.output_files import DATABASE_COMPANIONS, SQLITE_HEADER, shown_path
-from acct_tui.store.backend import backend_for, connect_postgres, describe_url, explain_postgres, is_database_url
+from acct_tui.store.backend import (
+    WriteConflict,
+    backend_for,
+    connect_postgres,
+    describe_url,
+    explain_postgres,
+    is_database_url,
+)
 from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database, utcnow
 from acct_tui.sync.schema import add_change_log
 from acct_tui.template import DUE_KEY, packaged_template, packaged_template_text
@@ -628,6 +638,35 @@ def write_transaction() -> Iterator[None]:
         if backend.name == "postgresql":
             raise explain_postgres(error, describe_database(db.database)) from None
         raise _explain(_cause(error), db.database) from None
+
+
+# A service whose write transaction PostgreSQL aborted (serialization failure, deadlock) runs again from its
+# start, at most this many times in all, after a short random pause that grows with each attempt (two
+# sessions that collided do not collide again in step). Past that the conflict reaches the caller.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_PAUSE_SECONDS = 0.02
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def retried_on_conflict(service: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Wrap a service that makes one write transaction: when PostgreSQL aborts it for colliding with another
+    session, the whole service runs again (its reads, its checks, its writes), so nothing half-written and
+    nothing decided on stale data is kept, and the user never hears of it. Inside a transaction already open
+    (one service calling another) the conflict goes up to the outermost service, which runs again whole."""
+    @functools.wraps(service)
+    def run_until_it_commits(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        for attempt in range(1, CONFLICT_ATTEMPTS):
+            try:
+                return service(*args, **kwargs)
+            except WriteConflict:
+                if database.obj.in_transaction():
+                    raise
+            time.sleep(random.uniform(0.5, 1.5) * CONFLICT_PAUSE_SECONDS * attempt)
+        return service(*args, **kwargs)
+
+    return run_until_it_commits
 
 
 def _cause(error: BaseException) -> BaseException:

@@ -20,7 +20,7 @@ from typing import Any
 import peewee
 
 from acct_tui.errors import DomainError, StaleEdit
-from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import Account, KpiEntry, Objective, Run, utcnow
 from acct_tui.store.services import _as_uuid, _audit, _get_account, _load_run
 from acct_tui.template import KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Step
@@ -141,6 +141,7 @@ def _kpi_record(entry: KpiEntry) -> dict[str, Any]:
 
 # KPI entries ----------------------------------------------------------------------------------------------
 
+@retried_on_conflict
 def add_kpi(
     account_id: uuid.UUID | str,
     metric: object,
@@ -194,6 +195,7 @@ def _check_entry_version(entry: KpiEntry, expected_version: int | None) -> None:
         )
 
 
+@retried_on_conflict
 def edit_kpi(
     entry_id: uuid.UUID | str,
     *,
@@ -228,6 +230,7 @@ def edit_kpi(
     return entry.version + 1
 
 
+@retried_on_conflict
 def delete_kpi(
     entry_id: uuid.UUID | str,
     *,
@@ -254,6 +257,7 @@ def _objective_record(objective: Objective) -> dict[str, Any]:
             "due": objective.due_on}
 
 
+@retried_on_conflict
 def add_objective(
     run_id: uuid.UUID | str,
     title: object,
@@ -318,6 +322,7 @@ def _open_objective(objective_id: uuid.UUID | str, expected_version: int | None,
     return objective, run.account_id, step.number
 
 
+@retried_on_conflict
 def edit_objective(
     objective_id: uuid.UUID | str,
     *,
@@ -354,6 +359,7 @@ def edit_objective(
     return objective.version + 1
 
 
+@retried_on_conflict
 def remove_objective(
     objective_id: uuid.UUID | str,
     *,
@@ -372,6 +378,7 @@ def remove_objective(
                at=now)
 
 
+@retried_on_conflict
 def record_result(
     objective_id: uuid.UUID | str,
     result: object,

@@ -17,7 +17,7 @@ from typing import Any
 import peewee
 
 from acct_tui.errors import DomainError, StaleEdit
-from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import (
     Account,
     ApprovalDecision,
@@ -139,6 +139,7 @@ def _refuse_duplicate_name(name: str, except_id: uuid.UUID | None = None) -> Non
         raise DomainError(f"An account named “{existing.name}” already exists (names ignore case).")
 
 
+@retried_on_conflict
 def create_account(
     name: object,
     owner: object = "",
@@ -173,6 +174,7 @@ def _get_account(account_id: uuid.UUID | str) -> Account:
     return account
 
 
+@retried_on_conflict
 def edit_account(
     account_id: uuid.UUID | str,
     *,
@@ -214,6 +216,7 @@ def edit_account(
     return account.version
 
 
+@retried_on_conflict
 def archive_account(account_id: uuid.UUID | str, archived: bool = True, *, actor: str | None = None) -> None:
     """Archive (hide from the working list) or restore an account; nothing is deleted."""
     actor = actor or current_user()
@@ -257,6 +260,7 @@ def _start_run(account: Account, actor: str, template: Template, now: datetime) 
     return run
 
 
+@retried_on_conflict
 def start_run(account_id: uuid.UUID | str, *, actor: str | None = None) -> uuid.UUID:
     """Start the account's run of the template's latest version (accounts made by `create_account` already
     have one)."""
@@ -323,6 +327,7 @@ def _field(template: Template, step: int, key: str) -> Field:
         raise DomainError(f"Step {step} has no field “{key}”.") from None
 
 
+@retried_on_conflict
 def set_field(
     run_id: uuid.UUID | str,
     step: int,
@@ -381,6 +386,7 @@ def set_field(
     return current_version + 1
 
 
+@retried_on_conflict
 def record_held_outcome(
     account_id: uuid.UUID | str,
     step: int | None,
@@ -401,6 +407,7 @@ def record_held_outcome(
                after={where: text})
 
 
+@retried_on_conflict
 def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Mark a task done (refused with the reason when a gate locks it or a required field is empty)."""
     actor = actor or current_user()
@@ -410,6 +417,7 @@ def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = Non
         return _apply(run, state, transition, actor, "step.complete", step)
 
 
+@retried_on_conflict
 def reopen_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Reopen a done task (or a granted approval, which goes back to the queue)."""
     actor = actor or current_user()
@@ -420,6 +428,7 @@ def reopen_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None)
         return _apply(run, state, transition, actor, action, step)
 
 
+@retried_on_conflict
 def reopen_approval(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Take back a granted approval so its steps can be edited; it returns to the approval queue."""
     actor = actor or current_user()
@@ -428,6 +437,7 @@ def reopen_approval(run_id: uuid.UUID | str, step: int, *, actor: str | None = N
         return _apply(run, state, state.reopen_approval(step), actor, "approval.reopen", step)
 
 
+@retried_on_conflict
 def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, actor: str | None) -> Progress:
     comment_text = multi_line_text(comment, "Comment", MAX_COMMENT).strip()
     actor = actor or current_user()

@@ -28,6 +28,7 @@ from acct_tui.store.db import (
     latest_schema_version,
     open_database,
     resolve_database_path,
+    retried_on_conflict,
     write_transaction,
 )
 from acct_tui.store.models import ALL_MODELS, SchemaVersion
@@ -138,6 +139,7 @@ def _team_database(cli_db: str | None) -> peewee.Database:
     return open_database(target)
 
 
+@retried_on_conflict
 def init_team(cli_db: str | None) -> None:
     """Create (or bring up to date) the schema, the roles, their grants and the rules. Run it again after
     an upgrade: every statement can be repeated."""
@@ -159,6 +161,7 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+@retried_on_conflict
 def grant_role(cli_db: str | None, login: str, role: str) -> str:
     """Make `login` (a PostgreSQL login role) a member of the team role for `role`; returns that group role."""
     if role not in ROLES:
@@ -214,6 +217,7 @@ def _read_portfolio(path: Path) -> dict[type[peewee.Model], list[dict]]:
         source.close()
 
 
+@retried_on_conflict
 def import_portfolio(cli_db: str | None, file: str | os.PathLike[str]) -> Imported:
     """Copy a personal SQLite portfolio into the team database with its ids and its whole history. Rows
     already there (same id) are left as they are, so importing twice changes nothing."""

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from acct_tui.errors import DomainError
 from acct_tui.store import services
-from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepState, UndoMark, utcnow
 from acct_tui.store.values import decode_value, display_value
 from acct_tui.store.templates import run_template
@@ -313,6 +313,7 @@ def _apply_change(change: Change, direction: Direction, user: str) -> None:
     services.archive_account(change.entity_id, archived=archived_after != (direction == "undo"), actor=user)
 
 
+@retried_on_conflict
 def carry_out(change: Change, direction: Direction, *, user: str | None = None) -> UndoPlan:
     """Undo (or redo) `change` in one write transaction: the service's change, its audit event and the mark
     that links them. Refused (DomainError, nothing written) when the plan is refused now."""

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from acct_tui.errors import DomainError
-from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import (
     Account,
     ApprovalDecision,
@@ -36,6 +36,7 @@ class Installed:
     previous: Template | None  # the version it follows, to say what changed
 
 
+@retried_on_conflict
 def install_template(text: str, source: str, *, actor: str | None = None) -> Installed:
     """Install a template file's text as the next version of its key; new runs start on it. A text already
     installed as the latest version is refused, so installing twice does not make an empty version."""
@@ -104,6 +105,7 @@ def preview_upgrades(account_id: uuid.UUID | str | None, version: int) -> list[R
     return [RunPreview(run_id, account, name, preview_upgrade(run_id, version)) for run_id, account, name in rows]
 
 
+@retried_on_conflict
 def upgrade_run(run_id: uuid.UUID | str, version: int, *, allow_loss: bool = False,
                 actor: str | None = None) -> UpgradePlan:
     """Move a run to `version` of its template, as `preview_upgrade` describes it. Refused (nothing changes)

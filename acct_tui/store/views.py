@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from acct_tui.errors import DomainError
-from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import Run, SavedView, StepState, utcnow
 from acct_tui.store.services import _audit
 from acct_tui.workflow import PENDING, REJECTED
@@ -66,6 +66,7 @@ def saved_views(user: str | None = None) -> list[View]:
     return [_view(row) for row in query]
 
 
+@retried_on_conflict
 def save_view(view: View, *, user: str | None = None) -> View:
     """Save `view` (replacing the user's view of the same name); refused when its key opens another view."""
     name = one_line_text(view.name, "The view's name", MAX_VIEW_NAME, required=True)
@@ -96,6 +97,7 @@ def save_view(view: View, *, user: str | None = None) -> View:
     return stored
 
 
+@retried_on_conflict
 def delete_view(name: str, *, user: str | None = None) -> None:
     user = user or current_user()
     with write_transaction():

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from acct_tui.store.db import current_user, write_transaction
+from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import Account, Run, utcnow
 from acct_tui.store.templates import TemplateCache
 from acct_tui.sync.changelog import conflict_keys, copy_due_dates, recompute_runs, record, settle_names
@@ -108,6 +108,7 @@ def steps_with_conflicts(run_id: uuid.UUID | str) -> set[str]:
     return steps
 
 
+@retried_on_conflict
 def resolve(key: str, value: str, *, actor: str | None = None) -> None:
     """Settle a conflict with `value` (JSON: one side's value, or a merge the user wrote): it replaces every
     side's value, here and, after the next sync, everywhere."""

@@ -23,7 +23,7 @@ from typing import IO, Any, BinaryIO, Callable
 from acct_tui import __version__
 from acct_tui.errors import DomainError
 from acct_tui.output_files import shown_path, write_file
-from acct_tui.store.db import write_transaction
+from acct_tui.store.db import retried_on_conflict, write_transaction
 from acct_tui.sync.changelog import Change, MergeResult, changes_after, conflict_keys, high_water_marks, merge, replica_id
 
 PROTOCOL = 1
@@ -117,6 +117,7 @@ def _receive_changes(stream: IO[bytes], progress: Progress) -> list[Change]:
             progress(f"received {len(changes)} changes")
 
 
+@retried_on_conflict
 def _apply(changes: list[Change]) -> MergeResult:
     with write_transaction():
         return merge(changes)
