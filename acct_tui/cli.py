@@ -260,11 +260,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_team_init(args: argparse.Namespace) -> int:
-    from acct_tui.store.team import APPROVER_ROLE, MANAGER_ROLE, init_team
+    from acct_tui.store.team import APPROVER_ROLE, MANAGER_ROLE, MANAGERS_OWN, init_team
 
-    init_team(args.db)
+    managers = init_team(args.db, args.managers)
+    scope = "only the accounts they own" if managers == MANAGERS_OWN else "every account"
     print(f"The team database is ready: roles {MANAGER_ROLE} and {APPROVER_ROLE}, with the rules PostgreSQL "
-          "enforces. Give people a role with: acct-tui team grant LOGIN manager|approver")
+          f"enforces; managers work on {scope}. Give people a role with: acct-tui team grant LOGIN "
+          "manager|approver")
     return 0
 
 
@@ -466,8 +468,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     team = commands.add_parser("team", help="a team database on PostgreSQL: set it up, grant roles, import")
     team_commands = team.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser, required=True)
-    team_commands.add_parser("init", help="create the schema, the roles and their rules (database owner)"
-                             ).set_defaults(handler=cmd_team_init)
+    init = team_commands.add_parser("init", help="create the schema, the roles and their rules (database owner)")
+    init.add_argument("--managers", choices=("own", "all"),
+                      help="managers work on the accounts they own, or on all (default: as set before; at first all)")
+    init.set_defaults(handler=cmd_team_init)
     grant = team_commands.add_parser("grant", help="give a PostgreSQL login a team role")
     grant.add_argument("login", metavar="LOGIN")
     grant.add_argument("role", choices=("manager", "approver"))

@@ -118,6 +118,42 @@ def test_nobody_decides_a_gate_they_submitted_through_the_app_or_with_sql(team):
     assert [decision.approver for decision in ApprovalDecision.select()] == ["ray"]
 
 
+def test_in_own_mode_a_manager_changes_only_their_own_accounts_through_the_app_or_with_sql(team):
+    result = acct("team", "init", "--managers", "own", db=team.url("tester"))
+    assert result.returncode == 0 and "managers work on only the accounts they own" in result.stdout
+    team.login("tester")
+    theirs = services.create_account("Theirs", owner="ray")
+    theirs_run = queries.account_detail(theirs).run_id
+    team.login("mia")
+    mine = services.create_account("Mine")
+    assert Account.get_by_id(mine).owner == "mia"  # a manager's new account is theirs
+    services.set_field(queries.account_detail(mine).run_id, 1, NOTES_KEY, "Kick-off booked")
+    refused = "“Theirs” belongs to ray: in this team managers work only on the accounts they own"
+    for attempt in (lambda: services.edit_account(theirs, industry="Retail"),
+                    lambda: services.set_field(theirs_run, 1, NOTES_KEY, "Taken over"),
+                    lambda: services.complete_step(theirs_run, 1)):
+        with pytest.raises(DomainError, match=refused):
+            attempt()
+    with pytest.raises(DomainError, match="managers work only on the accounts they own"):
+        services.edit_account(mine, owner="ray")  # nor hands their own to someone else
+    for sql in ("UPDATE account SET industry = 'Retail' WHERE id = %s",
+                "UPDATE step_state SET status = 'done' WHERE number = 1 AND run_id = "
+                "(SELECT id FROM run WHERE account_id = %s)",
+                "UPDATE run SET done_count = 20 WHERE account_id = %s"):
+        with pytest.raises(Exception, match=refused):
+            team.raw("mia", sql, theirs)
+    assert Account.get_by_id(theirs).industry == "" and gate_status(theirs_run, 1) != "done"
+    assert FieldValue.select().where((FieldValue.run == theirs_run) & (FieldValue.key == NOTES_KEY)).count() == 0
+    # Approvers decide every account's gates, so they work on every account.
+    team.login("ann")
+    services.edit_account(theirs, industry="Retail")
+    # And when the team lets managers work on all accounts, mia may too.
+    init_team(team.url("tester"), managers="all")
+    team.login("mia")
+    services.edit_account(theirs, industry="Media")
+    assert Account.get_by_id(theirs).industry == "Media"
+
+
 def test_team_init_by_someone_else_than_the_owner_is_refused_in_one_line(team):
     result = acct("team", "init", db=team.url("mia"))
     assert result.returncode == EXIT_PERMISSION_DENIED

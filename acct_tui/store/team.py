@@ -7,6 +7,12 @@ SQLite portfolio into it.
 - Triggers make the identity in the data the session user's (decisions, submissions, the audit log), refuse a
   decision on a gate whose covered steps the deciding login submitted (two people, always), and refuse a gate
   marked approved or rejected without a decision recorded in the same transaction.
+- The team decides whether managers work on every account (`all`, the default) or only on the accounts whose
+  owner is their login (`own`): `team init --managers own|all`. Approvers decide every account's gates, so
+  they work on every account; so does the database owner. In `own` mode a trigger on each table that belongs
+  to an account refuses, with a sentence naming the owner, a manager's insert, update or delete of another's
+  account (a row-level-security policy would instead skip those rows without an error: the app would say
+  "saved", psql "UPDATE 0").
 So a login that bypasses the app (psql with the same password) meets the same refusals.
 """
 
@@ -37,14 +43,21 @@ from acct_tui.workflow import APPROVED, REJECTED
 MANAGER_ROLE = "acct_manager"
 APPROVER_ROLE = "acct_approver"
 ROLES = {"manager": MANAGER_ROLE, "approver": APPROVER_ROLE}
+# What managers work on: every account, or only the accounts whose owner is their login.
+MANAGERS_ALL = "all"
+MANAGERS_OWN = "own"
+MANAGER_SCOPES = (MANAGERS_ALL, MANAGERS_OWN)
+# The team's settings: a table only the database owner writes (a session setting could be changed by anyone).
+SETTINGS_TABLE = "team_setting"
 # A transaction-local setting that lets the database owner (and only the owner) copy history recorded under
 # other names: `team import` keeps who did what in the personal portfolio.
 IMPORT_SETTING = "acct.importing"
 
-_OWNER_IMPORTING = (
-    f"(current_setting('{IMPORT_SETTING}', true) = 'on' AND session_user = "
-    "(SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()))"
-)
+_DATABASE_OWNER = "(SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database())"
+_OWNER_IMPORTING = f"(current_setting('{IMPORT_SETTING}', true) = 'on' AND session_user = {_DATABASE_OWNER})"
+# Tables whose rows belong to one account, and how a row names it.
+_ACCOUNT_TABLES = {"account": "id", "run": "account_id", "kpi_entry": "account_id", "step_state": "run_id",
+                   "field_value": "run_id", "objective": "run_id"}
 
 TEAM_SCHEMA_SQL = (
     f"""DO $$ BEGIN
@@ -56,6 +69,8 @@ TEAM_SCHEMA_SQL = (
         END IF;
     END $$""",
     f"GRANT {MANAGER_ROLE} TO {APPROVER_ROLE}",
+    f"CREATE TABLE IF NOT EXISTS {SETTINGS_TABLE} (name VARCHAR(40) PRIMARY KEY, value TEXT NOT NULL)",
+    f"INSERT INTO {SETTINGS_TABLE} (name, value) VALUES ('managers', '{MANAGERS_ALL}') ON CONFLICT DO NOTHING",
     f"GRANT USAGE ON SCHEMA public TO {MANAGER_ROLE}",
     f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {MANAGER_ROLE}",
     f"GRANT INSERT, UPDATE ON account, run, step_state, field_value, kpi_entry, objective TO {MANAGER_ROLE}",
@@ -113,6 +128,50 @@ TEAM_SCHEMA_SQL = (
     END $$""",
     "DROP TRIGGER IF EXISTS acct_audit_rules ON audit_event",
     "CREATE TRIGGER acct_audit_rules BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION acct_audit_rules()",
+    # Whether the session user may change an account owned by `account_owner`.
+    f"""CREATE OR REPLACE FUNCTION acct_works_on(account_owner text) RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT account_owner = session_user
+            OR (SELECT value FROM {SETTINGS_TABLE} WHERE name = 'managers') IS DISTINCT FROM '{MANAGERS_OWN}'
+            OR pg_has_role(session_user, '{APPROVER_ROLE}', 'MEMBER')
+            OR session_user = {_DATABASE_OWNER}
+    $$""",
+    f"""CREATE OR REPLACE FUNCTION acct_ownership_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        changed jsonb;
+        account_owner text;
+        account_name text;
+    BEGIN
+        IF acct_works_on(NULL) THEN  -- true whoever owns the account: no need to look the owner up
+            RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        END IF;
+        IF TG_TABLE_NAME = 'account' AND TG_OP = 'INSERT' THEN  -- (NEW.owner exists only for an account)
+            IF NEW.owner = '' THEN
+                NEW.owner := session_user;  -- a manager's new account is theirs
+            END IF;
+        END IF;
+        FOREACH changed IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+                                       CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END] LOOP
+            CONTINUE WHEN changed IS NULL;
+            IF TG_TABLE_NAME = 'account' THEN
+                account_owner := changed->>'owner';
+                account_name := changed->>'name';
+            ELSE
+                SELECT owner, name INTO account_owner, account_name FROM account
+                WHERE id = COALESCE((changed->>'account_id')::uuid,
+                                    (SELECT account_id FROM run WHERE id = (changed->>'run_id')::uuid));
+            END IF;
+            IF NOT acct_works_on(account_owner) THEN
+                RAISE EXCEPTION '“%” belongs to %: in this team managers work only on the accounts they own.',
+                    account_name, COALESCE(NULLIF(account_owner, ''), 'nobody');
+            END IF;
+        END LOOP;
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END $$""",
+    *(statement for table in _ACCOUNT_TABLES for statement in (
+        f"DROP TRIGGER IF EXISTS acct_ownership_rules ON {table}",
+        f"CREATE TRIGGER acct_ownership_rules BEFORE INSERT OR UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION acct_ownership_rules()",
+    )),
 )
 
 
@@ -140,11 +199,14 @@ def _team_database(cli_db: str | None) -> peewee.Database:
 
 
 @retried_on_conflict
-def init_team(cli_db: str | None) -> None:
-    """Create (or bring up to date) the schema, the roles, their grants and the rules. Run it again after
-    an upgrade: every statement can be repeated."""
+def init_team(cli_db: str | None, managers: str | None = None) -> str:
+    """Create (or bring up to date) the schema, the roles, their grants and the rules, and set what managers
+    work on when `managers` is given. Run it again after an upgrade: every statement can be repeated.
+    Returns what managers work on now."""
     import psycopg
 
+    if managers is not None and managers not in MANAGER_SCOPES:
+        raise DomainError(f"“{managers}” is not a choice for managers: {' or '.join(MANAGER_SCOPES)}.")
     db = _team_database(cli_db)
     with write_transaction():
         cursor = db.cursor()  # the statements hold % signs of PL/pgSQL: sent without parameters, as written
@@ -155,6 +217,9 @@ def init_team(cli_db: str | None) -> None:
             raise explain_postgres(error, describe_database(db.database)) from None
         name = db.execute_sql("SELECT current_database()").fetchone()[0]
         db.execute_sql(f"GRANT CONNECT ON DATABASE {_quoted(name)} TO {MANAGER_ROLE}, {APPROVER_ROLE}")
+        if managers is not None:
+            db.execute_sql(f"UPDATE {SETTINGS_TABLE} SET value = %s WHERE name = 'managers'", (managers,))
+        return db.execute_sql(f"SELECT value FROM {SETTINGS_TABLE} WHERE name = 'managers'").fetchone()[0]
 
 
 def _quoted(identifier: str) -> str:
@@ -257,5 +322,5 @@ def _name_clashes(accounts: list[dict]) -> list[str]:
     return sorted(f"“{name}”" for account_id, key, name in existing if account_id != by_key[key]["id"])
 
 
-__all__ = ["ROLES", "Imported", "grant_role", "import_portfolio", "init_team",
+__all__ = ["MANAGER_SCOPES", "ROLES", "Imported", "grant_role", "import_portfolio", "init_team",
            "refuse_on_team_database"]
