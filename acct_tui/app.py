@@ -32,7 +32,7 @@ from acct_tui.screens.accounts import AccountsScreen
 from acct_tui.screens.help import KeysScreen
 from acct_tui.settings import load_settings, save_setting
 from acct_tui.store.backend import is_database_url
-from acct_tui.store.db import data_version
+from acct_tui.store.db import change_watch_seconds, data_version
 from acct_tui.store.held import HeldStore, held_path
 from acct_tui.store.writer import Writer
 from acct_tui.stylesheet import stylesheet_path
@@ -120,7 +120,7 @@ class AcctApp(KeysInOrderApp):
     # What the line above every footer says about saving (see WriteStatus); empty hides it.
     write_status = reactive("")
 
-    def __init__(self, db_path: Path | str, *, watch_interval: float = 1.0,
+    def __init__(self, db_path: Path | str, *, watch_interval: float | None = None,
                  startup_warnings: Iterable[str] = ()) -> None:
         super().__init__()
         self.db_path = db_path if is_database_url(db_path) else Path(db_path)
@@ -145,7 +145,8 @@ class AcctApp(KeysInOrderApp):
         for signal_number in EXIT_SIGNALS:
             loop.add_signal_handler(signal_number, self._exit_on_signal, signal_number)
         self._seen_data_version = data_version()
-        self.set_interval(self.watch_interval, self._check_for_changes, name="data-version watch")
+        self.set_interval(self.watch_interval or change_watch_seconds(), self._check_for_changes,
+                          name="data-version watch")
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.writer = Writer(self.held, self._deliver_from_writer(), self._writer_waiting)
         self.set_interval(HELD_RETRY_SECONDS, self._retry_held_file, name="held edits retry")

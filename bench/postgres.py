@@ -9,6 +9,19 @@ from pathlib import Path
 
 from generate import TABLES
 
+from acct_tui.store.backend import WRITE_LOCK_KEY
+
+
+# Another session holding the team database's write lock (the advisory lock every acct-tui write takes first),
+# until told on stdin or for argv[2] seconds: run.py's LOCK_HOLDER for PostgreSQL.
+LOCK_HOLDER = f"""
+import select, sys, psycopg
+with psycopg.connect(sys.argv[1]) as connection:
+    connection.execute("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+    print("locked", flush=True)
+    select.select([sys.stdin], [], [], float(sys.argv[2]))
+"""
+
 
 def start_server(folder: Path):
     """A PostgreSQL 16 server whose data lives in `folder` (kept between runs, like the portfolios)."""

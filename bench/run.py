@@ -42,6 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import live  # noqa: E402
+import postgres  # noqa: E402
+
 TERMINALS = ((80, 24), (200, 50))
 # Targets at 100,000 accounts (milliseconds; memory in MB).
 TARGETS = {"first_rows_ms": 1500, "keystroke_p95_ms": 50, "checklist_ms": 100, "report_ms": 1000,
@@ -305,6 +308,10 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> di
                 await pilot.pause()
 
         await measure_notes_keys(app, pilot, press, list_shown, db, results)
+        try:
+            await live.measure_seen_by_another_session(app, frames.expect, db, WAIT_SECONDS, p95, results)
+        except (TimeoutError, RuntimeError, AssertionError) as error:
+            note_failure(results, "a decision seen from another session", error)
     results["peak_memory_mb"] = peak_memory_mb()
     return results
 
@@ -342,7 +349,8 @@ async def measure_notes_keys(app: Any, pilot: Any, press: Callable, list_shown: 
         return samples
 
     unlocked = await type_notes()
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db), str(LOCK_SECONDS)],
+    lock_holder = postgres.LOCK_HOLDER if str(db).startswith("postgresql://") else LOCK_HOLDER
+    holder = subprocess.Popen([sys.executable, "-c", lock_holder, str(db), str(LOCK_SECONDS)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -417,6 +425,8 @@ ROWS = (
     ("notes_key_locked_median_ms", "same, write lock held by another process, median (ms)", "{:,.1f}"),
     ("notes_key_locked_p95_ms", "same, write lock held by another process, p95 (ms)", "{:,.1f}"),
     ("notes_key_locked_waited", "the app said it was waiting for the database", "{}"),
+    ("seen_elsewhere_median_ms", "a decision in another session shown, median (ms)", "{:,.0f}"),
+    ("seen_elsewhere_p95_ms", "a decision in another session shown, p95 (ms)", "{:,.0f}"),
     ("peak_memory_mb", "app peak memory (MB)", "{:,.0f}"),
     ("store_account_rows_ms", "store: account rows (ms)", "{:,.0f}"),
     ("store_prepare_rows_ms", "list: prepare rows (ms)", "{:,.0f}"),
@@ -492,8 +502,6 @@ def main() -> int:
         entry["db_mb"] = db.stat().st_size / 1e6
         target = str(db)
         if args.postgres:
-            import postgres
-
             print(f"copying {size:,} accounts into PostgreSQL…", file=sys.stderr)
             target, entry["generate_s"] = postgres.load(postgres.start_server(args.dir / "postgres"),
                                                          f"portfolio_{size}", db)

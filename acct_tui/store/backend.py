@@ -26,6 +26,10 @@ CHANGES_CHANNEL = "acct_changes"
 # (without it, under READ COMMITTED, approve and reject of one gate both succeeded). The number is "acct" in ASCII.
 WRITE_LOCK_KEY = 0x61636374
 CONNECT_TIMEOUT_SECONDS = 10
+# The change listener's thread looks this often whether it is asked to stop; after a failure it waits this
+# long before connecting again.
+LISTEN_POLL_SECONDS = 0.5
+RECONNECT_PAUSE_SECONDS = 1.0
 MASK = "********"
 
 
@@ -73,6 +77,7 @@ class SqliteBackend:
     """The per-user file: BEGIN IMMEDIATE, `PRAGMA data_version`, SQLite's own SQL spellings."""
 
     name = "sqlite"
+    watch_seconds = 1.0  # how often the app reads data_version
     column_types: ClassVar[dict[str, str]] = {
         "uuid": "TEXT", "timestamp": "DATETIME", "boolean": "INTEGER", "small_integer": "INTEGER"}
     param = "?"
@@ -108,48 +113,74 @@ SQLITE = SqliteBackend()
 
 
 class ChangeListener:
-    """A connection of its own that LISTENs on the changes channel; `version()` counts the commits of other
-    connections, as SQLite's data_version does. After a dropped connection it reconnects and counts one
-    change, so the screens reload whatever they missed meanwhile."""
+    """A connection of its own, on a thread of its own, that LISTENs on the changes channel; `version()`
+    counts the commits of other connections, as SQLite's data_version does, without a round trip (the UI
+    thread calls it several times a second, and a server gone silent must not freeze the app). After a dropped
+    connection the thread reconnects and counts one change, so the screens reload whatever they missed."""
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
-        self._connection: Any = None
+        self._lock = threading.Lock()
+        self._senders: list[str] = []  # the backend pid of each commit notified and not yet counted
         self._changes = 0
+        self._problem: str | None = None
+        self._connected = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def version(self, own_pid: int | None) -> int:
-        import psycopg
-
-        try:
-            self._count_notifications(own_pid)
-        except psycopg.Error:
-            self.close()
-            try:
-                self._count_notifications(own_pid)  # the server restarted or the link dropped: connect again
-            except psycopg.Error as error:
-                self.close()
+        with self._lock:
+            starting = self._thread is None
+            if starting:
+                self._stopping.clear()
+                self._thread = threading.Thread(target=self._listen, name="acct-tui change listener", daemon=True)
+                self._thread.start()
+        if starting:
+            # The first version is read once listening (or failing): a commit made meanwhile is not missed.
+            self._connected.wait(CONNECT_TIMEOUT_SECONDS + 1)
+        with self._lock:
+            if self._problem is not None:
                 # the app's change watcher handles Peewee's errors; the listener is the one raw psycopg connection
-                raise peewee.OperationalError(mask_password(" ".join(str(error).split()))) from None
-        return self._changes
+                raise peewee.OperationalError(self._problem)
+            self._changes += sum(sender != str(own_pid) for sender in self._senders)
+            self._senders.clear()
+            return self._changes
 
-    def _count_notifications(self, own_pid: int | None) -> None:
+    def _listen(self) -> None:
         import psycopg
 
-        if self._connection is None:
-            self._connection = psycopg.connect(self._conninfo, autocommit=True,
-                                               connect_timeout=CONNECT_TIMEOUT_SECONDS)
-            self._connection.execute(f"LISTEN {CHANGES_CHANNEL}")
-            self._changes += 1  # whatever was committed while not listening: the screens reload once
-        # A round trip reads what has arrived, and finds out at once when the connection has dropped.
-        self._connection.execute("SELECT 1")
-        for notification in self._connection.notifies(timeout=0):
-            if notification.payload != str(own_pid):
-                self._changes += 1
+        first = True
+        while not self._stopping.is_set():
+            try:
+                connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            except psycopg.Error as error:
+                with self._lock:
+                    self._problem = mask_password(" ".join(str(error).split()))
+                self._connected.set()
+                self._stopping.wait(RECONNECT_PAUSE_SECONDS)
+                continue
+            try:
+                with connection:
+                    connection.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    with self._lock:
+                        self._problem = None
+                        self._changes += 0 if first else 1  # whatever was committed while not listening
+                    first = False
+                    self._connected.set()
+                    while not self._stopping.is_set():
+                        # Returns after the timeout (to look at `_stopping`); raises when the connection drops.
+                        for notification in connection.notifies(timeout=LISTEN_POLL_SECONDS):
+                            with self._lock:
+                                self._senders.append(notification.payload)
+            except psycopg.Error:
+                continue  # the connection dropped (a restart, the network): connect again at once
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        if self._thread is not None:
+            self._stopping.set()
+            self._thread.join(LISTEN_POLL_SECONDS + 1)
+            self._thread = None
+            self._connected.clear()
 
 
 class PostgresBackend:
@@ -157,6 +188,9 @@ class PostgresBackend:
     sessions about each other's commits, and the actor is the session user."""
 
     name = "postgresql"
+    # Reading the listener's count costs no round trip: looking four times a second shows another session's
+    # commit within the issue's second, reload included.
+    watch_seconds = 0.25
     column_types: ClassVar[dict[str, str]] = {
         "uuid": "UUID", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN", "small_integer": "SMALLINT"}
     param = "%s"
@@ -164,7 +198,6 @@ class PostgresBackend:
     def __init__(self, url: str) -> None:
         self.url = url
         self._listener = ChangeListener(url)
-        self._listener_lock = threading.Lock()
         self._session_user: str | None = None
 
     @staticmethod
@@ -183,9 +216,7 @@ class PostgresBackend:
 
     def data_version(self, db: peewee.Database) -> int:
         """Commits seen on the changes channel from every connection but the calling thread's own."""
-        own_pid = db.connection().info.backend_pid
-        with self._listener_lock:
-            return self._listener.version(own_pid)
+        return self._listener.version(db.connection().info.backend_pid)
 
     def session_user(self, db: peewee.Database) -> str:
         if self._session_user is None:
@@ -199,8 +230,7 @@ class PostgresBackend:
             db.execute_sql(statement)
 
     def close(self) -> None:
-        with self._listener_lock:
-            self._listener.close()
+        self._listener.close()
 
 
 POSTGRES_SCHEMA_SQL = (

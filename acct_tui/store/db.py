@@ -620,6 +620,11 @@ def data_version() -> int:
     return backend_for(database.obj).data_version(database.obj)
 
 
+def change_watch_seconds() -> float:
+    """How often the app looks at `data_version()` for other sessions' commits."""
+    return backend_for(database.obj).watch_seconds
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """One write transaction. It takes the write lock first (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
