@@ -51,6 +51,7 @@ QUIT_SETTLE_STEPS = 25
 # While held edits could not be written to their file (a full disk), writing them is tried this often.
 HELD_RETRY_SECONDS = 5.0
 WAITING_STATUS = "Waiting for the database: another program is writing… your edits are held."
+SERVER_AWAY_STATUS = "Database server unreachable: your edits are held and saved when it is back."
 # The footer shows the four screen keys as one item ("1234 Screens"): room for each screen's own keys at 80.
 SCREEN_KEYS = Binding.Group("Screens", compact=True)
 
@@ -206,7 +207,7 @@ class AcctApp(KeysInOrderApp):
         """Say on every screen that the app waits for the database, or that typed text is held unsaved."""
         parts = []
         if self.writer is not None and self.writer.waiting:
-            parts.append(WAITING_STATUS)
+            parts.append(SERVER_AWAY_STATUS if self.writer.waiting_for_server else WAITING_STATUS)
         count = len(self.held)
         if count and not parts:
             parts.append(f"{count} unsaved edit{'s' if count != 1 else ''} held: review with H.")

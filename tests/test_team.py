@@ -403,3 +403,29 @@ async def test_in_the_app_an_approver_decides_anothers_submission_but_not_their_
         assert "▶ Alpha · step 5 · Approval: Account Status" in screen_text(app)
     assert gate_status(anns) == PENDING
     assert [(decision.approver, decision.run_id) for decision in ApprovalDecision.select()] == [("ann", mias)]
+
+
+async def test_notes_typed_while_the_server_is_away_are_held_and_saved_when_it_is_back(db, backend,
+                                                                                        postgres_server):
+    from acct_tui.app import SERVER_AWAY_STATUS, AcctApp
+    from tests.test_checklist_screen import open_checklist, stored
+    from tests.ui_support import screen_text, settle, shows, type_text, wait_for
+
+    account = services.create_account("Northwind")
+    name = urlsplit(db.database).path.lstrip("/")
+    app = AcctApp(db.database, watch_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("enter")
+        postgres_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false",
+                              f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
+        await type_text(pilot, "typed while away")
+        await pilot.press("escape")  # leaving the notes saves them
+        await shows(pilot, SERVER_AWAY_STATUS)
+        assert [edit.value for edit in app.held.edits()] == ["typed while away"]
+        postgres_server.admin(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        await wait_for(pilot, lambda: not app.writer.waiting)
+        await settle(pilot)
+        assert SERVER_AWAY_STATUS not in screen_text(app)
+        assert app.held.edits() == []
+    assert stored(account, 1, "notes") == "typed while away"

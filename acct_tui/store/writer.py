@@ -2,9 +2,9 @@
 
 The UI thread never waits for the database. A screen hands `submit()` the service call to make, what to do
 with its outcome (run back on the UI thread through `deliver`), and the user's text it carries. While
-another process holds the write lock the writer keeps trying (the lock is never an error), holds the text of
-every waiting change in the `HeldStore` at once (so a kill while waiting loses nothing), and says so through
-`on_waiting`; when the change commits, the held copy of that text is released. A change refused or failed
+another process holds the write lock, or while a team database's server cannot be reached, the writer keeps
+trying (neither is an error), holds the text of every waiting change in the `HeldStore` at once (so a kill
+while waiting loses nothing), and says so through `on_waiting`; when the change commits, the held copy of that text is released. A change refused or failed
 for any other reason holds its text with that reason before the screen hears of it.
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Callable
 import peewee
 
 from acct_tui.errors import DomainError, StoreUnavailable
+from acct_tui.store.backend import EXIT_SERVER_UNREACHABLE
 from acct_tui.store.db import EXIT_BUSY
 from acct_tui.store.held import WAITING, HeldEdit, HeldStore
 from acct_tui.store.models import database
@@ -25,6 +26,8 @@ from acct_tui.store.models import database
 # How long one attempt waits for another process's write lock before the writer says it is waiting (and
 # tries again); SQLite's own busy timeout would keep the change silent for 10 s.
 LOCK_WAIT_MS = 300
+# While a team database's server cannot be reached, the writer tries the waiting change again this often.
+SERVER_RETRY_SECONDS = 1.0
 
 Deliver = Callable[[Callable[[], None]], None]
 Done = Callable[[Any, DomainError | None], None]
@@ -50,6 +53,7 @@ class Writer:
         self._queued: list[Change] = []  # asked for and not finished, the running one first
         self._undelivered = 0  # results handed to the UI thread that it has not run yet
         self.waiting = False
+        self.waiting_for_server = False  # waiting because a team database's server cannot be reached
         # Set when the app closed before this thread finished: from then on it neither writes nor tells.
         self._abandoned = threading.Event()
         self._thread = threading.Thread(target=self._work, name="acct-tui writer", daemon=True)
@@ -122,12 +126,15 @@ class Writer:
             try:
                 result = change.run()
             except StoreUnavailable as failure:
-                if failure.exit_code != EXIT_BUSY:
+                if failure.exit_code not in (EXIT_BUSY, EXIT_SERVER_UNREACHABLE):
                     error = failure
                     break
                 if self._abandoned.is_set():
                     return  # the app has closed; the change's text is held
-                self._start_waiting()
+                server_away = failure.exit_code == EXIT_SERVER_UNREACHABLE
+                self._start_waiting(server_away)
+                if server_away:  # a refused connection fails at once: try again when the server may be back
+                    self._abandoned.wait(SERVER_RETRY_SECONDS)
                 continue
             except DomainError as failure:
                 error = failure
@@ -139,6 +146,7 @@ class Writer:
         with self._lock:
             self._queued.remove(change)
             was_waiting, self.waiting = self.waiting, False  # this change got the lock (or failed otherwise)
+            self.waiting_for_server = False
             # Counted as busy until the UI thread has run what it is told below (see `busy`).
             self._undelivered += int(was_waiting) + int(change.done is not None)
         draft = change.draft
@@ -151,11 +159,12 @@ class Writer:
         if change.done is not None:
             self._tell(change.done, result, error, counted=True)
 
-    def _start_waiting(self) -> None:
-        if self.waiting:
+    def _start_waiting(self, server_away: bool) -> None:
+        if self.waiting and self.waiting_for_server == server_away:
             return
         with self._lock:
             self.waiting = True
+            self.waiting_for_server = server_away
             for queued in self._queued:
                 self._hold(queued)
         self._tell(self._on_waiting, True)
