@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import live  # noqa: E402
 import postgres  # noqa: E402
 
 TERMINALS = ((80, 24), (200, 50))
@@ -308,10 +307,6 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> di
                 await pilot.pause()
 
         await measure_notes_keys(app, pilot, press, list_shown, db, results)
-        try:
-            await live.measure_seen_by_another_session(app, frames.expect, db, WAIT_SECONDS, p95, results)
-        except (TimeoutError, RuntimeError, AssertionError) as error:
-            note_failure(results, "a decision seen from another session", error)
     results["peak_memory_mb"] = peak_memory_mb()
     return results
 
@@ -425,8 +420,6 @@ ROWS = (
     ("notes_key_locked_median_ms", "same, write lock held by another process, median (ms)", "{:,.1f}"),
     ("notes_key_locked_p95_ms", "same, write lock held by another process, p95 (ms)", "{:,.1f}"),
     ("notes_key_locked_waited", "the app said it was waiting for the database", "{}"),
-    ("seen_elsewhere_median_ms", "a decision in another session shown, median (ms)", "{:,.0f}"),
-    ("seen_elsewhere_p95_ms", "a decision in another session shown, p95 (ms)", "{:,.0f}"),
     ("peak_memory_mb", "app peak memory (MB)", "{:,.0f}"),
     ("store_account_rows_ms", "store: account rows (ms)", "{:,.0f}"),
     ("store_prepare_rows_ms", "list: prepare rows (ms)", "{:,.0f}"),
