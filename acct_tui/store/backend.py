@@ -124,20 +124,18 @@ class ChangeListener:
         self._senders: list[str] = []  # the backend pid of each commit notified and not yet counted
         self._changes = 0
         self._problem: str | None = None
-        self._connected = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stopping: threading.Event | None = None  # set to stop the running thread (each has its own)
 
     def version(self, own_pid: int | None) -> int:
         with self._lock:
-            starting = self._thread is None
-            if starting:
-                self._stopping.clear()
-                self._thread = threading.Thread(target=self._listen, name="acct-tui change listener", daemon=True)
-                self._thread.start()
-        if starting:
+            connected = None
+            if self._stopping is None:
+                self._stopping, connected = threading.Event(), threading.Event()
+                threading.Thread(target=self._listen, args=(self._stopping, connected),
+                                 name="acct-tui change listener", daemon=True).start()
+        if connected is not None:
             # The first version is read once listening (or failing): a commit made meanwhile is not missed.
-            self._connected.wait(CONNECT_TIMEOUT_SECONDS + 1)
+            connected.wait(CONNECT_TIMEOUT_SECONDS + 1)
         with self._lock:
             if self._problem is not None:
                 # the app's change watcher handles Peewee's errors; the listener is the one raw psycopg connection
@@ -146,18 +144,18 @@ class ChangeListener:
             self._senders.clear()
             return self._changes
 
-    def _listen(self) -> None:
+    def _listen(self, stopping: threading.Event, connected: threading.Event) -> None:
         import psycopg
 
         first = True
-        while not self._stopping.is_set():
+        while not stopping.is_set():
             try:
                 connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
             except psycopg.Error as error:
                 with self._lock:
                     self._problem = mask_password(" ".join(str(error).split()))
-                self._connected.set()
-                self._stopping.wait(RECONNECT_PAUSE_SECONDS)
+                connected.set()
+                stopping.wait(RECONNECT_PAUSE_SECONDS)
                 continue
             try:
                 with connection:
@@ -166,8 +164,8 @@ class ChangeListener:
                         self._problem = None
                         self._changes += 0 if first else 1  # whatever was committed while not listening
                     first = False
-                    self._connected.set()
-                    while not self._stopping.is_set():
+                    connected.set()
+                    while not stopping.is_set():
                         # Returns after the timeout (to look at `_stopping`); raises when the connection drops.
                         for notification in connection.notifies(timeout=LISTEN_POLL_SECONDS):
                             with self._lock:
@@ -176,11 +174,11 @@ class ChangeListener:
                 continue  # the connection dropped (a restart, the network): connect again at once
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._stopping.set()
-            self._thread.join(LISTEN_POLL_SECONDS + 1)
-            self._thread = None
-            self._connected.clear()
+        """Tell the thread to stop; it closes its connection within LISTEN_POLL_SECONDS (nobody waits for it)."""
+        with self._lock:
+            if self._stopping is not None:
+                self._stopping.set()
+                self._stopping = None
 
 
 class PostgresBackend:
