@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Collection, Iterable, Literal
+from typing import Callable, Collection, Iterable, Literal, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -38,42 +38,81 @@ MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible wi
 NAME_COLUMN = "name"
 
 
-# eq=False: rows compare by identity, so finding the selected row in 100,000 is one fast `list.index`.
-@dataclass(frozen=True, slots=True, eq=False)
-class ListedAccount:
-    """One row as the list shows it: user text made printable, and folded text for filtering and sorting."""
+class ListedAccount(NamedTuple):
+    """One row of the list: the account's columns as stored, and the folded text and flags a filter query
+    reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load since a query tests them on
+    every row at each keystroke. A flat tuple, its repeated strings and numbers shared between rows: at
+    100,000 accounts an object per row and per value, or display strings made ahead, doubled the app's
+    memory. What is shown is made from it per line drawn."""
 
-    row: AccountRow
-    name: str
-    owner: str
+    id_hex: str  # the account's id as 32 hex digits
+    stored_name: str  # user text as stored: shown through `name`
+    stored_owner: str
+    segment: str
+    stage: str
+    done: int
+    total: int
+    current_step: int | None
+    next_approval: int | None
+    overdue: int
+    last_activity: datetime  # naive UTC
+    archived: bool
+    rejected_gate: int | None  # an approval sent back, whose steps wait to be redone
     search_text: str  # folded "name\nowner": what the filter looks in
-    # What a filter query reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load: a
-    # query tests them on every row at each keystroke.
     owner_key: str
     stage_key: str
     segment_key: str
-    overdue: int
     percent_done: float  # -1 without a run
-    last_activity: datetime
     waiting: bool  # an approval of its run waits for a decision
     rejected: bool  # an approval of its run was refused and waits for the covered steps again
-    conflicted: bool = False  # a sync left a conflict on one of its values
+    conflicted: bool  # a sync left a conflict on one of its values
+
+    @property
+    def name(self) -> str:
+        """The name as shown: without the characters terminals draw at different widths (`column_text`),
+        so columns line up."""
+        return column_text(self.stored_name)
+
+    @property
+    def owner(self) -> str:
+        return column_text(self.stored_owner)
+
+    @property
+    def row(self) -> AccountRow:
+        """The account's row as `account_rows` returns it."""
+        return AccountRow(uuid.UUID(self.id_hex), *self[1:13])
 
 
-def prepare_rows(rows: Iterable[AccountRow], waiting: Collection[uuid.UUID] = (),
+def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UUID] = (),
                  rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()
                  ) -> list[ListedAccount]:
-    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread).
-    The rows come in name order (`account_rows`), which is also the list's default order; `waiting` and
-    `rejected` are the accounts with an approval in that state. Names are shown without the characters
-    terminals draw at different widths (`column_text`), so columns line up."""
-    return [
-        ListedAccount(row, column_text(row.name), column_text(row.owner),
-                      f"{row.name}\n{row.owner}".casefold(), row.owner.casefold(), row.stage.casefold(),
-                      row.segment.casefold(), row.overdue, 100 * row.done / row.total if row.total else -1.0,
-                      row.last_activity, row.id in waiting, row.id in rejected, row.id in conflicted)
-        for row in rows
-    ]
+    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread), from
+    rows in `AccountRow`'s field order (`account_list`'s plain tuples, or `AccountRow`s). They come in name
+    order, which is also the list's default order; `waiting` and `rejected` are the accounts with an approval
+    in that state. Strings and numbers that repeat across rows (owners, stages, segments, progress) are kept
+    once. Written for speed (a named tuple's own constructor is a Python call): it runs over every account."""
+    waiting, rejected, conflicted = ({account.hex for account in ids} for ids in (waiting, rejected, conflicted))
+    folded: dict[str, tuple[str, str]] = {}  # owner, stage or segment -> (the one copy kept, folded)
+    percents: dict[tuple[int, int], float] = {}
+    new_row = tuple.__new__
+    listed: list[ListedAccount] = []
+    append = listed.append
+    for (account_id, name, owner, segment, stage, done, total, current_step, next_approval, overdue, activity,
+         archived, rejected_gate) in rows:
+        if account_id.__class__ is not str:
+            account_id = account_id.hex
+        owner, owner_key = folded.get(owner) or folded.setdefault(owner, (owner, owner.casefold()))
+        segment, segment_key = folded.get(segment) or folded.setdefault(segment, (segment, segment.casefold()))
+        stage, stage_key = folded.get(stage) or folded.setdefault(stage, (stage, stage.casefold()))
+        progress = (done, total)
+        percent = percents.get(progress)
+        if percent is None:
+            percent = percents[progress] = 100 * done / total if total else -1.0
+        append(new_row(ListedAccount, (
+            account_id, name, owner, segment, stage, done, total, current_step, next_approval, overdue, activity,
+            archived, rejected_gate, f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, percent,
+            account_id in waiting, account_id in rejected, account_id in conflicted)))
+    return listed
 
 
 def _local_time(utc: datetime) -> datetime:
@@ -89,14 +128,14 @@ def _age(utc: datetime, now: datetime) -> str:
     return "now"
 
 
-def _progress(row: AccountRow, bar_width: int) -> str:
+def _progress(row: ListedAccount, bar_width: int) -> str:
     if not row.total:
         return "no run"
     filled = round(bar_width * row.done / row.total)
     return f"{row.done:>2}/{row.total:<2} " + "█" * filled + "░" * (bar_width - filled)
 
 
-def _step(row: AccountRow) -> str:
+def _step(row: ListedAccount) -> str:
     if row.current_step is not None:
         return str(row.current_step)
     return "✓" if row.total and row.done == row.total else "—"
@@ -105,14 +144,14 @@ def _step(row: AccountRow) -> str:
 def _name(account: ListedAccount) -> str:
     if account.conflicted:
         return f"{CONFLICT_GLYPH} {account.name}"
-    if account.row.archived:
+    if account.archived:
         return f"{ARCHIVED_GLYPH} {account.name}"
-    if account.row.rejected_gate is not None:
+    if account.rejected_gate is not None:
         return f"{REJECTED_GLYPH} {account.name}"
     return account.name
 
 
-def _approval(row: AccountRow) -> str:
+def _approval(row: ListedAccount) -> str:
     if row.next_approval is None:
         return "—"
     return f"{row.next_approval}{REJECTED_GLYPH}" if row.next_approval == row.rejected_gate else str(row.next_approval)
@@ -145,24 +184,24 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column(NAME_COLUMN, "Account", "Account", 30, 20, lambda a, short, now: _name(a), None),
     Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_key),
-    Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.row.segment,
-           lambda a: _position(a.row.segment, SEGMENTS)),
-    Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.row.stage,
-           lambda a: _position(a.row.stage, STAGES)),
+    Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.segment,
+           lambda a: _position(a.segment, SEGMENTS)),
+    Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.stage,
+           lambda a: _position(a.stage, STAGES)),
     Column("progress", "Progress", "Progress", 16, 11,
-           lambda a, short, now: _progress(a.row, 5 if short else 10),
-           lambda a: a.row.done / a.row.total if a.row.total else -1.0),
-    Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a.row),
-           lambda a: _missing_last(a.row.current_step), align="right"),
+           lambda a, short, now: _progress(a, 5 if short else 10),
+           lambda a: a.done / a.total if a.total else -1.0),
+    Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a),
+           lambda a: _missing_last(a.current_step), align="right"),
     Column("approval", "Approval", "Appr", 8, 4,
-           lambda a, short, now: _approval(a.row),
-           lambda a: _missing_last(a.row.next_approval), align="right"),
-    Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.row.overdue) if a.row.overdue else "·",
-           lambda a: a.row.overdue, align="right", descending_first=True),
+           lambda a, short, now: _approval(a),
+           lambda a: _missing_last(a.next_approval), align="right"),
+    Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.overdue) if a.overdue else "·",
+           lambda a: a.overdue, align="right", descending_first=True),
     Column("activity", "Last activity", "Last", 16, 4,
-           lambda a, short, now: _age(a.row.last_activity, now) if short
-           else _local_time(a.row.last_activity).strftime("%Y-%m-%d %H:%M"),
-           lambda a: a.row.last_activity, descending_first=True),
+           lambda a, short, now: _age(a.last_activity, now) if short
+           else _local_time(a.last_activity).strftime("%Y-%m-%d %H:%M"),
+           lambda a: a.last_activity, descending_first=True),
 )
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 # Which columns stay when the terminal is narrow, most important first (the name is always shown), and
@@ -311,18 +350,18 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def shown_names(self) -> list[str]:
         """The names in the order shown."""
-        return [account.row.name for account in self._shown]
+        return [account.stored_name for account in self._shown]
 
     # What the screen changes ------------------------------------------------------------------------
 
     def set_rows(self, accounts: list[ListedAccount], select: uuid.UUID | None = None) -> None:
         """Show freshly loaded rows (in name order). The cursor moves to the account `select`, else stays
         on the account it was on when that is still shown."""
-        wanted = select or (self._selected.row.id if self._selected else None)
-        self._selected = next((account for account in accounts if account.row.id == wanted), None)
+        wanted = select.hex if select else (self._selected.id_hex if self._selected else None)
+        self._selected = next((account for account in accounts if account.id_hex == wanted), None)
         self._by_name = accounts
         self._orders.clear()
-        self._active_count = sum(1 for account in accounts if not account.row.archived)
+        self._active_count = sum(1 for account in accounts if not account.archived)
         self._sort()
 
     def set_filter(self, text: str) -> None:
@@ -364,7 +403,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         few orders are kept until new rows arrive: switching between saved views then sorts nothing."""
         order = (self.sort_column.key, self.sort_descending, self.show_archived)
         if order not in self._orders:
-            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.row.archived]
+            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.archived]
             if self.sort_column.sort_key is None:
                 self._orders[order] = accounts[::-1] if self.sort_descending else accounts
             else:
@@ -381,19 +420,23 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.query_problems = query.problems
         # Typing on narrows what is already shown; anything else starts again from every candidate.
         accounts = self._shown if query.narrows(self._shown_query) else self._candidates
+        # The selected account can only move up in a list narrowed from the one it is in: its search stops there.
+        cursor_on_selected = (accounts is self._shown and self._cursor < len(self._shown)
+                              and self._shown[self._cursor] is self._selected)
         if query != self._shown_query or accounts is not self._shown:
             self._shown = query.filter(accounts)
             self._shown_query = query
-        self._restore_cursor()
+        self._restore_cursor(self._cursor + 1 if cursor_on_selected else len(self._shown))
         self.virtual_size = Size(self.size.width, len(self._shown) + 1)
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.Highlighted(self, self.selected))
 
-    def _restore_cursor(self) -> None:
-        """Keep the cursor on the selected account when it is still shown, else at the same position."""
+    def _restore_cursor(self, search_end: int) -> None:
+        """Keep the cursor on the selected account when it is still shown (looked for before `search_end`),
+        else at the same position. Rows compare by value, so each row looked at costs a comparison."""
         try:
-            self._cursor = self._shown.index(self._selected) if self._selected is not None else 0
+            self._cursor = self._shown.index(self._selected, 0, search_end) if self._selected is not None else 0
         except ValueError:
             self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
         self._selected = self.selected
@@ -497,7 +540,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _row_line(self, account: ListedAccount, is_cursor: bool, width: int, base: Style) -> Strip:
         style = base
-        if account.row.archived:
+        if account.archived:
             style += self.get_component_rich_style("account-table--archived")
         if is_cursor:
             style += self.get_component_rich_style("account-table--cursor")
@@ -506,7 +549,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         for number, placed in enumerate(self._columns()):
             text = fit_cells(placed.column.cell(account, placed.short, now), placed.width, placed.column.align)
             cell_style = style
-            if placed.column.key == "overdue" and account.row.overdue:
+            if placed.column.key == "overdue" and account.overdue:
                 cell_style += self.get_component_rich_style("account-table--overdue")
             if number:
                 segments.append(Segment(" ", style))
