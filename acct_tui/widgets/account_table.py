@@ -32,6 +32,7 @@ from acct_tui.workflow.query import AccountQuery, parse_query
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
 ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
+FILTERED_ROWS_KEPT = 300_000  # rows in the filter results kept for backspace (8 bytes each)
 CONFLICT_GLYPH = "≠"  # a sync found a value changed on both sides (the Conflicts view, `!`, settles it)
 REJECTED_GLYPH = "✘"  # an approval was rejected: its steps wait to be redone (the checklist's mark too)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
@@ -310,6 +311,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._candidates: list[ListedAccount] = []  # in sort order, archived ones only when shown
         self._shown: list[ListedAccount] = []  # the candidates that pass the filter
         self._shown_query = AccountQuery()  # the filter `_shown` was computed for
+        self._filtered: dict[AccountQuery, list[ListedAccount]] = {}  # earlier results over `_candidates`
         self._orders: dict[tuple[str, bool, bool], list[ListedAccount]] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
@@ -411,6 +413,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             if len(self._orders) > ORDERS_KEPT:
                 del self._orders[next(iter(self._orders))]
         self._candidates = self._orders[order]
+        self._filtered.clear()
         self._shown_query = AccountQuery()
         self._shown = self._candidates
         self._apply_filter()
@@ -418,25 +421,49 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _apply_filter(self) -> None:
         query = parse_query(self._filter, datetime.now(timezone.utc).replace(tzinfo=None))  # rows hold naive UTC
         self.query_problems = query.problems
-        # Typing on narrows what is already shown; anything else starts again from every candidate.
-        accounts = self._shown if query.narrows(self._shown_query) else self._candidates
-        # The selected account can only move up in a list narrowed from the one it is in: its search stops there.
-        cursor_on_selected = (accounts is self._shown and self._cursor < len(self._shown)
-                              and self._shown[self._cursor] is self._selected)
-        if query != self._shown_query or accounts is not self._shown:
-            self._shown = query.filter(accounts)
-            self._shown_query = query
-        self._restore_cursor(self._cursor + 1 if cursor_on_selected else len(self._shown))
+        earlier, earlier_query = self._shown, self._shown_query
+        self._shown, self._shown_query = self._matches(query), query
+        # Where the selected account can be now: a narrower query keeps the rows it had before the cursor (or
+        # fewer), a wider one keeps every row it had, in the same order.
+        if not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
+            self._restore_cursor(0, len(self._shown))
+        elif query.narrows(earlier_query):
+            self._restore_cursor(0, self._cursor + 1)
+        elif earlier_query.narrows(query):
+            self._restore_cursor(self._cursor, len(self._shown))
+        else:
+            self._restore_cursor(0, len(self._shown))
         self.virtual_size = Size(self.size.width, len(self._shown) + 1)
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.Highlighted(self, self.selected))
 
-    def _restore_cursor(self, search_end: int) -> None:
-        """Keep the cursor on the selected account when it is still shown (looked for before `search_end`),
-        else at the same position. Rows compare by value, so each row looked at costs a comparison."""
+    def _matches(self, query: AccountQuery) -> list[ListedAccount]:
+        """The candidates that match `query`. Results are kept until the candidates change, so taking back
+        what was typed (backspace) filters nothing; a new query is tested only over the shortest result shown
+        or kept that it narrows (typing on in a word), else over every candidate."""
+        if query.is_empty:
+            return self._candidates
+        matches = self._filtered.get(query)
+        if matches is None:
+            bases = [kept for earlier, kept in (*self._filtered.items(), (self._shown_query, self._shown))
+                     if query.narrows(earlier)]
+            matches = query.filter(min(bases, key=len, default=self._candidates))
+            if query.is_timed:  # not-touched:N is tested anew each time, against the time then
+                return matches
+            self._filtered[query] = matches
+            kept_rows = sum(map(len, self._filtered.values()))
+            while kept_rows > FILTERED_ROWS_KEPT and len(self._filtered) > 1:
+                kept_rows -= len(self._filtered.pop(next(iter(self._filtered))))
+        else:
+            self._filtered[query] = self._filtered.pop(query)  # most recently used last
+        return matches
+
+    def _restore_cursor(self, start: int, end: int) -> None:
+        """Keep the cursor on the selected account when it is still shown (looked for between `start` and
+        `end`: rows compare by value, each row looked at costs a comparison), else at the same position."""
         try:
-            self._cursor = self._shown.index(self._selected, 0, search_end) if self._selected is not None else 0
+            self._cursor = self._shown.index(self._selected, start, end) if self._selected is not None else 0
         except ValueError:
             self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
         self._selected = self.selected

@@ -53,6 +53,7 @@ class Condition:
     spelling: str
     test: Test = field(compare=False)
     cheap: bool = field(default=False, compare=False)  # a flag, read straight off the row
+    timed: bool = field(default=False, compare=False)  # its answer changes with the time (not-touched:N)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class AccountQuery:
     @property
     def is_empty(self) -> bool:
         return not self.words and not self.conditions
+
+    @property
+    def is_timed(self) -> bool:
+        """Whether the same query can match other accounts later (a term counts days up to now)."""
+        return any(condition.timed for condition in self.conditions)
 
     def matches(self, account: QueryableAccount) -> bool:
         text = account.search_text
@@ -158,7 +164,7 @@ def parse_query(text: str, now: datetime) -> AccountQuery:
                 continue
             test = lambda a, word=word: word in a.search_text  # noqa: E731
         conditions.append(Condition(match.group().casefold(), (lambda a, test=test: not test(a)) if negated else test,
-                                    cheap=key is None and not negated))
+                                    cheap=key is None and not negated, timed=folded_key == "not-touched"))
     # Flags first: each pass tests only what the last one kept, and a flag is the quickest test there is.
     conditions.sort(key=lambda condition: not condition.cheap)
     return AccountQuery(tuple(words), tuple(conditions), tuple(problems))
