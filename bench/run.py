@@ -29,6 +29,7 @@ import os
 import platform
 import random
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -324,6 +325,7 @@ async def measure_filter_keys(app: Any, press: Callable, drawn: Callable[[str], 
     results["keystroke_median_ms"] = statistics.median(keystrokes)
     results["keystroke_p95_ms"] = p95(keystrokes)
     results["keystrokes"] = len(keystrokes)
+    results["keystroke_samples_ms"] = [round(sample, 1) for sample in keystrokes]
 
 
 async def measure_notes_keys(app: Any, pilot: Any, press: Callable, list_shown: Callable[[], bool], db: Path,
@@ -476,6 +478,80 @@ def print_comparison(comparison: dict[str, Any]) -> list[str]:
     return missed
 
 
+# The same in a real terminal: tmux --------------------------------------------------------------------------
+
+TMUX_SETTLED_SECONDS = 0.3  # a screen unchanged this long after a key is that key's final screen
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def _screen_after(session: str, changed_from: str | None, started: float) -> tuple[float, str]:
+    """Polls the pane until it differs from `changed_from` (None: at once) and then stays the same for
+    TMUX_SETTLED_SECONDS; returns the milliseconds from `started` to the first capture of that final screen."""
+    deadline = time.perf_counter() + WAIT_SECONDS
+    seen: list[tuple[float, str]] = []
+    while time.perf_counter() < deadline:
+        screen = _tmux("capture-pane", "-p", "-t", f"={session}:")
+        now = time.perf_counter()
+        if changed_from is None or screen != changed_from or seen:
+            if not seen or screen != seen[-1][1]:
+                seen.append((now, screen))
+            elif now - seen[-1][0] >= TMUX_SETTLED_SECONDS:
+                return (seen[-1][0] - started) * 1000, screen
+        time.sleep(0.002)
+    raise TimeoutError(f"the screen did not settle in {WAIT_SECONDS} s")
+
+
+def measure_in_tmux(kind: str, db: Path, terminal: str) -> dict[str, Any]:
+    """Filter keystrokes typed into a real terminal (tmux), each timed from `tmux send-keys` to the first
+    capture of the pane (`capture-pane`, text without styles) that shows the key's final screen."""
+    width, height = terminal.split("x")
+    command = ([sys.executable, "-m", "acct_tui", "--db", str(db)] if kind == "app"
+               else [sys.executable, str(ROOT / "bench" / "reference.py"), str(db)])
+    session = f"bench-{kind}-{os.getpid()}"
+    _tmux("new-session", "-d", "-s", session, "-x", width, "-y", height, "-e", "TERM=xterm-256color",
+          " ".join(map(shlex.quote, command)))
+    try:
+        _, screen = _screen_after(session, None, time.perf_counter())
+        while "Loading" in screen or "loading the rest" in screen or len(screen.split()) < 20:
+            _, screen = _screen_after(session, screen, time.perf_counter())
+        _tmux("send-keys", "-t", f"={session}:", "/")
+        _, screen = _screen_after(session, None, time.perf_counter())
+        samples = []
+        script = list(KEYSTROKE_SCRIPT)
+        while script:
+            typed, backspaces = script.pop(0), script.pop(0)
+            for key in [*typed, *["BSpace"] * backspaces]:
+                started = time.perf_counter()
+                _tmux("send-keys", "-t", f"={session}:", *(["-l", key] if key != "BSpace" else [key]))
+                took, screen = _screen_after(session, screen, started)
+                samples.append(took)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", f"={session}"], capture_output=True)
+    return {"tmux_key_median_ms": statistics.median(samples), "tmux_key_p95_ms": p95(samples),
+            "tmux_key_samples_ms": [round(sample, 1) for sample in samples]}
+
+
+def compare_in_tmux(db: Path, size: int, terminal: str, rounds: int) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {"app": [], "reference": []}
+    for round_number in range(rounds):
+        for kind in runs:
+            print(f"{size:,} accounts in tmux @{terminal}: {kind}, round {round_number + 1} of {rounds}…",
+                  file=sys.stderr)
+            runs[kind].append(measure_in_tmux(kind, db, terminal))
+    medians = {kind: {key: statistics.median(run[key] for run in found)
+                      for key in ("tmux_key_median_ms", "tmux_key_p95_ms")} for kind, found in runs.items()}
+    app, reference = medians["app"], medians["reference"]
+    print(f"\n{size:,} accounts in tmux @{terminal}, filter key to screen, median of {rounds} interleaved rounds")
+    print("| measure | app | reference | app / reference | target |")
+    print("|---|---:|---:|---:|---:|")
+    for key, label in (("tmux_key_median_ms", "median (ms)"), ("tmux_key_p95_ms", "p95 (ms)")):
+        print(f"| {label} | {app[key]:,.1f} | {reference[key]:,.1f} | {app[key] / reference[key]:.2f}x | <= 1.2x |")
+    return {"size": size, "terminal": terminal, "rounds": rounds, "median": medians, "runs": runs}
+
+
 # Driving the children and reporting --------------------------------------------------------------------------
 
 def run_child(*args: str) -> dict[str, Any]:
@@ -586,8 +662,11 @@ def list_beside_reference(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     comparisons, missed = [], []
     for size in args.sizes:
-        comparison = compare_with_reference(portfolio(args.dir, size, args.regenerate), size, args.terminal,
-                                            args.rounds)
+        db = portfolio(args.dir, size, args.regenerate)
+        if args.tmux:
+            comparisons.append(compare_in_tmux(db, size, args.terminal, args.rounds))
+            continue
+        comparison = compare_with_reference(db, size, args.terminal, args.rounds)
         comparisons.append(comparison)
         missed = print_comparison(comparison)  # the targets hold at the largest size
     for line in missed:
@@ -614,8 +693,10 @@ def main() -> int:
                              "interleaved rounds")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of app and reference (with --reference)")
     parser.add_argument("--terminal", default="80x24", help="terminal size for --reference, such as 200x50")
+    parser.add_argument("--tmux", action="store_true",
+                        help="only filter keystrokes in tmux, app beside the reference list, in interleaved rounds")
     args = parser.parse_args()
-    if args.reference:
+    if args.reference or args.tmux:
         return list_beside_reference(args)
     from generate import generate
 

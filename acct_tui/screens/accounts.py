@@ -466,7 +466,8 @@ class AccountsScreen(Screen):
             # Only offered on an empty database: a stray D must not mix demo data into real accounts.
             return self.loaded_once and self.table.total_count == 0 and not self.demo_loading
         if action == "clear_filter":
-            return bool(self.table.filter_text) or self.filter_input.has_focus
+            # `focused`, not `has_focus`: the footer is told of a focus change before the widget hears of it
+            return bool(self.table.filter_text) or self.focused is self.filter_input
         if action == "filter":
             return self.focused is not self.filter_input  # there, "/" is a character of the filter
         return True
