@@ -438,3 +438,30 @@ async def test_coming_back_to_the_list_reloads_only_after_a_change(app, monkeypa
         await settle(pilot)
         assert loads == ["load"]
         assert table(app).selected.row.done == 1
+
+
+async def test_taking_back_typed_text_shows_what_typing_it_showed(app):
+    """Backspace reuses the list kept for the shorter filter: the same rows, the cursor on the same account."""
+    rows = [AccountRow(uuid.uuid4(), f"Account {n:04} {word}", "bob", "Key", "Retention", n % 21, 20, None, None,
+                       0, datetime(2026, 1, 1), False) for n, word in enumerate(["alpha", "alps", "beta"] * 30)]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table(app).set_rows(prepare_rows(rows))
+        await pilot.press("slash")
+        await type_text(pilot, "al")
+        typed = table(app).shown_names
+        await pilot.press("enter", "down", "down", "slash", "end")  # to the third match, back to the filter
+        selected = table(app).selected.row.name
+        await type_text(pilot, "p")
+        assert table(app).shown_names == typed  # "alp" matches what "al" did
+        await type_text(pilot, "h")
+        assert table(app).shown_names == [name for name in typed if "alph" in name]
+        await pilot.press("backspace", "backspace")
+        assert table(app).filter_text == "al"
+        assert table(app).shown_names == typed
+        assert table(app).selected.row.name == selected
+        assert f"{len(typed)} of 90 accounts" in screen_text(app)
+        await pilot.press("backspace", "backspace")
+        assert table(app).filter_text == ""
+        assert len(table(app).shown_names) == 90
+        assert table(app).selected.row.name == selected
