@@ -14,7 +14,7 @@ from acct_tui.screens.accounts import AccountCommands, AccountsScreen
 from acct_tui.store.models import Account
 from acct_tui.store.queries import AccountRow, account_detail, account_rows
 from acct_tui.store.services import archive_account, create_account, edit_account
-from acct_tui.widgets.account_table import AccountTable, fit_columns, prepare_rows
+from acct_tui.widgets.account_table import AccountTable, ListedAccount, fit_columns, prepare_rows
 from tests.ui_support import screen_text, settle, type_text
 
 SIZE = (80, 24)
@@ -289,7 +289,7 @@ def test_control_characters_in_stored_text_never_reach_the_terminal():
     """The services refuse control characters, but a database written by something else may hold them."""
     row = AccountRow(uuid.uuid4(), "\x1b]0;X\x07evil\x1b[2J", "own\x9ber", "Key", "Retention", 3, 20, 4, 5, 0,
                      datetime(2026, 1, 2, 3, 4), False)
-    [listed] = prepare_rows([row])
+    [listed] = map(ListedAccount._make, prepare_rows([row]))
     assert listed.name == "␛]0;X␇evil␛[2J"
     assert "\x1b" not in listed.owner and "\x9b" not in listed.owner
 
@@ -406,7 +406,7 @@ async def test_the_first_screenful_shows_before_the_whole_portfolio(app, monkeyp
     show_rows = AccountsScreen._show_rows
 
     def noted(screen, accounts, complete=True):
-        shown.append(([account.row.name for account in accounts], complete))
+        shown.append(([ListedAccount._make(account).row.name for account in accounts], complete))
         return show_rows(screen, accounts, complete)
 
     monkeypatch.setattr(AccountsScreen, "_show_rows", noted)

@@ -34,7 +34,8 @@ from acct_tui.widgets.account_table import (
     COLUMNS,
     NAME_COLUMN,
     AccountTable,
-    ListedAccount,
+    Row,
+    owners_of,
     prepare_rows,
 )
 from acct_tui.widgets.editors import LineEditor
@@ -207,7 +208,7 @@ class AccountsScreen(Screen):
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
-    def _load_rows(self) -> tuple[datetime | None, list[ListedAccount], tuple[str, ...], list[View]]:
+    def _load_rows(self) -> tuple[datetime | None, list[Row], tuple[str, ...], list[View]]:
         change = latest_change()  # read first: rows at least this new follow
         waiting, rejected = attention_flags()
         conflicted = accounts_with_conflicts()
@@ -216,8 +217,7 @@ class AccountsScreen(Screen):
                                       conflicted)
             self.app.call_from_thread(self._show_rows, first_page, False)
         accounts = prepare_rows(account_list(include_archived=True), waiting, rejected, conflicted)
-        owners = tuple(sorted({account.stored_owner for account in accounts if account.stored_owner}, key=str.casefold))
-        return change, accounts, owners, saved_views()
+        return change, accounts, owners_of(accounts), saved_views()
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -235,7 +235,7 @@ class AccountsScreen(Screen):
             self.notify(message, markup=False)
             self._update_status()
 
-    def _show_rows(self, accounts: list[ListedAccount], complete: bool = True) -> None:
+    def _show_rows(self, accounts: list[Row], complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
         self.loaded_once = True
         self.showing_first_page = not complete

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Callable, Collection, Iterable, Literal, NamedTuple
 
 from rich.segment import Segment
@@ -27,7 +28,14 @@ from textual.strip import Strip
 from acct_tui.store.queries import AccountRow
 from acct_tui.text import column_text, fit_cells
 from acct_tui.workflow.fields import SEGMENTS, STAGES
-from acct_tui.workflow.query import AccountQuery, parse_query
+from acct_tui.workflow.query import (
+    LAST_ACTIVITY,
+    OVERDUE,
+    OWNER_KEY,
+    QUERIED_FIELDS,
+    AccountQuery,
+    parse_query,
+)
 
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
@@ -40,12 +48,22 @@ NAME_COLUMN = "name"
 
 
 class ListedAccount(NamedTuple):
-    """One row of the list: the account's columns as stored, and the folded text and flags a filter query
-    reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load since a query tests them on
-    every row at each keystroke. A flat tuple, its repeated strings and numbers shared between rows: at
-    100,000 accounts an object per row and per value, or display strings made ahead, doubled the app's
-    memory. What is shown is made from it per line drawn."""
+    """One account of the list, by name: a view made when one is wanted (the selected account, a message).
+    The list holds its rows as plain tuples of these fields, in this order (`prepare_rows`): first what a
+    filter query reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load since a query
+    tests them on every row at each keystroke, then the account's columns as stored. At 100,000 accounts an
+    object per row (a named tuple too: the garbage collector walks each one at every full pass) or display
+    strings made ahead doubled the app's memory; what is shown is made from the row per line drawn."""
 
+    search_text: str  # folded "name\nowner": what the filter looks in
+    owner_key: str
+    stage_key: str
+    segment_key: str
+    overdue: int
+    rejected: bool  # an approval of its run was refused and waits for the covered steps again
+    waiting: bool  # an approval of its run waits for a decision
+    percent_done: float  # -1 without a run
+    last_activity: datetime  # naive UTC
     id_hex: str  # the account's id as 32 hex digits
     stored_name: str  # user text as stored: shown through `name`
     stored_owner: str
@@ -55,17 +73,8 @@ class ListedAccount(NamedTuple):
     total: int
     current_step: int | None
     next_approval: int | None
-    overdue: int
-    last_activity: datetime  # naive UTC
     archived: bool
     rejected_gate: int | None  # an approval sent back, whose steps wait to be redone
-    search_text: str  # folded "name\nowner": what the filter looks in
-    owner_key: str
-    stage_key: str
-    segment_key: str
-    percent_done: float  # -1 without a run
-    waiting: bool  # an approval of its run waits for a decision
-    rejected: bool  # an approval of its run was refused and waits for the covered steps again
     conflicted: bool  # a sync left a conflict on one of its values
 
     @property
@@ -81,22 +90,29 @@ class ListedAccount(NamedTuple):
     @property
     def row(self) -> AccountRow:
         """The account's row as `account_rows` returns it."""
-        return AccountRow(uuid.UUID(self.id_hex), *self[1:13])
+        return AccountRow(uuid.UUID(self.id_hex), self.stored_name, self.stored_owner, self.segment, self.stage,
+                          self.done, self.total, self.current_step, self.next_approval, self.overdue,
+                          self.last_activity, self.archived, self.rejected_gate)
+
+
+# Positions in a row (a plain tuple of `ListedAccount`'s fields); the query's own come first.
+assert ListedAccount._fields[:len(QUERIED_FIELDS)] == QUERIED_FIELDS
+(ID_HEX, STORED_NAME, STORED_OWNER, SEGMENT, STAGE, DONE, TOTAL, CURRENT_STEP, NEXT_APPROVAL, ARCHIVED,
+ REJECTED_GATE, CONFLICTED) = (ListedAccount._fields.index(name) for name in ListedAccount._fields[len(QUERIED_FIELDS):])
+Row = tuple  # one account of the list: `ListedAccount`'s fields, in its order
 
 
 def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UUID] = (),
-                 rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()
-                 ) -> list[ListedAccount]:
-    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread), from
-    rows in `AccountRow`'s field order (`account_list`'s plain tuples, or `AccountRow`s). They come in name
-    order, which is also the list's default order; `waiting` and `rejected` are the accounts with an approval
-    in that state. Strings and numbers that repeat across rows (owners, stages, segments, progress) are kept
-    once. Written for speed (a named tuple's own constructor is a Python call): it runs over every account."""
+                 rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()) -> list[Row]:
+    """The list's rows, everything per-row it needs computed once (in the loading worker, not on the UI
+    thread), from rows in `AccountRow`'s field order (`account_list`'s plain tuples, or `AccountRow`s). They
+    come in name order, which is also the list's default order; `waiting` and `rejected` are the accounts
+    with an approval in that state. Strings and numbers that repeat across rows (owners, stages, segments,
+    progress) are kept once. Written for speed: it runs over every account."""
     waiting, rejected, conflicted = ({account.hex for account in ids} for ids in (waiting, rejected, conflicted))
     folded: dict[str, tuple[str, str]] = {}  # owner, stage or segment -> (the one copy kept, folded)
     percents: dict[tuple[int, int], float] = {}
-    new_row = tuple.__new__
-    listed: list[ListedAccount] = []
+    listed: list[Row] = []
     append = listed.append
     for (account_id, name, owner, segment, stage, done, total, current_step, next_approval, overdue, activity,
          archived, rejected_gate) in rows:
@@ -109,11 +125,15 @@ def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UU
         percent = percents.get(progress)
         if percent is None:
             percent = percents[progress] = 100 * done / total if total else -1.0
-        append(new_row(ListedAccount, (
-            account_id, name, owner, segment, stage, done, total, current_step, next_approval, overdue, activity,
-            archived, rejected_gate, f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, percent,
-            account_id in waiting, account_id in rejected, account_id in conflicted)))
+        append((f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, overdue, account_id in rejected,
+                account_id in waiting, percent, activity, account_id, name, owner, segment, stage, done, total,
+                current_step, next_approval, archived, rejected_gate, account_id in conflicted))
     return listed
+
+
+def owners_of(rows: Iterable[Row]) -> tuple[str, ...]:
+    """The owners named in `rows`, each once, in alphabetical order (what completion offers)."""
+    return tuple(sorted({row[STORED_OWNER] for row in rows if row[STORED_OWNER]}, key=str.casefold))
 
 
 def _local_time(utc: datetime) -> datetime:
@@ -177,32 +197,32 @@ class Column:
     width: int  # full width
     short_width: int  # abbreviated width, used when the terminal is narrow
     cell: Cell  # (account, abbreviated, now) -> text
-    sort_key: Callable[[ListedAccount], object] | None  # None: the order rows are loaded in (by name)
+    sort_key: Callable[[Row], object] | None  # None: the order rows are loaded in (by name)
     align: Literal["left", "right"] = "left"
     descending_first: bool = False  # the direction most useful on the first press of "sort"
 
 
 COLUMNS: tuple[Column, ...] = (
     Column(NAME_COLUMN, "Account", "Account", 30, 20, lambda a, short, now: _name(a), None),
-    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_key),
+    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", itemgetter(OWNER_KEY)),
     Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.segment,
-           lambda a: _position(a.segment, SEGMENTS)),
+           lambda a: _position(a[SEGMENT], SEGMENTS)),
     Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.stage,
-           lambda a: _position(a.stage, STAGES)),
+           lambda a: _position(a[STAGE], STAGES)),
     Column("progress", "Progress", "Progress", 16, 11,
            lambda a, short, now: _progress(a, 5 if short else 10),
-           lambda a: a.done / a.total if a.total else -1.0),
+           lambda a: a[DONE] / a[TOTAL] if a[TOTAL] else -1.0),
     Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a),
-           lambda a: _missing_last(a.current_step), align="right"),
+           lambda a: _missing_last(a[CURRENT_STEP]), align="right"),
     Column("approval", "Approval", "Appr", 8, 4,
            lambda a, short, now: _approval(a),
-           lambda a: _missing_last(a.next_approval), align="right"),
+           lambda a: _missing_last(a[NEXT_APPROVAL]), align="right"),
     Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.overdue) if a.overdue else "·",
-           lambda a: a.overdue, align="right", descending_first=True),
+           itemgetter(OVERDUE), align="right", descending_first=True),
     Column("activity", "Last activity", "Last", 16, 4,
            lambda a, short, now: _age(a.last_activity, now) if short
            else _local_time(a.last_activity).strftime("%Y-%m-%d %H:%M"),
-           lambda a: a.last_activity, descending_first=True),
+           itemgetter(LAST_ACTIVITY), descending_first=True),
 )
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 # Which columns stay when the terminal is narrow, most important first (the name is always shown), and
@@ -307,15 +327,15 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._by_name: list[ListedAccount] = []  # every loaded account, in name order
-        self._candidates: list[ListedAccount] = []  # in sort order, archived ones only when shown
-        self._shown: list[ListedAccount] = []  # the candidates that pass the filter
+        self._by_name: list[Row] = []  # every loaded account, in name order
+        self._candidates: list[Row] = []  # in sort order, archived ones only when shown
+        self._shown: list[Row] = []  # the candidates that pass the filter
         self._shown_query = AccountQuery()  # the filter `_shown` was computed for
-        self._filtered: dict[AccountQuery, list[ListedAccount]] = {}  # earlier results over `_candidates`
-        self._orders: dict[tuple[str, bool, bool], list[ListedAccount]] = {}  # (column, descending, archived)
+        self._filtered: dict[AccountQuery, list[Row]] = {}  # earlier results over `_candidates`
+        self._orders: dict[tuple[str, bool, bool], list[Row]] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
-        self._selected: ListedAccount | None = None
+        self._selected: Row | None = None
         self._filter = ""
         self.show_archived = False
         self.sort_column: Column = COLUMN_BY_KEY[NAME_COLUMN]
@@ -347,23 +367,28 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def selected(self) -> ListedAccount | None:
+        row = self._cursor_row
+        return None if row is None else ListedAccount._make(row)
+
+    @property
+    def _cursor_row(self) -> Row | None:
         return self._shown[self._cursor] if self._shown else None
 
     @property
     def shown_names(self) -> list[str]:
         """The names in the order shown."""
-        return [account.stored_name for account in self._shown]
+        return [row[STORED_NAME] for row in self._shown]
 
     # What the screen changes ------------------------------------------------------------------------
 
-    def set_rows(self, accounts: list[ListedAccount], select: uuid.UUID | None = None) -> None:
-        """Show freshly loaded rows (in name order). The cursor moves to the account `select`, else stays
-        on the account it was on when that is still shown."""
-        wanted = select.hex if select else (self._selected.id_hex if self._selected else None)
-        self._selected = next((account for account in accounts if account.id_hex == wanted), None)
-        self._by_name = accounts
+    def set_rows(self, rows: list[Row], select: uuid.UUID | None = None) -> None:
+        """Show freshly loaded rows (`prepare_rows`, in name order). The cursor moves to the account
+        `select`, else stays on the account it was on when that is still shown."""
+        wanted = select.hex if select else (self._selected[ID_HEX] if self._selected else None)
+        self._selected = next((row for row in rows if row[ID_HEX] == wanted), None)
+        self._by_name = rows
         self._orders.clear()
-        self._active_count = sum(1 for account in accounts if not account.archived)
+        self._active_count = sum(1 for row in rows if not row[ARCHIVED])
         self._sort()
 
     def set_filter(self, text: str) -> None:
@@ -405,7 +430,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         few orders are kept until new rows arrive: switching between saved views then sorts nothing."""
         order = (self.sort_column.key, self.sort_descending, self.show_archived)
         if order not in self._orders:
-            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.archived]
+            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a[ARCHIVED]]
             if self.sort_column.sort_key is None:
                 self._orders[order] = accounts[::-1] if self.sort_descending else accounts
             else:
@@ -438,7 +463,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self.post_message(self.Highlighted(self, self.selected))
 
-    def _matches(self, query: AccountQuery) -> list[ListedAccount]:
+    def _matches(self, query: AccountQuery) -> list[Row]:
         """The candidates that match `query`. Results are kept until the candidates change, so taking back
         what was typed (backspace) filters nothing; a new query is tested only over the shortest result shown
         or kept that it narrows (typing on in a word), else over every candidate."""
@@ -466,7 +491,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._cursor = self._shown.index(self._selected, start, end) if self._selected is not None else 0
         except ValueError:
             self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
-        self._selected = self.selected
+        self._selected = self._cursor_row
 
     # Moving ----------------------------------------------------------------------------------------
 
@@ -480,7 +505,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = max(0, min(index, len(self._shown) - 1))
         if index != self._cursor:
             self._cursor = index
-            self._selected = self.selected
+            self._selected = self._cursor_row
             self.post_message(self.Highlighted(self, self.selected))
         self._scroll_cursor_into_view()
         self.refresh()
@@ -552,7 +577,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = round(self.scroll_y) + y - 1
         if index >= len(self._shown):
             return Strip.blank(width, base)
-        return self._row_line(self._shown[index], index == self._cursor, width, base)
+        return self._row_line(ListedAccount._make(self._shown[index]), index == self._cursor, width, base)
 
     def _header_line(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("account-table--header")
