@@ -2,6 +2,8 @@
 
     python bench/run.py [--sizes 1000 10000 100000] [--json bench/results.json] [--dir DIR] [--regenerate]
                         [--postgres]
+    python bench/run.py --reference [--sizes 100000] [--rounds 5] [--terminal 80x24]   # the list beside the reference
+    python bench/run.py --tmux [--sizes 10000] [--rounds 5]          # the same keystrokes typed into tmux
 
 For each size it generates a portfolio (bench/generate.py; kept in DIR and reused), then measures, each in a
 fresh process so start-up and peak memory are those of a real session:
@@ -17,6 +19,11 @@ fresh process so start-up and peak memory are those of a real session:
 renders every frame, it only does not write it to a terminal). Keys are posted to the app the way a
 terminal's input reaches it, and timed from that moment. Prints one table and writes it as JSON.
 With --postgres the same portfolios are copied into a local PostgreSQL (bench/postgres.py) and measured there.
+
+With --reference only the account list is measured, beside a bare reference list (bench/reference.py) over the
+same rows, timed the same way, in interleaved rounds (app, reference, app, …), each measure the median of its
+rounds with the ratio app / reference; with --tmux the same keystrokes are typed into both running in tmux,
+each timed from `tmux send-keys` to the pane (`capture-pane`) showing the key's final screen.
 """
 
 from __future__ import annotations
@@ -483,8 +490,25 @@ def print_comparison(comparison: dict[str, Any]) -> list[str]:
 TMUX_SETTLED_SECONDS = 0.3  # a screen unchanged this long after a key is that key's final screen
 
 
+TMUX_SOCKET = f"acct-bench-{os.getpid()}"  # a tmux server of the bench's own
+
+
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _start_in_tmux(session: str, width: str, height: str, command: list[str]) -> None:
+    """A new tmux session running `command`; tried again when the server was still exiting (it does when the
+    previous session, its last, ended a moment ago)."""
+    for attempt in range(5):
+        try:
+            _tmux("new-session", "-d", "-s", session, "-x", width, "-y", height, "-e", "TERM=xterm-256color",
+                  " ".join(map(shlex.quote, command)))
+            return
+        except subprocess.CalledProcessError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
 
 
 def _screen_after(session: str, changed_from: str | None, started: float) -> tuple[float, str]:
@@ -511,8 +535,7 @@ def measure_in_tmux(kind: str, db: Path, terminal: str) -> dict[str, Any]:
     command = ([sys.executable, "-m", "acct_tui", "--db", str(db)] if kind == "app"
                else [sys.executable, str(ROOT / "bench" / "reference.py"), str(db)])
     session = f"bench-{kind}-{os.getpid()}"
-    _tmux("new-session", "-d", "-s", session, "-x", width, "-y", height, "-e", "TERM=xterm-256color",
-          " ".join(map(shlex.quote, command)))
+    _start_in_tmux(session, width, height, command)
     try:
         _, screen = _screen_after(session, None, time.perf_counter())
         while "Loading" in screen or "loading the rest" in screen or len(screen.split()) < 20:
@@ -529,7 +552,7 @@ def measure_in_tmux(kind: str, db: Path, terminal: str) -> dict[str, Any]:
                 took, screen = _screen_after(session, screen, started)
                 samples.append(took)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", f"={session}"], capture_output=True)
+        subprocess.run(["tmux", "-L", TMUX_SOCKET, "kill-session", "-t", f"={session}"], capture_output=True)
     return {"tmux_key_median_ms": statistics.median(samples), "tmux_key_p95_ms": p95(samples),
             "tmux_key_samples_ms": [round(sample, 1) for sample in samples]}
 

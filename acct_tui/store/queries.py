@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterator, NamedTuple
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from acct_tui.errors import DomainError
 from acct_tui.store.models import (
