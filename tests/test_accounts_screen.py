@@ -14,7 +14,9 @@ from acct_tui.screens.accounts import AccountCommands, AccountsScreen
 from acct_tui.store.models import Account
 from acct_tui.store.queries import AccountRow, account_detail, account_rows
 from acct_tui.store.services import archive_account, create_account, edit_account
+import acct_tui.widgets.account_table as account_table
 from acct_tui.widgets.account_table import AccountTable, ListedAccount, fit_columns, prepare_rows
+from acct_tui.workflow.query import QUERIED_FIELDS
 from tests.ui_support import screen_text, settle, type_text
 
 SIZE = (80, 24)
@@ -465,3 +467,15 @@ async def test_taking_back_typed_text_shows_what_typing_it_showed(app):
         assert table(app).filter_text == ""
         assert len(table(app).shown_names) == 90
         assert table(app).selected.row.name == selected
+
+
+def test_rows_hold_what_the_query_reads_first_then_the_columns_by_name():
+    row = AccountRow(uuid.uuid4(), "Acme", "Bob", "Key", "Retention", 5, 20, 6, 7, 2, datetime(2026, 1, 2), True, 7)
+    [listed] = prepare_rows([row], waiting={row.id})
+    assert ListedAccount._fields[:len(QUERIED_FIELDS)] == QUERIED_FIELDS
+    for field in ListedAccount._fields[len(QUERIED_FIELDS):]:
+        assert ListedAccount._fields[getattr(account_table, field.upper())] == field
+    view = ListedAccount._make(listed)
+    assert view.row == row
+    assert (view.search_text, view.owner_key, view.percent_done, view.waiting, view.rejected) == (
+        "acme\nbob", "bob", 25.0, True, False)

@@ -2,9 +2,10 @@
 portfolio of 100,000 accounts filters and scrolls as quickly as one of 20 (one widget per row, or a
 DataTable holding every row, takes seconds per keystroke at that size).
 
-Rows arrive as plain `AccountRow`s prepared off the UI thread (`prepare_rows`); the filter is a query
+Rows arrive as plain tuples prepared off the UI thread (`prepare_rows`); the filter is a query
 (`acct_tui.workflow.query`: text looked for in the pre-folded name and owner, plus terms such as
 `owner:alice overdue`) tested in Python over those rows; sorting is Python's stable sort over them.
+Results of earlier filters are kept, so taking back what was typed costs nothing.
 """
 
 from __future__ import annotations
@@ -95,11 +96,10 @@ class ListedAccount(NamedTuple):
                           self.last_activity, self.archived, self.rejected_gate)
 
 
-# Positions in a row (a plain tuple of `ListedAccount`'s fields); the query's own come first.
-assert ListedAccount._fields[:len(QUERIED_FIELDS)] == QUERIED_FIELDS
-(ID_HEX, STORED_NAME, STORED_OWNER, SEGMENT, STAGE, DONE, TOTAL, CURRENT_STEP, NEXT_APPROVAL, ARCHIVED,
- REJECTED_GATE, CONFLICTED) = (ListedAccount._fields.index(name) for name in ListedAccount._fields[len(QUERIED_FIELDS):])
 Row = tuple  # one account of the list: `ListedAccount`'s fields, in its order
+# Positions in a row after the query's own (`acct_tui.workflow.query.SEARCH_TEXT`…), in the fields' order.
+(ID_HEX, STORED_NAME, STORED_OWNER, SEGMENT, STAGE, DONE, TOTAL, CURRENT_STEP, NEXT_APPROVAL, ARCHIVED,
+ REJECTED_GATE, CONFLICTED) = range(len(QUERIED_FIELDS), len(ListedAccount._fields))
 
 
 def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UUID] = (),
