@@ -2,6 +2,8 @@
 
     python bench/run.py [--sizes 1000 10000 100000] [--json bench/results.json] [--dir DIR] [--regenerate]
                         [--postgres]
+    python bench/run.py --reference [--sizes 100000] [--rounds 5] [--terminal 80x24]   # the list beside the reference
+    python bench/run.py --tmux [--sizes 10000] [--rounds 5]          # the same keystrokes typed into tmux
 
 For each size it generates a portfolio (bench/generate.py; kept in DIR and reused), then measures, each in a
 fresh process so start-up and peak memory are those of a real session:
@@ -17,6 +19,11 @@ fresh process so start-up and peak memory are those of a real session:
 renders every frame, it only does not write it to a terminal). Keys are posted to the app the way a
 terminal's input reaches it, and timed from that moment. Prints one table and writes it as JSON.
 With --postgres the same portfolios are copied into a local PostgreSQL (bench/postgres.py) and measured there.
+
+With --reference only the account list is measured, beside a bare reference list (bench/reference.py) over the
+same rows, timed the same way, in interleaved rounds (app, reference, app, …), each measure the median of its
+rounds with the ratio app / reference; with --tmux the same keystrokes are typed into both running in tmux,
+each timed from `tmux send-keys` to the pane (`capture-pane`) showing the key's final screen.
 """
 
 from __future__ import annotations
@@ -29,12 +36,14 @@ import os
 import platform
 import random
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -177,9 +186,24 @@ class Frames:
         return future
 
 
-async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> dict[str, Any]:
+def key_presser(app: Any, frames: Frames) -> Callable:
+    """`press(key, character, condition)`: posts a key the way terminal input reaches the app and returns the
+    milliseconds to the first frame rendered once `condition` holds."""
     from textual import events
 
+    async def press(key: str, character: str | None, condition: Callable[[], bool]) -> float:
+        shown = frames.expect(condition)
+        event = events.Key(key, character)
+        event.set_sender(app)
+        started = time.perf_counter()
+        app._driver.send_message(event)
+        return (await asyncio.wait_for(shown, WAIT_SECONDS) - started) * 1000
+
+    return press
+
+
+async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_only: bool = False
+                      ) -> dict[str, Any]:
     from acct_tui.app import AcctApp
     from acct_tui.store.db import open_database
     from acct_tui.widgets.account_table import AccountTable
@@ -224,14 +248,7 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> di
         return (app.current_mode == "accounts" and current is not None and app.screen.rows_loaded.is_set()
                 and getattr(current, "drawn_for", ("", -1))[1] == current.shown_count)
 
-    async def press(key: str, character: str | None, condition: Callable[[], bool]) -> float:
-        shown = frames.expect(condition)
-        event = events.Key(key, character)
-        event.set_sender(app)
-        started = time.perf_counter()
-        app._driver.send_message(event)
-        return (await asyncio.wait_for(shown, WAIT_SECONDS) - started) * 1000
-
+    press = key_presser(app, frames)
     first_rows = frames.expect(lambda: bool(table() and table().shown_count and
                                             getattr(table(), "drawn_for", ("", 0))[1] > 0))
     async with app.run_test(size=size) as pilot:
@@ -242,22 +259,10 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> di
         results["accounts_listed"] = table().total_count
         await pilot.pause()
 
-        # Filter keystrokes: type, take back, type again.
-        keystrokes = []
-        await press("slash", "/", lambda: app.focused is not None and app.focused.id == "filter")
-        text = ""
-        script = list(KEYSTROKE_SCRIPT)
-        while script:
-            typed, backspaces = script.pop(0), script.pop(0)
-            for character in typed:
-                text += character
-                keystrokes.append(await press(character, character, drawn(text)))
-            for _ in range(backspaces):
-                text = text[:-1]
-                keystrokes.append(await press("backspace", "\x08", drawn(text)))
-        results["keystroke_median_ms"] = statistics.median(keystrokes)
-        results["keystroke_p95_ms"] = p95(keystrokes)
-        results["keystrokes"] = len(keystrokes)
+        await measure_filter_keys(app, press, drawn, results)
+        if list_only:
+            results["peak_memory_mb"] = peak_memory_mb()
+            return results
         await press("escape", "\x1b", lambda: app.focused is table())
 
         # Opening checklists of accounts spread through the list; after each, back to the list, which loads
@@ -309,6 +314,27 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float) -> di
         await measure_notes_keys(app, pilot, press, list_shown, db, results)
     results["peak_memory_mb"] = peak_memory_mb()
     return results
+
+
+async def measure_filter_keys(app: Any, press: Callable, drawn: Callable[[str], Callable[[], bool]],
+                              results: dict[str, Any]) -> None:
+    """Filter keystrokes, key to frame: type, take back, type again (the app and the reference alike)."""
+    keystrokes = []
+    await press("slash", "/", lambda: app.focused is not None and app.focused.id == "filter")
+    text = ""
+    script = list(KEYSTROKE_SCRIPT)
+    while script:
+        typed, backspaces = script.pop(0), script.pop(0)
+        for character in typed:
+            text += character
+            keystrokes.append(await press(character, character, drawn(text)))
+        for _ in range(backspaces):
+            text = text[:-1]
+            keystrokes.append(await press("backspace", "\x08", drawn(text)))
+    results["keystroke_median_ms"] = statistics.median(keystrokes)
+    results["keystroke_p95_ms"] = p95(keystrokes)
+    results["keystrokes"] = len(keystrokes)
+    results["keystroke_samples_ms"] = [round(sample, 1) for sample in keystrokes]
 
 
 async def measure_notes_keys(app: Any, pilot: Any, press: Callable, list_shown: Callable[[], bool], db: Path,
@@ -377,6 +403,181 @@ def _reset_loaded(app: Any, mode: str) -> Callable[[], bool]:
     return lambda: calls["count"] > 0
 
 
+# The account list beside the reference list ------------------------------------------------------------------
+
+LIST_MEASURES = (
+    ("keystroke_p95_ms", "filter keystroke, p95 (ms)", "{:,.1f}"),
+    ("keystroke_median_ms", "filter keystroke, median (ms)", "{:,.1f}"),
+    ("first_rows_ms", "start to first rows shown (ms)", "{:,.0f}"),
+    ("all_rows_ms", "start to every row shown (ms)", "{:,.0f}"),
+    ("peak_memory_mb", "peak memory (MB)", "{:,.0f}"),
+)
+# Targets for the app's list at 100,000 accounts: (absolute, ratio to the reference), either may be None.
+LIST_TARGETS = {"keystroke_p95_ms": (25, 1.3), "keystroke_median_ms": (15, None), "first_rows_ms": (600, None),
+                "all_rows_ms": (1200, None), "peak_memory_mb": (150, None)}
+
+
+async def measure_reference(db: Path, size: tuple[int, int], launched_at: float) -> dict[str, Any]:
+    """The reference list (bench/reference.py), timed exactly as the app's list is in `measure_app`."""
+    from reference import ReferenceApp, ReferenceList
+
+    draw_line = ReferenceList.render_line
+
+    def render_line_noted(table: ReferenceList, y: int):
+        table.drawn_for = (table.filter_text, table.shown_count)
+        return draw_line(table, y)
+
+    ReferenceList.render_line = render_line_noted
+    frames = Frames()
+    frames.install()
+    app = ReferenceApp(db)
+    press = key_presser(app, frames)
+    results: dict[str, Any] = {}
+
+    def table() -> ReferenceList | None:
+        tables = app.query(ReferenceList) if app.is_mounted else []
+        return tables.first() if tables else None
+
+    def drawn(filter_text: str) -> Callable[[], bool]:
+        def check() -> bool:
+            current = table()
+            return bool(current and getattr(current, "drawn_for", (None,))[0] == filter_text
+                        and current.drawn_for[1] == current.shown_count and current.filter_text == filter_text)
+        return check
+
+    first_rows = frames.expect(lambda: bool(table() and table().shown_count and
+                                            getattr(table(), "drawn_for", ("", 0))[1] > 0))
+    async with app.run_test(size=size) as pilot:
+        await asyncio.wait_for(first_rows, 120)
+        results["first_rows_ms"] = results["all_rows_ms"] = (time.time() - launched_at) * 1000
+        await pilot.pause()
+        await measure_filter_keys(app, press, drawn, results)
+        results["peak_memory_mb"] = peak_memory_mb()
+    return results
+
+
+def compare_with_reference(db: Path, size: int, terminal: str, rounds: int) -> dict[str, Any]:
+    """The app's list and the reference list in interleaved rounds (app, reference, app, …), each in a fresh
+    process; each measure is the median of its rounds, and the ratio is app / reference."""
+    runs: dict[str, list[dict[str, Any]]] = {"app": [], "reference": []}
+    for round_number in range(rounds):
+        for kind, child in (("app", "applist"), ("reference", "reference")):
+            print(f"{size:,} accounts @{terminal}: {kind}, round {round_number + 1} of {rounds}…", file=sys.stderr)
+            runs[kind].append(run_child(child, str(db), terminal))
+    medians = {kind: {key: statistics.median(run[key] for run in found) for key, _, _ in LIST_MEASURES}
+               for kind, found in runs.items()}
+    return {"size": size, "terminal": terminal, "rounds": rounds, "median": medians, "runs": runs}
+
+
+def print_comparison(comparison: dict[str, Any]) -> list[str]:
+    """Prints the comparison as a table; returns the targets missed."""
+    app, reference = comparison["median"]["app"], comparison["median"]["reference"]
+    print(f"\n{comparison['size']:,} accounts @{comparison['terminal']}, median of {comparison['rounds']} "
+          "interleaved rounds")
+    print("| measure | app | reference | app / reference | target |")
+    print("|---|---:|---:|---:|---:|")
+    missed = []
+    for key, label, fmt in LIST_MEASURES:
+        limit, ratio_limit = LIST_TARGETS[key]
+        ratio = app[key] / reference[key] if reference[key] else math.inf
+        target = " and ".join(part for part in (f"<= {limit:,}" if limit else "",
+                                                f"<= {ratio_limit}x" if ratio_limit else "") if part)
+        print(f"| {label} | {fmt.format(app[key])} | {fmt.format(reference[key])} | {ratio:.2f}x | {target} |")
+        if (limit and app[key] > limit) or (ratio_limit and ratio > ratio_limit):
+            missed.append(f"{label}: {fmt.format(app[key])} ({ratio:.2f}x the reference; target {target})")
+    return missed
+
+
+# The same in a real terminal: tmux --------------------------------------------------------------------------
+
+TMUX_SETTLED_SECONDS = 0.3  # a screen unchanged this long after a key is that key's final screen
+
+
+TMUX_SOCKET = f"acct-bench-{os.getpid()}"  # a tmux server of the bench's own
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _start_in_tmux(session: str, width: str, height: str, command: list[str]) -> None:
+    """A new tmux session running `command`; tried again when the server was still exiting (it does when the
+    previous session, its last, ended a moment ago)."""
+    for attempt in range(5):
+        try:
+            _tmux("new-session", "-d", "-s", session, "-x", width, "-y", height, "-e", "TERM=xterm-256color",
+                  " ".join(map(shlex.quote, command)))
+            return
+        except subprocess.CalledProcessError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def _screen_after(session: str, changed_from: str | None, started: float) -> tuple[float, str]:
+    """Polls the pane until it differs from `changed_from` (None: at once) and then stays the same for
+    TMUX_SETTLED_SECONDS; returns the milliseconds from `started` to the first capture of that final screen."""
+    deadline = time.perf_counter() + WAIT_SECONDS
+    seen: list[tuple[float, str]] = []
+    while time.perf_counter() < deadline:
+        screen = _tmux("capture-pane", "-p", "-t", f"={session}:")
+        now = time.perf_counter()
+        if changed_from is None or screen != changed_from or seen:
+            if not seen or screen != seen[-1][1]:
+                seen.append((now, screen))
+            elif now - seen[-1][0] >= TMUX_SETTLED_SECONDS:
+                return (seen[-1][0] - started) * 1000, screen
+        time.sleep(0.002)
+    raise TimeoutError(f"the screen did not settle in {WAIT_SECONDS} s")
+
+
+def measure_in_tmux(kind: str, db: Path, terminal: str) -> dict[str, Any]:
+    """Filter keystrokes typed into a real terminal (tmux), each timed from `tmux send-keys` to the first
+    capture of the pane (`capture-pane`, text without styles) that shows the key's final screen."""
+    width, height = terminal.split("x")
+    command = ([sys.executable, "-m", "acct_tui", "--db", str(db)] if kind == "app"
+               else [sys.executable, str(ROOT / "bench" / "reference.py"), str(db)])
+    session = f"bench-{kind}-{os.getpid()}"
+    _start_in_tmux(session, width, height, command)
+    try:
+        _, screen = _screen_after(session, None, time.perf_counter())
+        while "Loading" in screen or "loading the rest" in screen or len(screen.split()) < 20:
+            _, screen = _screen_after(session, screen, time.perf_counter())
+        _tmux("send-keys", "-t", f"={session}:", "/")
+        _, screen = _screen_after(session, None, time.perf_counter())
+        samples = []
+        script = list(KEYSTROKE_SCRIPT)
+        while script:
+            typed, backspaces = script.pop(0), script.pop(0)
+            for key in [*typed, *["BSpace"] * backspaces]:
+                started = time.perf_counter()
+                _tmux("send-keys", "-t", f"={session}:", *(["-l", key] if key != "BSpace" else [key]))
+                took, screen = _screen_after(session, screen, started)
+                samples.append(took)
+    finally:
+        subprocess.run(["tmux", "-L", TMUX_SOCKET, "kill-session", "-t", f"={session}"], capture_output=True)
+    return {"tmux_key_median_ms": statistics.median(samples), "tmux_key_p95_ms": p95(samples),
+            "tmux_key_samples_ms": [round(sample, 1) for sample in samples]}
+
+
+def compare_in_tmux(db: Path, size: int, terminal: str, rounds: int) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {"app": [], "reference": []}
+    for round_number in range(rounds):
+        for kind in runs:
+            print(f"{size:,} accounts in tmux @{terminal}: {kind}, round {round_number + 1} of {rounds}…",
+                  file=sys.stderr)
+            runs[kind].append(measure_in_tmux(kind, db, terminal))
+    medians = {kind: {key: statistics.median(run[key] for run in found)
+                      for key in ("tmux_key_median_ms", "tmux_key_p95_ms")} for kind, found in runs.items()}
+    app, reference = medians["app"], medians["reference"]
+    print(f"\n{size:,} accounts in tmux @{terminal}, filter key to screen, median of {rounds} interleaved rounds")
+    print("| measure | app | reference | app / reference | target |")
+    print("|---|---:|---:|---:|---:|")
+    for key, label in (("tmux_key_median_ms", "median (ms)"), ("tmux_key_p95_ms", "p95 (ms)")):
+        print(f"| {label} | {app[key]:,.1f} | {reference[key]:,.1f} | {app[key] / reference[key]:.2f}x | <= 1.2x |")
+    return {"size": size, "terminal": terminal, "rounds": rounds, "median": medians, "runs": runs}
+
+
 # Driving the children and reporting --------------------------------------------------------------------------
 
 def run_child(*args: str) -> dict[str, Any]:
@@ -393,6 +594,10 @@ def child_main(args: list[str]) -> int:
     db = target if target.startswith("postgresql://") else Path(target)
     if kind == "store":
         results = measure_store(db)
+    elif kind in ("applist", "reference"):
+        width, height = map(int, rest[0].split("x"))
+        measure = measure_reference if kind == "reference" else partial(measure_app, list_only=True)
+        results = asyncio.run(measure(db, (width, height), float(rest[1])))
     else:
         width, height = map(int, rest[0].split("x"))
         results = asyncio.run(measure_app(db, (width, height), float(rest[1])))
@@ -466,6 +671,38 @@ def misses(results: dict[str, dict[str, Any]]) -> list[str]:
     return found
 
 
+def portfolio(folder: Path, size: int, regenerate: bool) -> Path:
+    """The generated portfolio of `size` accounts in `folder`, generated first when missing (or asked to)."""
+    from generate import generate
+
+    db = folder / f"portfolio-{size}.db"
+    if regenerate or not db.exists():
+        for leftover in folder.glob(f"{db.name}*"):
+            leftover.unlink()
+        print(f"generating {size:,} accounts…", file=sys.stderr)
+        generate(db, size)
+    return db
+
+
+def list_beside_reference(args: argparse.Namespace) -> int:
+    args.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    comparisons, missed = [], []
+    for size in args.sizes:
+        db = portfolio(args.dir, size, args.regenerate)
+        if args.tmux:
+            comparisons.append(compare_in_tmux(db, size, args.terminal, args.rounds))
+            continue
+        comparison = compare_with_reference(db, size, args.terminal, args.rounds)
+        comparisons.append(comparison)
+        missed = print_comparison(comparison)  # the targets hold at the largest size
+    for line in missed:
+        print(f"missed: {line}")
+    args.json.write_text(json.dumps({"command": " ".join([Path(sys.executable).name, *sys.argv]),
+                                     "comparisons": comparisons, "missed": missed}, indent=2))
+    print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child_main(sys.argv[2:])
@@ -477,7 +714,16 @@ def main() -> int:
     parser.add_argument("--regenerate", action="store_true", help="generate the portfolios again")
     parser.add_argument("--postgres", action="store_true",
                         help="measure on PostgreSQL: each portfolio copied into a local server (pgserver)")
+    parser.add_argument("--reference", action="store_true",
+                        help="only the account list beside the reference list (bench/reference.py), in "
+                             "interleaved rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of app and reference (with --reference)")
+    parser.add_argument("--terminal", default="80x24", help="terminal size for --reference, such as 200x50")
+    parser.add_argument("--tmux", action="store_true",
+                        help="only filter keystrokes in tmux, app beside the reference list, in interleaved rounds")
     args = parser.parse_args()
+    if args.reference or args.tmux:
+        return list_beside_reference(args)
     from generate import generate
 
     args.dir.mkdir(parents=True, exist_ok=True, mode=0o700)

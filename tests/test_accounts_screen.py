@@ -14,7 +14,9 @@ from acct_tui.screens.accounts import AccountCommands, AccountsScreen
 from acct_tui.store.models import Account
 from acct_tui.store.queries import AccountRow, account_detail, account_rows
 from acct_tui.store.services import archive_account, create_account, edit_account
-from acct_tui.widgets.account_table import AccountTable, fit_columns, prepare_rows
+import acct_tui.widgets.account_table as account_table
+from acct_tui.widgets.account_table import AccountTable, ListedAccount, fit_columns, prepare_rows
+from acct_tui.workflow.query import QUERIED_FIELDS
 from tests.ui_support import screen_text, settle, type_text
 
 SIZE = (80, 24)
@@ -289,7 +291,7 @@ def test_control_characters_in_stored_text_never_reach_the_terminal():
     """The services refuse control characters, but a database written by something else may hold them."""
     row = AccountRow(uuid.uuid4(), "\x1b]0;X\x07evil\x1b[2J", "own\x9ber", "Key", "Retention", 3, 20, 4, 5, 0,
                      datetime(2026, 1, 2, 3, 4), False)
-    [listed] = prepare_rows([row])
+    [listed] = map(ListedAccount._make, prepare_rows([row]))
     assert listed.name == "␛]0;X␇evil␛[2J"
     assert "\x1b" not in listed.owner and "\x9b" not in listed.owner
 
@@ -406,7 +408,7 @@ async def test_the_first_screenful_shows_before_the_whole_portfolio(app, monkeyp
     show_rows = AccountsScreen._show_rows
 
     def noted(screen, accounts, complete=True):
-        shown.append(([account.row.name for account in accounts], complete))
+        shown.append(([ListedAccount._make(account).row.name for account in accounts], complete))
         return show_rows(screen, accounts, complete)
 
     monkeypatch.setattr(AccountsScreen, "_show_rows", noted)
@@ -438,3 +440,42 @@ async def test_coming_back_to_the_list_reloads_only_after_a_change(app, monkeypa
         await settle(pilot)
         assert loads == ["load"]
         assert table(app).selected.row.done == 1
+
+
+async def test_taking_back_typed_text_shows_what_typing_it_showed(app):
+    """Backspace reuses the list kept for the shorter filter: the same rows, the cursor on the same account."""
+    rows = [AccountRow(uuid.uuid4(), f"Account {n:04} {word}", "bob", "Key", "Retention", n % 21, 20, None, None,
+                       0, datetime(2026, 1, 1), False) for n, word in enumerate(["alpha", "alps", "beta"] * 30)]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table(app).set_rows(prepare_rows(rows))
+        await pilot.press("slash")
+        await type_text(pilot, "al")
+        typed = table(app).shown_names
+        await pilot.press("enter", "down", "down", "slash", "end")  # to the third match, back to the filter
+        selected = table(app).selected.row.name
+        await type_text(pilot, "p")
+        assert table(app).shown_names == typed  # "alp" matches what "al" did
+        await type_text(pilot, "h")
+        assert table(app).shown_names == [name for name in typed if "alph" in name]
+        await pilot.press("backspace", "backspace")
+        assert table(app).filter_text == "al"
+        assert table(app).shown_names == typed
+        assert table(app).selected.row.name == selected
+        assert f"{len(typed)} of 90 accounts" in screen_text(app)
+        await pilot.press("backspace", "backspace")
+        assert table(app).filter_text == ""
+        assert len(table(app).shown_names) == 90
+        assert table(app).selected.row.name == selected
+
+
+def test_rows_hold_what_the_query_reads_first_then_the_columns_by_name():
+    row = AccountRow(uuid.uuid4(), "Acme", "Bob", "Key", "Retention", 5, 20, 6, 7, 2, datetime(2026, 1, 2), True, 7)
+    [listed] = prepare_rows([row], waiting={row.id})
+    assert ListedAccount._fields[:len(QUERIED_FIELDS)] == QUERIED_FIELDS
+    for field in ListedAccount._fields[len(QUERIED_FIELDS):]:
+        assert ListedAccount._fields[getattr(account_table, field.upper())] == field
+    view = ListedAccount._make(listed)
+    assert view.row == row
+    assert (view.search_text, view.owner_key, view.percent_done, view.waiting, view.rejected) == (
+        "acme\nbob", "bob", 25.0, True, False)

@@ -144,7 +144,7 @@ async def test_a_failing_worker_becomes_a_notification(app, monkeypatch):
 
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(accounts_module, "account_rows", broken)
+        monkeypatch.setattr(accounts_module, "account_list", broken)
         app.screen.reload()
         await pilot.pause()
         await settle(pilot)

@@ -127,3 +127,13 @@ def test_demo_loads_a_portfolio_at_varied_stages_once(tmp_path):
     assert any(row["current_step"] is None for row in rows) and any(row["done"] == 0 for row in rows)
     again = acct("demo", env=env)
     assert again.returncode == 2 and "already loaded" in again.stderr
+
+
+def test_the_app_starts_without_the_postgresql_driver():
+    """psycopg costs every start about 140 ms and 25 MB: it is loaded for a postgresql:// URL only (the team
+    tests run the PostgreSQL side)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, acct_tui.app, acct_tui.cli, peewee; "
+                               "print('psycopg' in sys.modules, 'psycopg2' in sys.modules, peewee.psycopg)"],
+        capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["False", "False", "None"]

@@ -7,8 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import pytest
 
@@ -20,7 +20,7 @@ from acct_tui.store import services
 from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
 from acct_tui.template import DUE_KEY
 from acct_tui.widgets.account_table import AccountTable
-from acct_tui.workflow.query import complete, parse_query
+from acct_tui.workflow.query import QUERIED_FIELDS, complete, parse_query
 from tests.portfolio_builder import finish_steps, run_of
 from tests.ui_support import screen_text, settle, type_text
 
@@ -28,9 +28,8 @@ SIZE = (80, 24)
 NOW = datetime(2026, 6, 30, 12, 0)
 
 
-@dataclass
-class Row:
-    """An account as a query reads it."""
+class Row(NamedTuple):
+    """An account as a query reads it (its fields in `QUERIED_FIELDS` order)."""
 
     search_text: str = "acme\nalice"
     owner_key: str = "alice"
@@ -66,6 +65,7 @@ class Row:
     ("acme:eu", Row(search_text="acme:eu corp\nalice"), True),  # an unknown key is text
 ])
 def test_query_terms(query, row, expected):
+    assert Row._fields == QUERIED_FIELDS
     parsed = parse_query(query, NOW)
     assert parsed.problems == ()
     assert parsed.matches(row) is expected

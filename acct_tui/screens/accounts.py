@@ -25,7 +25,7 @@ from acct_tui.keymap import current_key_display
 from acct_tui.messages import DataChanged
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
-from acct_tui.store.queries import account_detail, account_rows, latest_change
+from acct_tui.store.queries import account_detail, account_list, latest_change
 from acct_tui.store.services import archive_account
 from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
 from acct_tui.sync.conflicts import accounts_with_conflicts
@@ -34,7 +34,8 @@ from acct_tui.widgets.account_table import (
     COLUMNS,
     NAME_COLUMN,
     AccountTable,
-    ListedAccount,
+    Row,
+    owners_of,
     prepare_rows,
 )
 from acct_tui.widgets.editors import LineEditor
@@ -164,6 +165,7 @@ class AccountsScreen(Screen):
         self.filter_input = FilterInput(placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
                                         id="filter", compact=True, suggester=self.suggester)
         self.status_line = Static(id="status")
+        self._footer_states: tuple[object, ...] = ()  # what `_binding_states` was when the footer was last told
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -206,16 +208,16 @@ class AccountsScreen(Screen):
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
-    def _load_rows(self) -> tuple[datetime | None, list[ListedAccount], list[View]]:
+    def _load_rows(self) -> tuple[datetime | None, list[Row], tuple[str, ...], list[View]]:
         change = latest_change()  # read first: rows at least this new follow
         waiting, rejected = attention_flags()
         conflicted = accounts_with_conflicts()
         if not self.loaded_once:  # the first screenful at once, the whole portfolio after it
-            first_page = prepare_rows(account_rows(include_archived=True, limit=FIRST_PAGE), waiting, rejected,
+            first_page = prepare_rows(account_list(include_archived=True, limit=FIRST_PAGE), waiting, rejected,
                                       conflicted)
             self.app.call_from_thread(self._show_rows, first_page, False)
-        accounts = prepare_rows(account_rows(include_archived=True), waiting, rejected, conflicted)
-        return change, accounts, saved_views()
+        accounts = prepare_rows(account_list(include_archived=True), waiting, rejected, conflicted)
+        return change, accounts, owners_of(accounts), saved_views()
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -226,16 +228,14 @@ class AccountsScreen(Screen):
         if event.state != WorkerState.SUCCESS:
             return
         if worker.name == LOAD_WORKER:
-            self._loaded_change, accounts, self.views = worker.result
-            self.suggester.owners = tuple(sorted({account.row.owner for account in accounts if account.row.owner},
-                                                 key=str.casefold))
+            self._loaded_change, accounts, self.suggester.owners, self.views = worker.result
             self._show_rows(accounts)
         elif worker.name == VIEW_WORKER:
             message, self.views = worker.result
             self.notify(message, markup=False)
             self._update_status()
 
-    def _show_rows(self, accounts: list[ListedAccount], complete: bool = True) -> None:
+    def _show_rows(self, accounts: list[Row], complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
         self.loaded_once = True
         self.showing_first_page = not complete
@@ -244,7 +244,7 @@ class AccountsScreen(Screen):
             self._select_after_load = None
             self.rows_loaded.set()
         self._update_status()
-        self.refresh_bindings()
+        self._refresh_bindings_when_changed()
 
     # Status ----------------------------------------------------------------------------------------
 
@@ -273,7 +273,7 @@ class AccountsScreen(Screen):
             shown_from = table.total_count if table.show_archived else table.active_count
             status = f"{table.shown_count:,} of {shown_from:,} accounts"
             if table.query_problems:  # what the user typed wrong matters more than the rest of the line
-                self.status_line.update(Content(f"{status} · {table.query_problems[0]}"))
+                self.status_line.update(Content(f"{status} · {table.query_problems[0]}"), layout=False)
                 return
             if view := self._view_shown():
                 status = f"View “{_shortened(printable(view.name, keep_newlines=False))}” ({view.key}) · " + status
@@ -284,11 +284,26 @@ class AccountsScreen(Screen):
                 status += " · archived shown (z)"
             elif archived:
                 status += f" · {archived:,} archived hidden (z)"
-        self.status_line.update(Content(status))
+        self.status_line.update(Content(status), layout=False)  # one line, always
+
+    def _binding_states(self) -> tuple[object, ...]:
+        """Everything the footer's keys depend on here: what has focus and what `check_action` answers."""
+        return (self.focused, self.table.check_action("open", ()),
+                *(self.check_action(binding.action, ()) for binding in self.BINDINGS))
+
+    def refresh_bindings(self) -> None:
+        self._footer_states = self._binding_states()
+        super().refresh_bindings()
+
+    def _refresh_bindings_when_changed(self) -> None:
+        """Tell the footer only when one of its keys changed: it rebuilds every key it shows when told, which
+        at each filter keystroke took more time than filtering 100,000 accounts."""
+        if self._binding_states() != self._footer_states:
+            self.refresh_bindings()
 
     @on(AccountTable.Highlighted)
     def _on_highlighted(self) -> None:
-        self.refresh_bindings()
+        self._refresh_bindings_when_changed()
 
     @on(AccountTable.Opened)
     def _on_opened(self, event: AccountTable.Opened) -> None:
@@ -331,7 +346,7 @@ class AccountsScreen(Screen):
         with self.filter_input.prevent(Input.Changed):  # the table has the filter already
             self.filter_input.value = view.filter_text
         self._update_status()
-        self.refresh_bindings()
+        self._refresh_bindings_when_changed()
 
     def on_key(self, event: events.Key) -> None:
         view = next((view for view in self.views if view.key == event.key), None)
@@ -427,7 +442,7 @@ class AccountsScreen(Screen):
 
         self.demo_loading = True
         self._update_status()
-        self.refresh_bindings()
+        self._refresh_bindings_when_changed()
         self.app.writer.submit(load_demo_portfolio, self._demo_loaded)
 
     def _demo_loaded(self, count: int | None, error: DomainError | None) -> None:
@@ -451,7 +466,8 @@ class AccountsScreen(Screen):
             # Only offered on an empty database: a stray D must not mix demo data into real accounts.
             return self.loaded_once and self.table.total_count == 0 and not self.demo_loading
         if action == "clear_filter":
-            return bool(self.table.filter_text) or self.filter_input.has_focus
+            # `focused`, not `has_focus`: the footer is told of a focus change before the widget hears of it
+            return bool(self.table.filter_text) or self.focused is self.filter_input
         if action == "filter":
             return self.focused is not self.filter_input  # there, "/" is a character of the filter
         return True

@@ -253,7 +253,7 @@ def connect_postgres(url: str) -> peewee.PostgresqlDatabase:
     """A Peewee database for `url` (libpq reads PG* variables, a service file and ~/.pgpass for what the URL
     leaves out); each thread opens its own connection when it first needs one."""
     try:
-        import psycopg  # noqa: F401  (Peewee picks psycopg 3 only when it can import it)
+        _hand_psycopg_to_peewee()
     except ImportError:
         raise StoreUnavailable(
             "PostgreSQL needs the psycopg driver: pip install 'acct-tui[team]'", exit_code=3
@@ -263,6 +263,22 @@ def connect_postgres(url: str) -> peewee.PostgresqlDatabase:
     db = TeamDatabase(conninfo, prefer_psycopg3=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     db.acct_backend = PostgresBackend(conninfo)
     return db
+
+
+def _hand_psycopg_to_peewee() -> None:
+    """Peewee was imported without the PostgreSQL drivers (`acct_tui._import_peewee_without_postgres_drivers`):
+    give it psycopg 3 now, as its own import would have (the module names it reads the driver by, and the
+    transaction states its adapter reads off the class)."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+    from psycopg.types.json import Json, Jsonb
+
+    if peewee.psycopg is None:
+        peewee.psycopg, peewee.TransactionStatus, peewee.Json_pg3, peewee.Jsonb_pg3 = (
+            psycopg, TransactionStatus, Json, Jsonb)
+        adapter = peewee.Psycopg3Adapter
+        adapter.txn_idle, adapter.txn_inerror, adapter.txn_unknown = (
+            TransactionStatus.IDLE, TransactionStatus.INERROR, TransactionStatus.UNKNOWN)
 
 
 class TeamDatabase(peewee.PostgresqlDatabase):

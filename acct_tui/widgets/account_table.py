@@ -2,9 +2,10 @@
 portfolio of 100,000 accounts filters and scrolls as quickly as one of 20 (one widget per row, or a
 DataTable holding every row, takes seconds per keystroke at that size).
 
-Rows arrive as plain `AccountRow`s prepared off the UI thread (`prepare_rows`); the filter is a query
+Rows arrive as plain tuples prepared off the UI thread (`prepare_rows`); the filter is a query
 (`acct_tui.workflow.query`: text looked for in the pre-folded name and owner, plus terms such as
 `owner:alice overdue`) tested in Python over those rows; sorting is Python's stable sort over them.
+Results of earlier filters are kept, so taking back what was typed costs nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Collection, Iterable, Literal
+from operator import itemgetter
+from typing import Callable, Collection, Iterable, Literal, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -27,53 +29,111 @@ from textual.strip import Strip
 from acct_tui.store.queries import AccountRow
 from acct_tui.text import column_text, fit_cells
 from acct_tui.workflow.fields import SEGMENTS, STAGES
-from acct_tui.workflow.query import AccountQuery, parse_query
+from acct_tui.workflow.query import (
+    LAST_ACTIVITY,
+    OVERDUE,
+    OWNER_KEY,
+    QUERIED_FIELDS,
+    AccountQuery,
+    parse_query,
+)
 
 CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
 ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
+FILTERED_ROWS_KEPT = 300_000  # rows in the filter results kept for backspace (8 bytes each)
 CONFLICT_GLYPH = "≠"  # a sync found a value changed on both sides (the Conflicts view, `!`, settles it)
 REJECTED_GLYPH = "✘"  # an approval was rejected: its steps wait to be redone (the checklist's mark too)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
 NAME_COLUMN = "name"
 
 
-# eq=False: rows compare by identity, so finding the selected row in 100,000 is one fast `list.index`.
-@dataclass(frozen=True, slots=True, eq=False)
-class ListedAccount:
-    """One row as the list shows it: user text made printable, and folded text for filtering and sorting."""
+class ListedAccount(NamedTuple):
+    """One account of the list, by name: a view made when one is wanted (the selected account, a message).
+    The list holds its rows as plain tuples of these fields, in this order (`prepare_rows`): first what a
+    filter query reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load since a query
+    tests them on every row at each keystroke, then the account's columns as stored. At 100,000 accounts an
+    object per row (a named tuple too: the garbage collector walks each one at every full pass) or display
+    strings made ahead doubled the app's memory; what is shown is made from the row per line drawn."""
 
-    row: AccountRow
-    name: str
-    owner: str
     search_text: str  # folded "name\nowner": what the filter looks in
-    # What a filter query reads (`acct_tui.workflow.query.QueryableAccount`), computed once per load: a
-    # query tests them on every row at each keystroke.
     owner_key: str
     stage_key: str
     segment_key: str
     overdue: int
-    percent_done: float  # -1 without a run
-    last_activity: datetime
-    waiting: bool  # an approval of its run waits for a decision
     rejected: bool  # an approval of its run was refused and waits for the covered steps again
-    conflicted: bool = False  # a sync left a conflict on one of its values
+    waiting: bool  # an approval of its run waits for a decision
+    percent_done: float  # -1 without a run
+    last_activity: datetime  # naive UTC
+    id_hex: str  # the account's id as 32 hex digits
+    stored_name: str  # user text as stored: shown through `name`
+    stored_owner: str
+    segment: str
+    stage: str
+    done: int
+    total: int
+    current_step: int | None
+    next_approval: int | None
+    archived: bool
+    rejected_gate: int | None  # an approval sent back, whose steps wait to be redone
+    conflicted: bool  # a sync left a conflict on one of its values
+
+    @property
+    def name(self) -> str:
+        """The name as shown: without the characters terminals draw at different widths (`column_text`),
+        so columns line up."""
+        return column_text(self.stored_name)
+
+    @property
+    def owner(self) -> str:
+        return column_text(self.stored_owner)
+
+    @property
+    def row(self) -> AccountRow:
+        """The account's row as `account_rows` returns it."""
+        return AccountRow(uuid.UUID(self.id_hex), self.stored_name, self.stored_owner, self.segment, self.stage,
+                          self.done, self.total, self.current_step, self.next_approval, self.overdue,
+                          self.last_activity, self.archived, self.rejected_gate)
 
 
-def prepare_rows(rows: Iterable[AccountRow], waiting: Collection[uuid.UUID] = (),
-                 rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()
-                 ) -> list[ListedAccount]:
-    """Everything per-row the list needs, computed once (in the loading worker, not on the UI thread).
-    The rows come in name order (`account_rows`), which is also the list's default order; `waiting` and
-    `rejected` are the accounts with an approval in that state. Names are shown without the characters
-    terminals draw at different widths (`column_text`), so columns line up."""
-    return [
-        ListedAccount(row, column_text(row.name), column_text(row.owner),
-                      f"{row.name}\n{row.owner}".casefold(), row.owner.casefold(), row.stage.casefold(),
-                      row.segment.casefold(), row.overdue, 100 * row.done / row.total if row.total else -1.0,
-                      row.last_activity, row.id in waiting, row.id in rejected, row.id in conflicted)
-        for row in rows
-    ]
+Row = tuple  # one account of the list: `ListedAccount`'s fields, in its order
+# Positions in a row after the query's own (`acct_tui.workflow.query.SEARCH_TEXT`…), in the fields' order.
+(ID_HEX, STORED_NAME, STORED_OWNER, SEGMENT, STAGE, DONE, TOTAL, CURRENT_STEP, NEXT_APPROVAL, ARCHIVED,
+ REJECTED_GATE, CONFLICTED) = range(len(QUERIED_FIELDS), len(ListedAccount._fields))
+
+
+def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UUID] = (),
+                 rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()) -> list[Row]:
+    """The list's rows, everything per-row it needs computed once (in the loading worker, not on the UI
+    thread), from rows in `AccountRow`'s field order (`account_list`'s plain tuples, or `AccountRow`s). They
+    come in name order, which is also the list's default order; `waiting` and `rejected` are the accounts
+    with an approval in that state. Strings and numbers that repeat across rows (owners, stages, segments,
+    progress) are kept once. Written for speed: it runs over every account."""
+    waiting, rejected, conflicted = ({account.hex for account in ids} for ids in (waiting, rejected, conflicted))
+    folded: dict[str, tuple[str, str]] = {}  # owner, stage or segment -> (the one copy kept, folded)
+    percents: dict[tuple[int, int], float] = {}
+    listed: list[Row] = []
+    append = listed.append
+    for (account_id, name, owner, segment, stage, done, total, current_step, next_approval, overdue, activity,
+         archived, rejected_gate) in rows:
+        if account_id.__class__ is not str:
+            account_id = account_id.hex
+        owner, owner_key = folded.get(owner) or folded.setdefault(owner, (owner, owner.casefold()))
+        segment, segment_key = folded.get(segment) or folded.setdefault(segment, (segment, segment.casefold()))
+        stage, stage_key = folded.get(stage) or folded.setdefault(stage, (stage, stage.casefold()))
+        progress = (done, total)
+        percent = percents.get(progress)
+        if percent is None:
+            percent = percents[progress] = 100 * done / total if total else -1.0
+        append((f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, overdue, account_id in rejected,
+                account_id in waiting, percent, activity, account_id, name, owner, segment, stage, done, total,
+                current_step, next_approval, archived, rejected_gate, account_id in conflicted))
+    return listed
+
+
+def owners_of(rows: Iterable[Row]) -> tuple[str, ...]:
+    """The owners named in `rows`, each once, in alphabetical order (what completion offers)."""
+    return tuple(sorted({row[STORED_OWNER] for row in rows if row[STORED_OWNER]}, key=str.casefold))
 
 
 def _local_time(utc: datetime) -> datetime:
@@ -89,14 +149,14 @@ def _age(utc: datetime, now: datetime) -> str:
     return "now"
 
 
-def _progress(row: AccountRow, bar_width: int) -> str:
+def _progress(row: ListedAccount, bar_width: int) -> str:
     if not row.total:
         return "no run"
     filled = round(bar_width * row.done / row.total)
     return f"{row.done:>2}/{row.total:<2} " + "█" * filled + "░" * (bar_width - filled)
 
 
-def _step(row: AccountRow) -> str:
+def _step(row: ListedAccount) -> str:
     if row.current_step is not None:
         return str(row.current_step)
     return "✓" if row.total and row.done == row.total else "—"
@@ -105,14 +165,14 @@ def _step(row: AccountRow) -> str:
 def _name(account: ListedAccount) -> str:
     if account.conflicted:
         return f"{CONFLICT_GLYPH} {account.name}"
-    if account.row.archived:
+    if account.archived:
         return f"{ARCHIVED_GLYPH} {account.name}"
-    if account.row.rejected_gate is not None:
+    if account.rejected_gate is not None:
         return f"{REJECTED_GLYPH} {account.name}"
     return account.name
 
 
-def _approval(row: AccountRow) -> str:
+def _approval(row: ListedAccount) -> str:
     if row.next_approval is None:
         return "—"
     return f"{row.next_approval}{REJECTED_GLYPH}" if row.next_approval == row.rejected_gate else str(row.next_approval)
@@ -137,32 +197,32 @@ class Column:
     width: int  # full width
     short_width: int  # abbreviated width, used when the terminal is narrow
     cell: Cell  # (account, abbreviated, now) -> text
-    sort_key: Callable[[ListedAccount], object] | None  # None: the order rows are loaded in (by name)
+    sort_key: Callable[[Row], object] | None  # None: the order rows are loaded in (by name)
     align: Literal["left", "right"] = "left"
     descending_first: bool = False  # the direction most useful on the first press of "sort"
 
 
 COLUMNS: tuple[Column, ...] = (
     Column(NAME_COLUMN, "Account", "Account", 30, 20, lambda a, short, now: _name(a), None),
-    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", lambda a: a.owner_key),
-    Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.row.segment,
-           lambda a: _position(a.row.segment, SEGMENTS)),
-    Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.row.stage,
-           lambda a: _position(a.row.stage, STAGES)),
+    Column("owner", "Owner", "Owner", 16, 8, lambda a, short, now: a.owner or "—", itemgetter(OWNER_KEY)),
+    Column("segment", "Segment", "Seg", 13, 6, lambda a, short, now: a.segment,
+           lambda a: _position(a[SEGMENT], SEGMENTS)),
+    Column("stage", "Stage", "Stage", 21, 10, lambda a, short, now: a.stage,
+           lambda a: _position(a[STAGE], STAGES)),
     Column("progress", "Progress", "Progress", 16, 11,
-           lambda a, short, now: _progress(a.row, 5 if short else 10),
-           lambda a: a.row.done / a.row.total if a.row.total else -1.0),
-    Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a.row),
-           lambda a: _missing_last(a.row.current_step), align="right"),
+           lambda a, short, now: _progress(a, 5 if short else 10),
+           lambda a: a[DONE] / a[TOTAL] if a[TOTAL] else -1.0),
+    Column("step", "Step", "Step", 4, 4, lambda a, short, now: _step(a),
+           lambda a: _missing_last(a[CURRENT_STEP]), align="right"),
     Column("approval", "Approval", "Appr", 8, 4,
-           lambda a, short, now: _approval(a.row),
-           lambda a: _missing_last(a.row.next_approval), align="right"),
-    Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.row.overdue) if a.row.overdue else "·",
-           lambda a: a.row.overdue, align="right", descending_first=True),
+           lambda a, short, now: _approval(a),
+           lambda a: _missing_last(a[NEXT_APPROVAL]), align="right"),
+    Column("overdue", "Overdue", "Late", 7, 4, lambda a, short, now: str(a.overdue) if a.overdue else "·",
+           itemgetter(OVERDUE), align="right", descending_first=True),
     Column("activity", "Last activity", "Last", 16, 4,
-           lambda a, short, now: _age(a.row.last_activity, now) if short
-           else _local_time(a.row.last_activity).strftime("%Y-%m-%d %H:%M"),
-           lambda a: a.row.last_activity, descending_first=True),
+           lambda a, short, now: _age(a.last_activity, now) if short
+           else _local_time(a.last_activity).strftime("%Y-%m-%d %H:%M"),
+           itemgetter(LAST_ACTIVITY), descending_first=True),
 )
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 # Which columns stay when the terminal is narrow, most important first (the name is always shown), and
@@ -267,14 +327,15 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._by_name: list[ListedAccount] = []  # every loaded account, in name order
-        self._candidates: list[ListedAccount] = []  # in sort order, archived ones only when shown
-        self._shown: list[ListedAccount] = []  # the candidates that pass the filter
+        self._by_name: list[Row] = []  # every loaded account, in name order
+        self._candidates: list[Row] = []  # in sort order, archived ones only when shown
+        self._shown: list[Row] = []  # the candidates that pass the filter
         self._shown_query = AccountQuery()  # the filter `_shown` was computed for
-        self._orders: dict[tuple[str, bool, bool], list[ListedAccount]] = {}  # (column, descending, archived)
+        self._filtered: dict[AccountQuery, list[Row]] = {}  # earlier results over `_candidates`
+        self._orders: dict[tuple[str, bool, bool], list[Row]] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
-        self._selected: ListedAccount | None = None
+        self._selected: Row | None = None
         self._filter = ""
         self.show_archived = False
         self.sort_column: Column = COLUMN_BY_KEY[NAME_COLUMN]
@@ -306,23 +367,28 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @property
     def selected(self) -> ListedAccount | None:
+        row = self._cursor_row
+        return None if row is None else ListedAccount._make(row)
+
+    @property
+    def _cursor_row(self) -> Row | None:
         return self._shown[self._cursor] if self._shown else None
 
     @property
     def shown_names(self) -> list[str]:
         """The names in the order shown."""
-        return [account.row.name for account in self._shown]
+        return [row[STORED_NAME] for row in self._shown]
 
     # What the screen changes ------------------------------------------------------------------------
 
-    def set_rows(self, accounts: list[ListedAccount], select: uuid.UUID | None = None) -> None:
-        """Show freshly loaded rows (in name order). The cursor moves to the account `select`, else stays
-        on the account it was on when that is still shown."""
-        wanted = select or (self._selected.row.id if self._selected else None)
-        self._selected = next((account for account in accounts if account.row.id == wanted), None)
-        self._by_name = accounts
+    def set_rows(self, rows: list[Row], select: uuid.UUID | None = None) -> None:
+        """Show freshly loaded rows (`prepare_rows`, in name order). The cursor moves to the account
+        `select`, else stays on the account it was on when that is still shown."""
+        wanted = select.hex if select else (self._selected[ID_HEX] if self._selected else None)
+        self._selected = next((row for row in rows if row[ID_HEX] == wanted), None)
+        self._by_name = rows
         self._orders.clear()
-        self._active_count = sum(1 for account in accounts if not account.row.archived)
+        self._active_count = sum(1 for row in rows if not row[ARCHIVED])
         self._sort()
 
     def set_filter(self, text: str) -> None:
@@ -364,7 +430,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         few orders are kept until new rows arrive: switching between saved views then sorts nothing."""
         order = (self.sort_column.key, self.sort_descending, self.show_archived)
         if order not in self._orders:
-            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a.row.archived]
+            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a[ARCHIVED]]
             if self.sort_column.sort_key is None:
                 self._orders[order] = accounts[::-1] if self.sort_descending else accounts
             else:
@@ -372,6 +438,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             if len(self._orders) > ORDERS_KEPT:
                 del self._orders[next(iter(self._orders))]
         self._candidates = self._orders[order]
+        self._filtered.clear()
         self._shown_query = AccountQuery()
         self._shown = self._candidates
         self._apply_filter()
@@ -379,24 +446,52 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _apply_filter(self) -> None:
         query = parse_query(self._filter, datetime.now(timezone.utc).replace(tzinfo=None))  # rows hold naive UTC
         self.query_problems = query.problems
-        # Typing on narrows what is already shown; anything else starts again from every candidate.
-        accounts = self._shown if query.narrows(self._shown_query) else self._candidates
-        if query != self._shown_query or accounts is not self._shown:
-            self._shown = query.filter(accounts)
-            self._shown_query = query
-        self._restore_cursor()
+        earlier, earlier_query = self._shown, self._shown_query
+        self._shown, self._shown_query = self._matches(query), query
+        # Where the selected account can be now: a narrower query keeps the rows it had before the cursor (or
+        # fewer), a wider one keeps every row it had, in the same order.
+        if not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
+            self._restore_cursor(0, len(self._shown))
+        elif query.narrows(earlier_query):
+            self._restore_cursor(0, self._cursor + 1)
+        elif earlier_query.narrows(query):
+            self._restore_cursor(self._cursor, len(self._shown))
+        else:
+            self._restore_cursor(0, len(self._shown))
         self.virtual_size = Size(self.size.width, len(self._shown) + 1)
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.Highlighted(self, self.selected))
 
-    def _restore_cursor(self) -> None:
-        """Keep the cursor on the selected account when it is still shown, else at the same position."""
+    def _matches(self, query: AccountQuery) -> list[Row]:
+        """The candidates that match `query`. Results are kept until the candidates change, so taking back
+        what was typed (backspace) filters nothing; a new query is tested only over the shortest result shown
+        or kept that it narrows (typing on in a word), else over every candidate."""
+        if query.is_empty:
+            return self._candidates
+        matches = self._filtered.get(query)
+        if matches is None:
+            bases = [kept for earlier, kept in (*self._filtered.items(), (self._shown_query, self._shown))
+                     if query.narrows(earlier)]
+            matches = query.filter(min(bases, key=len, default=self._candidates))
+            if query.is_timed:  # not-touched:N is tested anew each time, against the time then
+                return matches
+            self._filtered[query] = matches
+            kept_rows = sum(map(len, self._filtered.values()))
+            while kept_rows > FILTERED_ROWS_KEPT and len(self._filtered) > 1:
+                kept_rows -= len(self._filtered.pop(next(iter(self._filtered))))
+        else:
+            self._filtered[query] = self._filtered.pop(query)  # most recently used last
+        return matches
+
+    def _restore_cursor(self, start: int, end: int) -> None:
+        """Keep the cursor on the selected account when it is still shown (looked for between `start` and
+        `end`: rows compare by value, each row looked at costs a comparison), else at the same position."""
         try:
-            self._cursor = self._shown.index(self._selected) if self._selected is not None else 0
+            self._cursor = self._shown.index(self._selected, start, end) if self._selected is not None else 0
         except ValueError:
             self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
-        self._selected = self.selected
+        self._selected = self._cursor_row
 
     # Moving ----------------------------------------------------------------------------------------
 
@@ -410,7 +505,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = max(0, min(index, len(self._shown) - 1))
         if index != self._cursor:
             self._cursor = index
-            self._selected = self.selected
+            self._selected = self._cursor_row
             self.post_message(self.Highlighted(self, self.selected))
         self._scroll_cursor_into_view()
         self.refresh()
@@ -482,7 +577,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = round(self.scroll_y) + y - 1
         if index >= len(self._shown):
             return Strip.blank(width, base)
-        return self._row_line(self._shown[index], index == self._cursor, width, base)
+        return self._row_line(ListedAccount._make(self._shown[index]), index == self._cursor, width, base)
 
     def _header_line(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("account-table--header")
@@ -497,7 +592,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _row_line(self, account: ListedAccount, is_cursor: bool, width: int, base: Style) -> Strip:
         style = base
-        if account.row.archived:
+        if account.archived:
             style += self.get_component_rich_style("account-table--archived")
         if is_cursor:
             style += self.get_component_rich_style("account-table--cursor")
@@ -506,7 +601,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         for number, placed in enumerate(self._columns()):
             text = fit_cells(placed.column.cell(account, placed.short, now), placed.width, placed.column.align)
             cell_style = style
-            if placed.column.key == "overdue" and account.row.overdue:
+            if placed.column.key == "overdue" and account.overdue:
                 cell_style += self.get_component_rich_style("account-table--overdue")
             if number:
                 segments.append(Segment(" ", style))

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
-from typing import Callable, Protocol, Sequence, TypeVar
+from operator import itemgetter
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 FLAGS = ("overdue", "rejected", "waiting")
 KEYS = ("owner", "stage", "segment", "not-touched", "progress")
@@ -29,17 +29,26 @@ _PROGRESS = re.compile(r"^(?:(<=|>=|<|>|=)?(\d{1,3})|(\d{1,3})-(\d{1,3}))%?$")
 
 
 class QueryableAccount(Protocol):
-    """What a query reads of an account (the account list's rows provide it)."""
+    """What a query reads of an account: a sequence whose first items are these, in this order (the account
+    list's rows are plain tuples that start so: at 100,000 rows an object per row, a named tuple's too, costs
+    the garbage collector a pass over every one of them; a plain tuple of values it leaves alone)."""
 
-    search_text: str  # folded "name\nowner"
-    owner_key: str  # folded owner
-    stage_key: str  # folded stage
-    segment_key: str  # folded segment
-    overdue: int
-    rejected: bool
-    waiting: bool
-    percent_done: float  # -1 without a run
-    last_activity: datetime  # naive UTC
+    def __getitem__(self, index: int) -> Any: ...
+
+
+# The positions of what a query reads in a `QueryableAccount`.
+SEARCH_TEXT = 0  # folded "name\nowner"
+OWNER_KEY = 1  # folded owner
+STAGE_KEY = 2  # folded stage
+SEGMENT_KEY = 3  # folded segment
+OVERDUE = 4  # a count of overdue tasks
+REJECTED = 5  # an approval was refused and waits for its steps again
+WAITING = 6  # an approval waits for a decision
+PERCENT_DONE = 7  # -1 without a run
+LAST_ACTIVITY = 8  # naive UTC datetime
+QUERIED_FIELDS = ("search_text", "owner_key", "stage_key", "segment_key", "overdue", "rejected", "waiting",
+                  "percent_done", "last_activity")
+_FLAG_POSITIONS = {"overdue": OVERDUE, "rejected": REJECTED, "waiting": WAITING}
 
 
 Test = Callable[[QueryableAccount], bool]
@@ -53,6 +62,7 @@ class Condition:
     spelling: str
     test: Test = field(compare=False)
     cheap: bool = field(default=False, compare=False)  # a flag, read straight off the row
+    timed: bool = field(default=False, compare=False)  # its answer changes with the time (not-touched:N)
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,13 @@ class AccountQuery:
     def is_empty(self) -> bool:
         return not self.words and not self.conditions
 
+    @property
+    def is_timed(self) -> bool:
+        """Whether the same query can match other accounts later (a term counts days up to now)."""
+        return any(condition.timed for condition in self.conditions)
+
     def matches(self, account: QueryableAccount) -> bool:
-        text = account.search_text
+        text = account[SEARCH_TEXT]
         return all(word in text for word in self.words) and all(c.test(account) for c in self.conditions)
 
     def filter(self, accounts: Sequence[Account]) -> list[Account]:
@@ -75,7 +90,7 @@ class AccountQuery:
         several times that."""
         kept = list(accounts)
         for word in self.words:
-            kept = [account for account in kept if word in account.search_text]
+            kept = [account for account in kept if word in account[SEARCH_TEXT]]
         for condition in self.conditions:
             kept = list(filter(condition.test, kept))
         return kept
@@ -95,12 +110,12 @@ def _progress_test(value: str) -> Test | None:
     if number is not None:
         limit = float(number)
         return {
-            None: lambda a: a.percent_done == limit, "=": lambda a: a.percent_done == limit,
-            "<": lambda a: 0 <= a.percent_done < limit, "<=": lambda a: 0 <= a.percent_done <= limit,
-            ">": lambda a: a.percent_done > limit, ">=": lambda a: a.percent_done >= limit,
+            None: lambda a: a[PERCENT_DONE] == limit, "=": lambda a: a[PERCENT_DONE] == limit,
+            "<": lambda a: 0 <= a[PERCENT_DONE] < limit, "<=": lambda a: 0 <= a[PERCENT_DONE] <= limit,
+            ">": lambda a: a[PERCENT_DONE] > limit, ">=": lambda a: a[PERCENT_DONE] >= limit,
         }[operator]
     low_limit, high_limit = sorted((float(low), float(high)))
-    return lambda a: low_limit <= a.percent_done <= high_limit
+    return lambda a: low_limit <= a[PERCENT_DONE] <= high_limit
 
 
 def _condition(key: str, value: str, now: datetime) -> Test | str:
@@ -109,16 +124,16 @@ def _condition(key: str, value: str, now: datetime) -> Test | str:
     if key in ("owner", "stage", "segment") and not folded:
         return f"{key}: needs a value ({key}:…)"
     if key == "owner":
-        return lambda a: folded in a.owner_key
+        return lambda a: folded in a[OWNER_KEY]
     if key == "stage":
-        return lambda a: a.stage_key.startswith(folded)
+        return lambda a: a[STAGE_KEY].startswith(folded)
     if key == "segment":
-        return lambda a: a.segment_key.startswith(folded)
+        return lambda a: a[SEGMENT_KEY].startswith(folded)
     if key == "not-touched":
         if not value.isdigit() or not 0 < int(value) <= MAX_DAYS:
             return "not-touched: needs a number of days, such as not-touched:30"
         since = now - timedelta(days=int(value))
-        return lambda a: a.last_activity < since
+        return lambda a: a[LAST_ACTIVITY] < since
     test = _progress_test(value)
     if test is None:
         return "progress: needs a percentage, such as progress:>50, progress:<25 or progress:20-60"
@@ -145,7 +160,7 @@ def parse_query(text: str, now: datetime) -> AccountQuery:
             test = _condition(folded_key, value, now)
         elif key is None and value.casefold() in FLAGS:
             flag = value.casefold()
-            test = attrgetter(flag)  # overdue is a count: any above 0 is true
+            test = itemgetter(_FLAG_POSITIONS[flag])  # overdue is a count: any above 0 is true
         if isinstance(test, str):
             problems.append(test)
             continue
@@ -156,9 +171,9 @@ def parse_query(text: str, now: datetime) -> AccountQuery:
             if not negated:
                 words.append(word)
                 continue
-            test = lambda a, word=word: word in a.search_text  # noqa: E731
+            test = lambda a, word=word: word in a[SEARCH_TEXT]  # noqa: E731
         conditions.append(Condition(match.group().casefold(), (lambda a, test=test: not test(a)) if negated else test,
-                                    cheap=key is None and not negated))
+                                    cheap=key is None and not negated, timed=folded_key == "not-touched"))
     # Flags first: each pass tests only what the last one kept, and a flag is the quickest test there is.
     conditions.sort(key=lambda condition: not condition.cheap)
     return AccountQuery(tuple(words), tuple(conditions), tuple(problems))
