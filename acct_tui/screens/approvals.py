@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
@@ -21,6 +21,7 @@ from acct_tui.store.held import COMMENT, new_held_edit
 from acct_tui.store.queries import ApprovalDetail, QueueItem
 from acct_tui.text import printable
 from acct_tui.widgets.approval_detail import ApprovalDetailView, detail_lines
+from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.step_form import local_time
 from acct_tui.widgets.step_list import CursorOptionList
 from acct_tui.widgets.write_status import WriteStatus
@@ -72,7 +73,7 @@ class ApprovalsScreen(Screen):
         yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
         yield WriteStatus()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Approvals"

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
@@ -33,6 +33,7 @@ from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
 from acct_tui.text import printable
 from acct_tui.typeahead import hold_keys_for
+from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
@@ -142,7 +143,7 @@ class ChecklistScreen(Screen):
                 yield Static(id="step-history")
         yield Static(id="checklist-message")
         yield WriteStatus()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Checklist"
