@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 
 import pytest
+from textual.color import Color
 from textual.widgets import Input, TextArea
 
 from acct_tui.app import AcctApp
@@ -361,3 +362,23 @@ async def test_moving_between_steps_and_accounts_refills_the_same_editors_as_a_n
         assert form.display and notes.text == "" and "Contoso" in screen_text(app)
         assert AuditEvent.select().count() == events_before  # refilling saved nothing
         assert not form.has_drafts
+
+
+async def test_a_theme_changed_while_the_checklist_was_away_restyles_it_on_return(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        steps = app.screen.query_one(StepList)
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("2")  # back with nothing changed: the styles stay as they were
+        await settle(pilot)
+        before = steps.styles.background
+        await pilot.press("1")
+        await settle(pilot)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert steps.styles.background != before
+        assert steps.styles.background == Color.parse(app.current_theme.surface)

@@ -13,7 +13,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
@@ -21,6 +20,7 @@ from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import CommentDialog
+from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.store import queries, services
 from acct_tui.store.held import COMMENT, new_held_edit
 from acct_tui.store.queries import ApprovalDetail, QueueItem
@@ -44,7 +44,7 @@ def _window_start(index: int) -> int:
     return max(0, index - PAGE_SIZE // 2)
 
 
-class ApprovalsScreen(Screen):
+class ApprovalsScreen(ModeScreen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
         Binding("y", "approve", "Approve", tooltip="Grant the selected approval", id="approvals.approve"),

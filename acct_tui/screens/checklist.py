@@ -19,7 +19,6 @@ from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, OptionList, Static
 from textual.worker import Worker, WorkerState
@@ -28,6 +27,7 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import UpgradeDialog
+from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.store import queries, services, upgrades
 from acct_tui.store.held import FIELD, WAITING, new_held_edit
 from acct_tui.store.queries import DecisionView, RunView, StepView
@@ -101,7 +101,7 @@ def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | N
     return None
 
 
-class ChecklistScreen(Screen):
+class ChecklistScreen(ModeScreen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
         Binding("d", "complete", "Done", tooltip="Mark the selected step done", id="checklist.complete"),
