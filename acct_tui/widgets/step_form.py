@@ -286,7 +286,7 @@ class StepForm(Vertical):
             self._show_refusal_and_held()
 
     def _refill(self, key: str) -> None:
-        """Show a kept field's label and value, its editor as a new one starts: no history, cursor at the start."""
+        """Show a kept field's label and value, its editor as a new one would start: no undo history."""
         field = self._fields[key]
         self.query_one(f"#label-{key}", Label).update(self._label(field))
         self._note(key, "")
