@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from acct_tui.app import AcctApp
+from acct_tui.messages import DataChanged
+from acct_tui.screens import approvals
 from acct_tui.store import queries, services
 from acct_tui.store.models import ApprovalDecision, AuditEvent
+from acct_tui.widgets.approval_queue import QueueList
+from tests.bursts import burst
 from tests.ui_support import screen_text, settle, type_text
 
 
@@ -183,3 +188,49 @@ async def test_approve_is_in_the_command_palette(db, db_path):
         await pilot.press("enter")
         await settle(pilot)
         assert status(beta) == "approved"
+
+
+async def test_a_long_queue_is_read_a_page_at_a_time_and_keys_typed_after_a_move_wait_for_its_page(db, db_path,
+                                                                                                   monkeypatch):
+    monkeypatch.setattr(approvals, "PAGE_SIZE", 4)
+    accounts = [submit_status_approval(f"Account {number:02}", "bob") for number in range(12)]
+    read_page = queries.approval_queue
+
+    def slow_database(offset: int = 0, limit: int | None = None):
+        time.sleep(0.3 if offset else 0)  # a large portfolio on a busy machine: later pages take a while
+        return read_page(offset, limit)
+
+    monkeypatch.setattr(queries, "approval_queue", slow_database)
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        queue = app.screen.query_one(QueueList)
+        assert "12 approvals wait for a decision, oldest first." in screen_text(app)
+        assert queue.item(0) is not None and queue.item(11) is None  # not read until shown
+        burst(app, "end", "y")  # y approves the last approval, once its page is there
+        await settle(pilot)
+        assert status(accounts[11]) == "approved" and status(accounts[10]) == "pending"
+        assert "Approved “Approval: Account Status” for Account 11." in queue_message(app)
+        assert "▶ Account 10 · step 5" in screen_text(app)
+        burst(app, "home", "pagedown", "o")  # a page is four approvals at 80x24
+        await settle(pilot)
+        assert app.current_account_id == accounts[4]
+
+
+async def test_the_highlighted_approval_keeps_its_place_when_another_session_decides_one_before_it(db, db_path,
+                                                                                                   monkeypatch):
+    monkeypatch.setattr(approvals, "PAGE_SIZE", 4)
+    accounts = [submit_status_approval(f"Account {number:02}", "bob") for number in range(8)]
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_queue(pilot)
+        await pilot.press(*["j"] * 6)
+        await settle(pilot)
+        assert "Decide: Approval: Account Status for Account 06" in screen_text(app)
+        services.approve(queries.run_view(accounts[2]).run_id, 5, actor="carol")
+        app.screen.post_message(DataChanged())
+        await settle(pilot)
+        assert "7 approvals wait" in screen_text(app)
+        assert "▶ Account 06 · step 5" in screen_text(app)
+        assert "Decide: Approval: Account Status for Account 06" in screen_text(app)
+        assert app.screen.query_one(QueueList).cursor == 5

@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 
 import pytest
+from textual.color import Color
 from textual.widgets import Input, TextArea
 
 from acct_tui.app import AcctApp
@@ -325,3 +326,59 @@ async def test_text_held_back_by_a_conflict_is_asked_about_at_quit_and_offered_a
         await open_checklist(pilot, account)
         assert again.screen.query_one("#field-notes", TextArea).text == "Mine"
         assert "It now reads: Theirs" in str(again.screen.query_one("#note-notes").render())
+
+
+async def test_moving_between_steps_and_accounts_refills_the_same_editors_as_a_new_form_would(db, db_path, account):
+    run = run_id(account)
+    services.set_field(run, 1, "notes", "First step's notes")
+    services.set_field(run, 2, "notes", "Second step's notes")
+    services.set_field(run, 2, "due", "2027-01-15")
+    other = services.create_account("Contoso", owner="bob")
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account, step=1)
+        form = app.screen.query_one(StepForm)
+        notes = form.query_one("#field-notes", TextArea)
+        assert notes.text == "First step's notes" and form.query_one("#field-due", Input).value == ""
+        events_before = AuditEvent.select().count()
+        await pilot.press("down")
+        await settle(pilot)
+        assert app.screen.query_one(StepForm) is form and form.query_one("#field-notes") is notes  # kept
+        assert [label.id for label in form.query(".field-label")] == [
+            "label-records", "label-notes", "label-due", "label-assignee"]  # step 2's own field comes first
+        assert notes.text == "Second step's notes" and form.query_one("#field-due", Input).value == "2027-01-15"
+        assert form.query_one("#field-records").value == ()
+        await pilot.press("enter", "tab", "ctrl+z")  # into the notes: undo has nothing of step 1 to bring back
+        await settle(pilot)
+        assert notes.text == "Second step's notes"
+        await pilot.press("escape", "down", "down", "down")  # step 5, an approval: no form
+        await settle(pilot)
+        assert not form.display and app.screen.query("#field-notes").first() is notes
+        assert "Step 5: Approval: Account Status" in screen_text(app)
+        app.open_account(other)
+        await settle(pilot)
+        await pilot.press("home")
+        await settle(pilot)
+        assert form.display and notes.text == "" and "Contoso" in screen_text(app)
+        assert AuditEvent.select().count() == events_before  # refilling saved nothing
+        assert not form.has_drafts
+
+
+async def test_a_theme_changed_while_the_checklist_was_away_restyles_it_on_return(db, db_path, account):
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        steps = app.screen.query_one(StepList)
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("2")  # back with nothing changed: the styles stay as they were
+        await settle(pilot)
+        before = steps.styles.background
+        await pilot.press("1")
+        await settle(pilot)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert steps.styles.background != before
+        assert steps.styles.background == Color.parse(app.current_theme.surface)

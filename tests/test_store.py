@@ -321,6 +321,31 @@ def test_archived_accounts_leave_the_approval_queue(db):
     assert queries.approval_queue() == []
 
 
+def test_the_queue_reads_a_page_at_a_time_with_a_count_and_knows_where_an_approval_stands(db):
+    runs = {}
+    for name in ("Echo", "Delta", "Charlie", "Bravo", "Alpha", "Zulu"):
+        account = services.create_account(name)
+        runs[name] = run_of(account)
+        finish(runs[name], 1, 2, 3, 4)
+    services.archive_account(queries.find_account("Zulu").id)
+    whole = queries.approval_queue()
+    assert [item.account_name for item in whole] == ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]  # oldest first
+    assert queries.approval_queue_count() == 5
+    assert queries.approval_queue(1, 2) == whole[1:3]
+    assert queries.approval_queue(4, 10) == whole[4:]
+    assert [queries.approval_queue_position(item.run_id, item.step) for item in whole] == [0, 1, 2, 3, 4]
+    assert queries.approval_queue_position(runs["Zulu"], 5) is None  # archived
+    services.approve(runs["Delta"], 5)
+    assert queries.approval_queue_position(runs["Delta"], 5) is None
+    assert queries.approval_queue_position(runs["Bravo"], 5) == 2
+    # Submitted at the same moment: by name, in the whole queue, in a page and in a position alike.
+    StepState.update(submitted_at=whole[0].submitted_at).where(StepState.status == PENDING).execute()
+    names = [item.account_name for item in queries.approval_queue()]
+    assert names == ["Alpha", "Bravo", "Charlie", "Echo"]
+    assert [item.account_name for item in queries.approval_queue(2, 2)] == names[2:]
+    assert [queries.approval_queue_position(runs[name], 5) for name in names] == [0, 1, 2, 3]
+
+
 def test_covered_steps_show_what_the_approver_judges(db):
     account_id = services.create_account("Acme")
     run_id = run_of(account_id)

@@ -20,9 +20,9 @@ from textual.scroll_view import ScrollView
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import WorkerCancelled
-from textual.widgets import Footer, Input, OptionList, Static
-from textual.widgets._footer import FooterKey
+from textual.widgets import Input, OptionList, Static
 
+from acct_tui.widgets.key_footer import KeyFooter
 from tests.bursts import key_event
 
 
@@ -257,10 +257,9 @@ def clipped_widgets(screen: Screen) -> list[str]:
         parent = widget.parent
         if isinstance(parent, Widget) and widget.region.right > parent.region.right:
             problems.append(f"{name} runs past the edge of {type(parent).__name__}#{parent.id}")
-        if isinstance(widget, Footer):
-            keys = sorted((key.region for key in widget.query(FooterKey) if _shown(key)), key=lambda region: region.x)
-            if any(left.right > right.x for left, right in zip(keys, keys[1:])):
-                problems.append(f"the footer has no room for every key: {len(keys)} keys")
+        if isinstance(widget, KeyFooter):
+            if widget.hidden_keys:
+                problems.append(f"the footer has no room for every key: {widget.hidden_keys} of {len(widget.keys)} hidden")
         elif isinstance(widget, Input):
             text = widget.value or widget.placeholder
             if cell_len(text) + 1 > widget.content_region.width:  # the cursor takes a cell after the text

@@ -17,7 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
@@ -39,6 +39,7 @@ from acct_tui.widgets.account_table import (
     prepare_rows,
 )
 from acct_tui.widgets.editors import LineEditor
+from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.query_suggester import QuerySuggester
 from acct_tui.widgets.write_status import WriteStatus
 
@@ -175,7 +176,7 @@ class AccountsScreen(Screen):
         yield self.table
         yield self.status_line
         yield WriteStatus()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.table.focus()

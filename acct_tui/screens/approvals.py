@@ -1,5 +1,10 @@
 """The approval queue: every pending approval of every account, oldest first, with what the covered steps
 contain, so an approver can decide without leaving the screen.
+
+The queue is read a page at a time with a count (13,918 pending approvals show as quickly as ten): a reload
+reads the count and the page around the highlighted approval, which keeps its place; scrolling or moving
+further reads the pages it reaches. Keys typed after a move to a row still loading wait for its page, so
+`end` then `y` approves the last approval, as it would with every row loaded.
 """
 
 from __future__ import annotations
@@ -8,43 +13,38 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import CommentDialog
+from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.store import queries, services
 from acct_tui.store.held import COMMENT, new_held_edit
 from acct_tui.store.queries import ApprovalDetail, QueueItem
 from acct_tui.text import printable
+from acct_tui.typeahead import hold_keys_for
 from acct_tui.widgets.approval_detail import ApprovalDetailView, detail_lines
-from acct_tui.widgets.step_form import local_time
-from acct_tui.widgets.step_list import CursorOptionList
+from acct_tui.widgets.approval_queue import QueueList, covers_text
+from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.write_status import WriteStatus
 from acct_tui.workflow import Progress
 
 QUEUE_GROUP = "approvals-queue"
+PAGE_GROUP = "approvals-page"
 COVERED_GROUP = "approvals-covered"
 EMPTY = "Nothing waits for approval."
+PAGE_SIZE = 100
 
 
-def _covers(item: QueueItem) -> str:
-    return ", ".join(map(str, item.covers))
+def _window_start(index: int) -> int:
+    """The first row of the page read to show row `index`: rows on both sides of it (moving up or down)."""
+    return max(0, index - PAGE_SIZE // 2)
 
 
-class QueueList(CursorOptionList):
-    """The pending approvals, two lines each."""
-
-    BINDINGS = [
-        Binding("enter", "select", "Read", show=False, tooltip="Go into the approval's detail to scroll it",
-                id="approvals.read"),
-    ]
-
-
-class ApprovalsScreen(Screen):
+class ApprovalsScreen(ModeScreen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
         Binding("y", "approve", "Approve", tooltip="Grant the selected approval", id="approvals.approve"),
@@ -58,8 +58,13 @@ class ApprovalsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._items: list[QueueItem] = []
         self._loaded = False
+        # Pages of the queue as it was at the last reload (older pages still on their way are dropped), and
+        # the windows (first row) being read for it.
+        self._generation = 0
+        self._pages_loading: set[int] = set()
+        # The row the cursor was on when the running reload started: a move meanwhile reloads again from there.
+        self._reload_from: int | None = None
         # The message line tells the outcome of the last decision until the user moves on to another
         # approval: the one highlighted when the queue was shown after the decision is its anchor.
         self._message_anchor: tuple[object, int] | None = None
@@ -72,7 +77,7 @@ class ApprovalsScreen(Screen):
         yield ApprovalDetailView(id="queue-detail")
         yield Static(id="queue-message")
         yield WriteStatus()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Approvals"
@@ -84,11 +89,23 @@ class ApprovalsScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
-        self._load_queue()
+        queue = self.query_one(QueueList)
+        self._reload_from = queue.cursor
+        self._load_queue(queue.selected, queue.cursor or 0)
 
     @work(thread=True, exclusive=True, group=QUEUE_GROUP, exit_on_error=False)
-    def _load_queue(self) -> list[QueueItem]:
-        return queries.approval_queue()
+    def _load_queue(self, anchor: QueueItem | None, index: int) -> tuple[int, int, int, list[QueueItem]]:
+        """The count and the rows around the approval `anchor` (where it stands now), else around row `index`
+        (the approval there was decided): (count, cursor, first row, rows)."""
+        position = None if anchor is None else queries.approval_queue_position(anchor.run_id, anchor.step)
+        count = queries.approval_queue_count()
+        cursor = position if position is not None else min(index, max(count - 1, 0))
+        start = _window_start(cursor)
+        return count, cursor, start, queries.approval_queue(start, PAGE_SIZE)
+
+    @work(thread=True, group=PAGE_GROUP, exit_on_error=False)
+    def _load_page(self, generation: int, start: int) -> tuple[int, int, list[QueueItem]]:
+        return generation, start, queries.approval_queue(start, PAGE_SIZE)
 
     @work(thread=True, exclusive=True, group=COVERED_GROUP, exit_on_error=False)
     def _load_covered(self, item: QueueItem) -> tuple[QueueItem, ApprovalDetail]:
@@ -104,53 +121,60 @@ class ApprovalsScreen(Screen):
         if event.state != WorkerState.SUCCESS:
             return
         if event.worker.group == QUEUE_GROUP:
-            self._show_queue(event.worker.result)
+            if self.query_one(QueueList).cursor != self._reload_from:
+                self.reload()  # the user moved meanwhile: keep the approval they moved to
+            else:
+                self._show_queue(*event.worker.result)
+        elif event.worker.group == PAGE_GROUP:
+            self._show_page(*event.worker.result)
         elif event.worker.group == COVERED_GROUP:
             item, detail = event.worker.result
             if item == self._selected():
                 await self.query_one(ApprovalDetailView).show(detail_lines(item, detail))
 
     # Showing ---------------------------------------------------------------------------------------------
-    def _show_queue(self, items: list[QueueItem]) -> None:
-        previous = self._selected()
-        self._items = items
+    def _show_queue(self, count: int, cursor: int, start: int, items: list[QueueItem]) -> None:
         self._loaded = True
-        self.set_class(not items, "-empty")
-        count = len(items)
+        self._generation += 1
+        self._pages_loading.clear()
+        self.set_class(not count, "-empty")
         self.query_one("#queue-summary", Static).update(Content(
-            EMPTY if not items else
+            EMPTY if not count else
             f"{count} approval{'s' if count != 1 else ''} wait{'s' if count == 1 else ''} for a decision, "
             "oldest first."
         ))
-        queue = self.query_one("#queue-list", CursorOptionList)
-        keys = [(item.run_id, item.step) for item in items]
-        if previous is not None and (previous.run_id, previous.step) in keys:
-            highlight = keys.index((previous.run_id, previous.step))
-        else:
-            highlight = min(queue.highlighted or 0, max(count - 1, 0))
-        queue.set_rows([self._row(item) for item in items], highlight)
+        queue = self.query_one(QueueList)
+        queue.show(count, start, items, cursor)
         if self._anchor_pending:
             self._anchor_pending = False
             self._message_anchor = self._key(self._selected())
-        if items and self.focused is None:
+        if count and self.focused is None:
             queue.focus()
-        if items:
+        if count:
             self._request_covered()
         self.refresh_bindings()
 
-    @staticmethod
-    def _row(item: QueueItem) -> Content:
-        # Two lines that never wrap (the list cuts them with …): the step number comes before the long title.
-        return Content.assemble(
-            (printable(item.account_name, keep_newlines=False), "bold"),
-            f" · step {item.step} · ",
-            printable(item.title, keep_newlines=False),
-            f"\n  submitted {local_time(item.submitted_at)} by ",
-            printable(item.submitted_by or "—", keep_newlines=False),
-            f" · covers {_covers(item)}",
-        )
+    def _show_page(self, generation: int, start: int, items: list[QueueItem]) -> None:
+        if generation != self._generation:
+            return  # read before the queue was reloaded: the rows may have moved since
+        self._pages_loading.discard(start)
+        queue = self.query_one(QueueList)
+        had_selected = queue.selected is not None
+        queue.add_page(start, items)
+        if not had_selected and queue.selected is not None:
+            self._request_covered()
 
-    @on(OptionList.OptionHighlighted, "#queue-list")
+    @on(QueueList.PageWanted, "#queue-list")
+    def _page_wanted(self, event: QueueList.PageWanted) -> None:
+        if any(start <= event.index < start + PAGE_SIZE for start in self._pages_loading):
+            return
+        start = _window_start(event.index)
+        self._pages_loading.add(start)
+        loading = self._load_page(self._generation, start)
+        if event.index == event.queue_list.cursor:
+            hold_keys_for(self.app, loading)  # keys typed after moving there act on that approval
+
+    @on(QueueList.Highlighted, "#queue-list")
     def _item_highlighted(self) -> None:
         if self._key(self._selected()) != self._message_anchor:
             self._say("")
@@ -160,7 +184,7 @@ class ApprovalsScreen(Screen):
     def _key(item: QueueItem | None) -> tuple[object, int] | None:
         return None if item is None else (item.run_id, item.step)
 
-    @on(OptionList.OptionSelected, "#queue-list")
+    @on(QueueList.Selected, "#queue-list")
     def _item_selected(self) -> None:
         self.query_one("#queue-detail").focus()
 
@@ -177,21 +201,19 @@ class ApprovalsScreen(Screen):
 
     # Actions ---------------------------------------------------------------------------------------------
     def _selected(self) -> QueueItem | None:
+        """The highlighted approval (None while its page is read: keys typed meanwhile wait for it)."""
         if not self.is_mounted:
             return None
-        index = self.query_one("#queue-list", CursorOptionList).highlighted
-        if index is None or index >= len(self._items):
-            return None
-        return self._items[index]
+        return self.query_one(QueueList).selected
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("approve", "reject", "open_account"):
-            return self._selected() is not None
+            return self.is_mounted and self.query_one(QueueList).cursor is not None
         return True
 
     def action_move(self, rows: int) -> None:
         """j/k move in the queue wherever the focus is on this screen (the list, or what the steps contain)."""
-        queue = self.query_one("#queue-list", CursorOptionList)
+        queue = self.query_one(QueueList)
         queue.action_cursor_down() if rows > 0 else queue.action_cursor_up()
 
     def action_approve(self) -> None:
@@ -210,7 +232,7 @@ class ApprovalsScreen(Screen):
         covered = "step" if len(item.covers) == 1 else "steps"
         dialog = CommentDialog(
             f"Reject “{item.title}” for {item.account_name}?",
-            f"Say what has to change. {covered.capitalize()} {_covers(item)} reopen to be redone. "
+            f"Say what has to change. {covered.capitalize()} {covers_text(item)} reopen to be redone. "
             "Enter rejects, Escape cancels.",
         )
         self.app.push_screen(dialog, lambda comment: self._reject(item, comment))

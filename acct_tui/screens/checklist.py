@@ -15,24 +15,26 @@ from typing import Callable
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import UpgradeDialog
+from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.store import queries, services, upgrades
 from acct_tui.store.held import FIELD, WAITING, new_held_edit
 from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
 from acct_tui.text import printable
 from acct_tui.typeahead import hold_keys_for
+from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
@@ -99,7 +101,7 @@ def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | N
     return None
 
 
-class ChecklistScreen(Screen):
+class ChecklistScreen(ModeScreen):
     COMMANDS = {ScreenBindingCommands}
     BINDINGS = [
         Binding("d", "complete", "Done", tooltip="Mark the selected step done", id="checklist.complete"),
@@ -115,7 +117,8 @@ class ChecklistScreen(Screen):
         super().__init__()
         self._account_id: uuid.UUID | None = None
         self._view: RunView | None = None
-        self._form: StepForm | None = None
+        self._form: StepForm | None = None  # the form of the step shown; None when it has none
+        self._form_widget: StepForm | None = None  # kept (hidden) while a step without a form is shown
         self._shown_step: int | None = None
         self._save_timer: Timer | None = None
         self._save_problem_shown = False  # the message line shows why a save failed
@@ -142,7 +145,7 @@ class ChecklistScreen(Screen):
                 yield Static(id="step-history")
         yield Static(id="checklist-message")
         yield WriteStatus()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Checklist"
@@ -162,8 +165,7 @@ class ChecklistScreen(Screen):
             self._shown_step = None
             self._place_cursor = True
             self._say("")
-            self.query_one("#step-form-holder").remove_children()
-            self._form = None
+            self._clear_step_page()
             self.query_one(StepList).focus()
         self.set_class(account_id is None, "-no-account")
         if account_id is None:
@@ -283,12 +285,18 @@ class ChecklistScreen(Screen):
         if number != self._shown_step:
             self._save_drafts()  # what cannot be saved is held, and shown again in the step
             holder = self.query_one("#step-form-holder")
-            await holder.remove_children()
+            await self._clear_step_page()
             held = [HeldText(edit.key, edit.value, edit.reason)
                     for edit in self.app.held.at_place(FIELD, view.account.id, number) if edit.reason != WAITING]
-            self._form = None if step.is_approval else StepForm(step, held=held)
-            if self._form is not None:
-                await holder.mount(self._form)
+            if not step.is_approval:
+                # One form for every step shown: the fields steps share keep their editors (see StepForm.show_step).
+                if self._form_widget is None:
+                    self._form_widget = StepForm(step, held=held)
+                    await holder.mount(self._form_widget)
+                else:
+                    await self._form_widget.show_step(step, held=held)
+                    self._form_widget.display = True
+                self._form = self._form_widget
             extras = _step_extras(view, number)
             if extras is not None:
                 await holder.mount(extras)
@@ -306,6 +314,13 @@ class ChecklistScreen(Screen):
         self.query_one("#step-guidance", Static).update(self._guidance(view, step))
         self.query_one("#step-history", Static).update(self._history(view, step))
         self.call_after_refresh(self._keep_focus_in_view)
+
+    def _clear_step_page(self) -> AwaitRemove:
+        """Take the shown step's editors off the page: its extras go, the form is hidden for reuse."""
+        self._form = None
+        if self._form_widget is not None:
+            self._form_widget.display = False
+        return self.query("KpiEditor, ObjectivesEditor").remove()
 
     def _keep_focus_in_view(self) -> None:
         """The focused field stays on screen when the step's page is redrawn or scrolled home: a key must

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
@@ -40,6 +40,7 @@ from acct_tui.screens.export_dialog import ExportDialog
 from acct_tui.store.reports import account_report, portfolio_report
 from acct_tui.text import printable
 from acct_tui.widgets.charts import ReportView
+from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_GROUP = "reports-load"
@@ -92,7 +93,7 @@ class ReportsScreen(Screen):
         with VerticalScroll(id="reports-body"):
             yield ReportView(id="report")
         yield WriteStatus()
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#reports-body").focus()

@@ -464,19 +464,28 @@ def run_view(account_id: uuid.UUID | str, today: date | None = None) -> RunView:
                    latest_version_number(run.template_name) or 0)
 
 
-def approval_queue() -> list[QueueItem]:
-    """Every pending approval of every active account, oldest submission first; each named as the template
-    version its run follows names it."""
-    templates = TemplateCache()
-    query = (
-        StepState.select(Run.id, Account.id, Account.name, Account.owner, StepState.step_key,
-                         StepState.submitted_at, StepState.submitted_by, Run.template_name, Run.template_version)
+def _pending_approvals(*columns):
+    """Pending approvals of active accounts, with their run and account joined, selecting `columns`."""
+    return (
+        StepState.select(*columns)
         .join(Run, on=(StepState.run == Run.id))
         .join(Account, on=(Run.account == Account.id))
         .where((StepState.status == PENDING) & (Account.archived == False))  # noqa: E712
+    )
+
+
+def approval_queue(offset: int = 0, limit: int | None = None) -> list[QueueItem]:
+    """The pending approvals of every active account, oldest submission first (the whole queue, or `limit`
+    of them from position `offset`); each named as the template version its run follows names it."""
+    templates = TemplateCache()
+    query = (
+        _pending_approvals(Run.id, Account.id, Account.name, Account.owner, StepState.step_key,
+                           StepState.submitted_at, StepState.submitted_by, Run.template_name, Run.template_version)
         .order_by(StepState.submitted_at, Account.name_key)
         .tuples()
     )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     items = []
     for run_id, account_id, name, owner, step_key, submitted_at, submitted_by, template_name, version in query:
         gate = templates.get(template_name, version).step_by_key(step_key)
@@ -484,6 +493,23 @@ def approval_queue() -> list[QueueItem]:
             items.append(QueueItem(run_id, account_id, name, owner, gate.number, gate.title, gate.covers,
                                    submitted_at, submitted_by))
     return items
+
+
+def approval_queue_count() -> int:
+    """How many approvals the queue holds (`approval_queue` reads them a page at a time)."""
+    return _pending_approvals(fn.COUNT(StepState.id)).scalar() or 0
+
+
+def approval_queue_position(run_id: uuid.UUID, step: int) -> int | None:
+    """Where the approval `step` of the run stands in the queue's order now; None when it is not pending."""
+    anchor = list(_pending_approvals(StepState.submitted_at, Account.name_key)
+                  .where((Run.id == run_id) & (StepState.number == step)).tuples())
+    if not anchor or anchor[0][0] is None:
+        return None
+    submitted_at, key = anchor[0]
+    earlier = (StepState.submitted_at < submitted_at) | ((StepState.submitted_at == submitted_at)
+                                                         & (Account.name_key < key))
+    return _pending_approvals(fn.COUNT(StepState.id)).where(earlier).scalar() or 0
 
 
 # What an approver sees changed: the content of the covered steps, not their being marked done again.

@@ -181,6 +181,11 @@ def editor_value(field: FieldView) -> object:
     return FIELD_EDITORS[field.type].editor_value(field)
 
 
+def _same_editor(before: FieldView, after: FieldView) -> bool:
+    """Whether the editor of the field `before` can show the field `after`."""
+    return before.type == after.type and before.options == after.options
+
+
 @dataclass(frozen=True, slots=True)
 class PendingEdit:
     key: str
@@ -217,6 +222,10 @@ class StepForm(Vertical):
     def __init__(self, step: StepView, *, held: Sequence[HeldText] = (), id: str | None = None) -> None:
         """`held`: the user's values that an earlier save could not store; they fill their editors again."""
         super().__init__(id=id, classes="step-form")
+        self._take(step, held)
+
+    def _take(self, step: StepView, held: Sequence[HeldText]) -> None:
+        """Start over on `step`: its stored values, no edits, the held ones in their fields."""
         self.step_number = step.number
         self._fields = {field.key: field for field in step.fields}
         self._base = {field.key: editor_value(field) for field in step.fields}
@@ -235,16 +244,66 @@ class StepForm(Vertical):
     # Building ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(Content(printable(self._refusal or "")), id="form-refusal", classes="field-note")
-        for key, field in self._fields.items():
-            yield Label(Content.assemble((field.label, "bold"), " (required)" if field.required else ""),
-                        classes="field-label")
-            yield self._editor(field)
-            yield Static("", id=f"note-{key}", classes="field-note")
+        for key in self._fields:
+            yield from self._field_widgets(key)
+
+    def _field_widgets(self, key: str) -> tuple[Widget, ...]:
+        field = self._fields[key]
+        return (Label(self._label(field), id=f"label-{key}", classes="field-label"), self._editor(field),
+                Static("", id=f"note-{key}", classes="field-note"))
+
+    @staticmethod
+    def _label(field: FieldView) -> Content:
+        return Content.assemble((field.label, "bold"), " (required)" if field.required else "")
 
     def on_mount(self) -> None:
+        self._show_refusal_and_held()
+
+    def _show_refusal_and_held(self) -> None:
         self._show_refusal()
         for key in self._held:
             self._show_held(key)
+
+    async def show_step(self, step: StepView, *, held: Sequence[HeldText] = ()) -> None:
+        """Become the form of `step` (another step, or the same one afresh), as a new `StepForm(step, held=held)`
+        would be. The editors of fields both steps have (same key, same kind of editor) are kept and refilled;
+        only the others are replaced: mounting a form's widgets anew is most of the time it takes to show it."""
+        before = self._fields
+        self._take(step, held)
+        kept = [key for key in self._fields if key in before and _same_editor(before[key], self._fields[key])]
+        if kept != [key for key in before if key in kept]:
+            kept = []  # the kept fields change order: build every field anew
+        with self.app.batch_update():
+            await self.remove_children([widget for key in before if key not in kept
+                                        for widget in self.query(f"#label-{key}, #field-{key}, #note-{key}")])
+            for position, key in enumerate(self._fields):
+                if key in kept:
+                    self._refill(key)
+                    continue
+                following = next((later for later in list(self._fields)[position + 1:] if later in kept), None)
+                await self.mount(*self._field_widgets(key),
+                                 before=None if following is None else self.query_one(f"#label-{following}"))
+            self._show_refusal_and_held()
+
+    def _refill(self, key: str) -> None:
+        """Show a kept field's label and value, its editor as a new one would start: no undo history."""
+        field = self._fields[key]
+        self.query_one(f"#label-{key}", Label).update(self._label(field))
+        self._note(key, "")
+        value = self._drafts.get(key, self._base[key])
+        widget = self._widget(key)
+        # Filling the editor is not the user's edit: it must not count as one.
+        with self.prevent(TextArea.Changed, Input.Changed):
+            if isinstance(widget, ChoiceList):
+                widget.set_value(value)
+                widget.highlighted = 0
+            elif isinstance(widget, TextArea):
+                widget.load_text(str(value))
+                widget.scroll_home(animate=False)
+            elif isinstance(widget, Input):
+                widget.value = str(value)
+                widget.cursor_position = len(widget.value)
+                widget.scroll_home(animate=False)
 
     def _editor(self, field: FieldView) -> Widget:
         editor_id = f"field-{field.key}"
