@@ -20,7 +20,8 @@ from acct_tui.store.db import close_database, open_database
 from acct_tui.store.models import AuditEvent, UndoMark
 from acct_tui.store.queries import account_detail, run_view
 from acct_tui.store.reports import account_report
-from acct_tui.store.undo import carry_out, history, next_plan, value_from_display
+from acct_tui.store.audit_values import value_from_display
+from acct_tui.store.undo import carry_out, history, next_plan
 from acct_tui.store.values import display_value
 from acct_tui.template import CHECKLIST, NOTES, Field
 from tests.portfolio_builder import finish_steps
