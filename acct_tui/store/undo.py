@@ -335,8 +335,10 @@ def _comparable(value: object) -> object:
         return text
 
 
-def _pairs(expected: dict[str, Any], wanted: dict[str, Any]) -> str:
-    return "; ".join(f"{key} “{_short(expected.get(key))}” → “{_short(wanted[key])}”" for key in wanted)
+def _pairs(expected: dict[str, Any], wanted: dict[str, Any], shown: Callable[[str, Any], object] = lambda _, v: v
+           ) -> str:
+    return "; ".join(f"{key.replace('_', ' ')} “{_short(shown(key, expected.get(key)))}” → "
+                     f"“{_short(shown(key, wanted[key]))}”" for key in wanted)
 
 
 # KPI values and objectives: records that a change adds, edits or removes ----------------------------------
@@ -389,6 +391,20 @@ def _describe_record(change: Change) -> str:
     return f"objective “{_short(title)}” on {change.account_name}"
 
 
+def _record_value_shower(change: Change) -> Callable[[str, Any], object]:
+    """How a logged field of a KPI value or an objective reads: values as their metric shows them."""
+    metric_key = (change.after or change.before or {}).get("metric")
+
+    def shown(key: str, value: Any) -> object:
+        if key == "value" and value is not None and metric_key:
+            return format_metric_value(get_metric(metric_key), Decimal(str(value)))
+        if key == "achieved":
+            return {True: "yes", False: "no", None: "not judged"}[value]
+        return value
+
+    return shown
+
+
 def _record_step_key(change: Change, run: Run | None) -> str | None:
     """The step whose lock guards the record: a KPI value's own step, objectives' and results' steps."""
     if run is None:
@@ -410,8 +426,9 @@ def _record_plan(change: Change, direction: Direction, user: str) -> PlanParts:
         added = "entered" if change.action.startswith("kpi.") else "set"
         summary = f"{what}: {added if expected else 'removed'} → {added if wanted else 'removed'}"
     else:
-        shown = [key for key in wanted if key not in ("metric", "position", "target_value")]
-        summary = f"{what}: {_pairs(expected, {key: wanted[key] for key in shown})}"
+        listed = {key: wanted[key] for key in wanted if key not in ("metric", "position", "target_value", "title")
+                  or change.action == "objective.edit" and key in ("metric", "title")}
+        summary = f"{what}: {_pairs(expected, listed, _record_value_shower(change))}"
     current, _ = _current_record(change)
     if not _matches(current, expected):
         now = "is gone" if current is None else "is there again" if expected is None else "reads differently"
