@@ -4,11 +4,13 @@ the undo history in the palette undoes down to a chosen change."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from acct_tui.app import AcctApp
 from acct_tui.screens.undo import UndoHistoryScreen, UndoPreview
-from acct_tui.store import services
+from acct_tui.store import kpis, services
 from acct_tui.store.queries import account_detail, run_view
 from tests.portfolio_builder import finish_steps
 from tests.test_undo import in_other_connection, run_of
@@ -47,6 +49,12 @@ def make_change(kind: str):
     if kind == "edit":
         services.edit_account(account, owner="bob")
         return account, lambda: account_detail(account).owner, "bob", "ana"
+    if kind == "kpi":
+        kpis.add_kpi(account, "csat", "4.5", date(2026, 3, 1), step=10)
+        return account, lambda: [str(entry.value) for entry in kpis.kpi_entries(account)], ["4.50"], []
+    if kind == "objective":
+        kpis.add_objective(run, "Grow", "Signed by Q3")
+        return account, lambda: [objective.title for objective in kpis.objectives(run)], ["Grow"], []
     services.archive_account(account)
     return account, lambda: account_detail(account).archived, True, False
 
@@ -58,6 +66,8 @@ def make_change(kind: str):
     ("edit", "Undo: Contoso: owner “bob” → “ana”"),
     ("archive", "Undo: Contoso archived → in the list"),
     ("create", "Undo: Contoso added → archived"),
+    ("kpi", "Undo: CSAT 4.5/5 of 2026-03-01 on Contoso: entered → removed"),
+    ("objective", "Undo: objective “Grow” on Contoso: set → removed"),
 ])
 async def test_u_previews_then_undoes_and_ctrl_r_redoes(db, db_path, kind, line):
     _, read, changed, original = make_change(kind)
@@ -118,6 +128,55 @@ async def test_undo_is_refused_after_another_connection_changed_the_same_field(d
         await pilot.press("u")  # closes: there is nothing it may do
         await settle(pilot)
         assert read() == "theirs"
+
+
+async def test_undoing_a_rejection_lists_the_steps_it_finishes_again_and_asks_first(db, db_path):
+    account = services.create_account("Contoso")
+    run = run_of(account)
+    finish_steps(run, 4)
+    services.reject(run, 5, "Add the 2024 payments")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = await preview(pilot, "u")
+        assert "Undo: step 5 rejected on Contoso → in the queue" in text
+        assert "step 1: open → done" in text and "step 4: open → done" in text
+        await pilot.press("y")
+        await settle(pilot)
+        assert [run_view(account).step(n).status for n in (1, 5)] == ["done", "pending"]
+        assert "Redo: step 5 in the queue on Contoso → rejected" in await preview(pilot, "ctrl+r")
+        await pilot.press("y")
+        await settle(pilot)
+        assert [run_view(account).step(n).status for n in (1, 5)] == ["open", "rejected"]
+
+
+@pytest.mark.parametrize(("kind", "theirs", "refusal"), [
+    ("reject", lambda run, account: services.complete_step(run, 1, actor="bob"),
+     "Step 1 is done now, not open: bob changed it since."),
+    ("kpi", lambda run, account: kpis.edit_kpi(kpis.kpi_entries(account)[0].id, value="3", actor="bob"),
+     "reads differently now: bob changed it since."),
+    ("objective", lambda run, account: kpis.edit_objective(kpis.objectives(run)[0].id, title="Shrink", actor="bob"),
+     "reads differently now: bob changed it since."),
+])
+async def test_undo_of_a_decision_kpi_or_objective_is_refused_after_another_session_changed_it(
+        db, db_path, kind, theirs, refusal):
+    if kind == "reject":
+        account = services.create_account("Contoso")
+        finish_steps(run_of(account), 4)
+        services.reject(run_of(account), 5, "Add the 2024 payments")
+        read = lambda: run_view(account).step(5).status  # noqa: E731
+    else:
+        account, read, _, _ = make_change(kind)
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        in_other_connection(theirs, run_of(account), account)
+        before = read()
+        text = await preview(pilot, "u")
+        assert refusal in " ".join(text.split())
+        await pilot.press("y")  # nothing it may do: the key changes nothing
+        await settle(pilot)
+        assert read() == before
 
 
 async def test_nothing_to_undo_says_so(db, db_path):
