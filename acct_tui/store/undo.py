@@ -525,3 +525,15 @@ def carry_out(change: Change, direction: Direction, *, user: str | None = None) 
             raise DomainError(f"Nothing to {direction}: it is already that way.")
         UndoMark.create(event=event, change=change.id, kind=direction, user_name=user)
     return current
+
+
+def undo_each(changes: list[Change], *, user: str | None = None) -> tuple[int, str | None]:
+    """Undo `changes` in the order given (newest first), each a change of its own, in one write transaction;
+    stops at the first refused. Returns how many were undone, and why it stopped (None: all were)."""
+    with write_transaction():
+        for count, change in enumerate(changes):
+            try:
+                carry_out(change, "undo", user=user)
+            except DomainError as error:
+                return count, str(error)
+    return len(changes), None
