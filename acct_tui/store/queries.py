@@ -26,7 +26,7 @@ from acct_tui.store.models import (
 )
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.templates import TemplateCache, latest_version_number, run_template
-from acct_tui.store.values import decode_value, is_field_event, shown_logged_value
+from acct_tui.store.values import decode_value, is_field_event, logged_text, shown_logged_value
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, Template
 from acct_tui.workflow import OPEN, PENDING, REJECTED, Progress, RunState
 from acct_tui.workflow.fields import name_key
@@ -336,9 +336,7 @@ def _logged_field_text(template: Template | None, logged: dict) -> str:
     template version no longer has)."""
     step = template.step_by_key(logged["step_key"]) if template is not None else None
     field = next((field for field in step.fields if field.key == logged["key"]), None) if step else None
-    if field is None:
-        return "—" if logged["value"] in (None, "", []) else str(logged["value"])
-    return shown_logged_value(field, logged["value"])
+    return logged_text(logged["value"]) if field is None else shown_logged_value(field, logged["value"])
 
 
 def describe_event(action: str, before: dict, after: dict, template: Template | None = None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from acct_tui.errors import DomainError
 from acct_tui.template import Field
-from acct_tui.workflow.field_kinds import field_kind, normalize_field_value
+from acct_tui.workflow.field_kinds import NONE_SHOWN, field_kind, normalize_field_value
 
 
 def encode_value(field: Field, value: object) -> str:
@@ -39,7 +39,14 @@ def shown_logged_value(field: Field, logged: object) -> str:
     try:
         return display_value(field, normalize_field_value(field, logged))
     except DomainError:
-        return ", ".join(map(str, logged)) if isinstance(logged, list) else str(logged)
+        return logged_text(logged)
+
+
+def logged_text(logged: object) -> str:
+    """A logged value as plain text, for a field no longer known."""
+    if logged in (None, "", []):
+        return NONE_SHOWN
+    return ", ".join(map(str, logged)) if isinstance(logged, list) else str(logged)
 
 
 def field_event(key: str, step_key: str, logged: object) -> dict[str, Any]:
