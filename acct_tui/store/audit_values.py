@@ -18,7 +18,7 @@ from acct_tui.store.models import AuditEvent, FieldValue, Run
 from acct_tui.store.templates import TemplateCache
 from acct_tui.store.values import display_value, field_event, is_field_event, logged_value
 from acct_tui.sync.bulk import bulk_update
-from acct_tui.sync.entities import audit_item
+from acct_tui.sync.entities import audit_item, make_key
 from acct_tui.sync.models import SyncChange, SyncTip
 from acct_tui.template import Field
 from acct_tui.workflow.field_kinds import NONE_SHOWN, field_kind
@@ -95,10 +95,14 @@ def log_values_not_text(db: peewee.Database) -> None:
 
 
 def _convert_sync_copies(event_ids: list[Any]) -> None:
-    """The change log's copy of each converted event (an audit key has one change: its tip)."""
+    """The change log's copy of each converted event (an audit key has one change: its tip). Events written
+    straight into the tables (a bulk import) have none."""
     for start in range(0, len(event_ids), CHUNK):
+        keys = {make_key("audit", event_id): event_id for event_id in event_ids[start:start + CHUNK]}
+        tips = list(SyncTip.select(SyncTip.change, SyncTip.key).where(SyncTip.key.in_(list(keys))).tuples())
+        if not tips:
+            continue
         items = {item.key: item.value for item in map(audit_item, AuditEvent.select().where(
-            AuditEvent.id.in_(event_ids[start:start + CHUNK])))}
-        tips = list(SyncTip.select(SyncTip.change, SyncTip.key).where(SyncTip.key.in_(list(items))).tuples())
+            AuditEvent.id.in_([keys[key] for _, key in tips])))}
         bulk_update(SyncTip, [SyncTip.value], [SyncTip.change], [(items[key], change) for change, key in tips])
         bulk_update(SyncChange, [SyncChange.value], [SyncChange.id], [(items[key], change) for change, key in tips])
