@@ -26,6 +26,8 @@ from tests.portfolio_builder import finish_steps
 
 TODAY = date(2026, 6, 30)
 
+pytestmark = pytest.mark.both_backends  # the store tests run on SQLite and on PostgreSQL
+
 
 def run_of(account_id):
     return account_detail(account_id).run_id
@@ -250,12 +252,12 @@ def test_undo_of_a_step_is_refused_when_another_session_reopened_it(db):
     assert plan.refusal == "Step 1 is open now, not done: bob changed it since."
 
 
-def test_the_history_survives_reopening_the_database(db, db_path):
+def test_the_history_survives_reopening_the_database(db, db_target):
     account = services.create_account("Contoso")
     services.edit_account(account, owner="ana")
     undo()
     close_database()
-    open_database(db_path)
+    open_database(db_target)
     state = history()
     assert [change.action for change in state.done] == ["account.create"]
     assert [change.action for change in state.undone] == ["account.edit"]

@@ -262,7 +262,8 @@ def _step_plan(change: Change, direction: Direction, user: str) -> PlanParts:
         return summary, (), str(error)
     reaches = [
         f"step {number}: {STATE_WORDS.get(statuses[number], statuses[number])} → {STATE_WORDS.get(status, status)}"
-        for number, status in transition.state.statuses.items() if number != step and statuses[number] != status
+        for number, status in sorted(transition.state.statuses.items())
+        if number != step and statuses[number] != status
     ]
     if template.step(step).is_approval:
         if wanted[step] in (APPROVED, REJECTED):
