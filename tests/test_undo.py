@@ -23,6 +23,7 @@ from acct_tui.store.queries import account_detail, run_view
 from acct_tui.store.reports import account_report
 from acct_tui.store.undo import carry_out, history, next_plan
 from tests.portfolio_builder import finish_steps
+from tests.sync_support import Replica, sync_in_process
 
 TODAY = date(2026, 6, 30)
 
@@ -250,6 +251,29 @@ def test_undo_of_a_step_is_refused_when_another_session_reopened_it(db):
     in_other_connection(services.reopen_step, run, 1, actor="bob")
     plan = next_plan("undo")
     assert plan.refusal == "Step 1 is open now, not done: bob changed it since."
+
+
+@pytest.mark.sqlite_only
+def test_undo_is_refused_after_a_sync_brought_someone_elses_change_and_works_on_the_other_side(tmp_path):
+    laptop, host = Replica(tmp_path / "laptop" / "acct.db"), Replica(tmp_path / "host" / "acct.db")
+    host.use()
+    laptop.use()
+    account = services.create_account("Contoso")
+    entry = kpis.add_kpi(account, "csat", "4.5", date(2026, 3, 1), today=TODAY)
+    kpis.edit_kpi(entry, value="4.7")
+    services.set_field(run_of(account), 1, "notes", "mine")
+    sync_in_process(laptop, host)
+    host.use()  # the change log carries values: the laptop's changes can be undone here
+    assert undo() == "Undo: Notes in step 1 on Contoso: “mine” → “—”"
+    assert undo() == "Undo: CSAT on Contoso: value “4.7/5” → “4.5/5”"  # the same entry, under another row id
+    assert [e.value for e in kpis.kpi_entries(account)] == [Decimal("4.50")]
+    undo("redo")
+    undo("redo")
+    services.set_field(run_of(account), 1, "notes", "theirs", actor="ana")
+    sync_in_process(laptop, host)
+    laptop.use()
+    assert next_plan("undo").refusal == "Notes reads “theirs” now: ana changed it since."
+    close_database()
 
 
 def test_the_history_survives_reopening_the_database(db, db_target):

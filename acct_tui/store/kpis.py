@@ -224,9 +224,10 @@ def edit_kpi(
         KpiEntry.update(value=number, measured_on=measured, version=KpiEntry.version + 1, updated_at=now,
                         updated_by=actor).where(KpiEntry.id == entry.id).execute()
         _touch_account(entry.account_id, now)
+        # The metric and date on both sides: what the entry is, in any database it is synced to.
         _audit("kpi.edit", "kpi", entry.id, actor, account_id=entry.account_id, step=entry.step,
-               before={"metric": entry.metric, **{key: before[key] for key in changed}},
-               after={"metric": entry.metric, **{key: after[key] for key in changed}}, at=now)
+               before={"metric": entry.metric, "measured_on": entry.measured_on, **{key: before[key] for key in changed}},
+               after={"metric": entry.metric, "measured_on": measured, **{key: after[key] for key in changed}}, at=now)
     return entry.version + 1
 
 

@@ -184,8 +184,15 @@ def _refusal_of(check: Callable[[], object]) -> str | None:
 
 def _field_of(change: Change) -> tuple[FieldValue, Field, int]:
     """The stored value a change set, its field in the template version the value's run follows, and the
-    number of its step there (a run moved to another version may number it differently)."""
-    stored = FieldValue.get_or_none(FieldValue.id == change.entity_id)
+    number of its step there (a run moved to another version may number it differently). Found by what it
+    is (the account's run, the step and field keys the event logged): a sync writes the same value under
+    another row id in each database."""
+    if is_field_event(change.after):
+        stored = (FieldValue.select().join(Run, on=(FieldValue.run == Run.id))
+                  .where((Run.account == change.account_id) & (FieldValue.step_key == change.after["step_key"])
+                         & (FieldValue.key == change.after["key"])).first())
+    else:
+        stored = FieldValue.get_or_none(FieldValue.id == change.entity_id)
     if stored is None:
         raise DomainError("That value no longer exists.")
     step = run_template(Run.get_by_id(stored.run_id)).step_by_key(stored.step_key)
@@ -358,19 +365,25 @@ def _record_sides(change: Change, direction: Direction) -> tuple[dict[str, Any] 
     return (after, before) if direction == "undo" else (before, after)
 
 
-def _current_record(change: Change) -> tuple[dict[str, Any] | None, int]:
-    """The record as the audit log would keep it now (None: absent), and its version."""
+def _current_record(change: Change, direction: Direction) -> tuple[dict[str, Any] | None, int, uuid.UUID]:
+    """The record as the audit log would keep it now (None: absent), its version and its id."""
     if change.action.startswith("kpi."):
         entry = KpiEntry.get_or_none(KpiEntry.id == change.entity_id)
+        # A sync writes a KPI value under another row id in each database: then it is found by what it is.
+        side = next((side for side in _record_sides(change, direction) if side and "measured_on" in side), None)
+        if entry is None and side is not None:
+            entry = KpiEntry.get_or_none((KpiEntry.account == change.account_id) & (KpiEntry.metric == side["metric"])
+                                         & (KpiEntry.measured_on == side["measured_on"]))
         if entry is None:
-            return None, 0
-        return {"metric": entry.metric, "value": entry.value, "measured_on": entry.measured_on}, entry.version
+            return None, 0, change.entity_id
+        record = {"metric": entry.metric, "value": entry.value, "measured_on": entry.measured_on}
+        return record, entry.version, entry.id
     objective = Objective.get_or_none(Objective.id == change.entity_id)
     if objective is None:
-        return None, 0
+        return None, 0, change.entity_id
     record = kpis._objective_record(objective) | {"position": objective.position, "result": objective.result,
                                                   "achieved": objective.achieved}
-    return record, objective.version
+    return record, objective.version, objective.id
 
 
 def _matches(current: dict[str, Any] | None, expected: dict[str, Any] | None) -> bool:
@@ -427,10 +440,12 @@ def _record_plan(change: Change, direction: Direction, user: str) -> PlanParts:
         added = "entered" if change.action.startswith("kpi.") else "set"
         summary = f"{what}: {added if expected else 'removed'} → {added if wanted else 'removed'}"
     else:
-        listed = {key: wanted[key] for key in wanted if key not in ("metric", "position", "target_value", "title")
-                  or change.action == "objective.edit" and key in ("metric", "title")}
+        listed = {key: wanted[key] for key in wanted
+                  if (key not in ("metric", "position", "target_value", "title")
+                      or change.action == "objective.edit" and key in ("metric", "title"))
+                  and _comparable(expected.get(key)) != _comparable(wanted[key])}
         summary = f"{what}: {_pairs(expected, listed, _record_value_shower(change))}"
-    current, _ = _current_record(change)
+    current, _, _ = _current_record(change, direction)
     if not _matches(current, expected):
         now = "is gone" if current is None else "is there again" if expected is None else "reads differently"
         return summary, (), f"{what[0].upper()}{what[1:]} {now} now: {_changed_by_since(change, user)}."
@@ -442,14 +457,13 @@ def _record_plan(change: Change, direction: Direction, user: str) -> PlanParts:
 
 def _apply_record(change: Change, direction: Direction, user: str) -> None:
     expected, wanted = _record_sides(change, direction)
-    _, version = _current_record(change)
-    entity = change.entity_id
+    _, version, entity = _current_record(change, direction)
     if change.action.startswith("kpi."):
         if wanted is None:
             kpis.delete_kpi(entity, expected_version=version, actor=user)
         elif expected is None:
             kpis.add_kpi(change.account_id, wanted["metric"], wanted["value"], wanted["measured_on"],
-                         step=change.step, actor=user, entry_id=entity)
+                         step=change.step, actor=user, entry_id=change.entity_id)
         else:
             kpis.edit_kpi(entity, value=wanted.get("value"), measured_on=wanted.get("measured_on"),
                           expected_version=version, actor=user)
