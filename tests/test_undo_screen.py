@@ -95,6 +95,18 @@ async def test_u_previews_then_undoes_and_ctrl_r_redoes(db, db_path, kind, line)
         assert read() == changed
 
 
+async def test_the_screen_in_front_shows_the_undone_change(db, db_path):
+    make_change("archive")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Contoso" not in screen_text(app)  # archived: hidden
+        await preview(pilot, "u")
+        await pilot.press("u")
+        await settle(pilot)
+        assert "Contoso" in screen_text(app)
+
+
 async def test_escape_keeps_the_change(db, db_path):
     _, read, changed, _ = make_change("edit")
     app = AcctApp(db_path)

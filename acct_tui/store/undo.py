@@ -474,7 +474,7 @@ def _apply_record(change: Change, direction: Direction, user: str) -> None:
         run_id = Run.select(Run.id).where(Run.account == change.account_id).scalar()
         restoring = kpis.RemovedObjective(entity, wanted.get("position"), wanted.get("result") or "",
                                           wanted.get("achieved"))
-        kpis.add_objective(run_id, wanted["title"], _target(wanted), wanted["due"], metric=wanted["metric"],
+        kpis.add_objective(run_id, wanted["title"], _target(wanted), wanted.get("due"), metric=wanted.get("metric"),
                            actor=user, restoring=restoring)
     elif change.action == "objective.result":
         kpis.record_result(entity, wanted["result"], wanted["achieved"], expected_version=version, actor=user)
