@@ -22,6 +22,7 @@ from acct_tui.sync.models import SyncChange, SyncTip
 from acct_tui.template import CHECKLIST, DUE_KEY, NOTES, Field, packaged_template
 
 pytestmark = pytest.mark.both_backends
+STRENGTHS = ["Strong market presence", "Diverse product portfolio"]  # in the template's order
 
 
 def field_events(account_id) -> dict[str, AuditEvent]:
@@ -37,15 +38,15 @@ def field_events(account_id) -> dict[str, AuditEvent]:
 def test_a_form_value_is_logged_as_a_value_and_shown_as_the_field_shows_it(db):
     account = services.create_account("Contoso")
     run = account_detail(account).run_id
-    services.set_field(run, 4, "strengths", ["Diverse product portfolio", "Strong market presence"])
+    services.set_field(run, 4, "strengths", list(reversed(STRENGTHS)))
     services.set_field(run, 4, DUE_KEY, "2026-01-15")
     events = field_events(account)
     assert json.loads(events["strengths"].before) == {"key": "strengths", "step_key": "analyse-status", "value": []}
-    assert json.loads(events["strengths"].after) == {
-        "key": "strengths", "step_key": "analyse-status", "value": ["Strong market presence", "Diverse product portfolio"]}
+    assert json.loads(events["strengths"].after) == {"key": "strengths", "step_key": "analyse-status",
+                                                     "value": STRENGTHS}
     assert json.loads(events[DUE_KEY].after)["value"] == "2026-01-15"
     lines = [entry.summary for entry in run_view(account).step_history(4)]
-    assert "set strengths: Strong market presence, Diverse product portfolio" in lines and "set due: 2026-01-15" in lines
+    assert f"set strengths: {', '.join(STRENGTHS)}" in lines and "set due: 2026-01-15" in lines
 
 
 def as_logged_before_schema_8(event: AuditEvent, before: dict, after: dict) -> None:
@@ -60,12 +61,12 @@ def as_logged_before_schema_8(event: AuditEvent, before: dict, after: dict) -> N
 def test_schema_8_converts_older_events_and_leaves_what_it_cannot_read_back(db, db_target):
     account = services.create_account("Contoso")
     run = account_detail(account).run_id
-    services.set_field(run, 4, "strengths", ["Strong market presence", "Diverse product portfolio"])
+    services.set_field(run, 4, "strengths", STRENGTHS)
     services.set_field(run, 1, "notes", "Two\nlines")
     services.set_field(run, 4, "satisfaction", "Satisfied")
     events = field_events(account)
     as_logged_before_schema_8(events["strengths"], {"strengths": None},
-                              {"strengths": "Strong market presence, Diverse product portfolio"})
+                              {"strengths": ", ".join(STRENGTHS)})
     as_logged_before_schema_8(events["notes"], {"notes": None}, {"notes": "Two\nlines"})
     # An option since renamed in the template: its text no longer reads back as a value.
     as_logged_before_schema_8(events["satisfaction"], {"satisfaction": None}, {"satisfaction": "Delighted"})
@@ -76,15 +77,15 @@ def test_schema_8_converts_older_events_and_leaves_what_it_cannot_read_back(db, 
     assert SchemaVersion.select().where(SchemaVersion.version == 8).exists()
     events = field_events(account)
     assert json.loads(events["strengths"].before)["value"] == []
-    assert json.loads(events["strengths"].after) == {
-        "key": "strengths", "step_key": "analyse-status", "value": ["Strong market presence", "Diverse product portfolio"]}
+    assert json.loads(events["strengths"].after) == {"key": "strengths", "step_key": "analyse-status",
+                                                     "value": STRENGTHS}
     assert json.loads(events["notes"].after)["value"] == "Two\nlines"
     assert json.loads(events["satisfaction"].after) == {"satisfaction": "Delighted"}  # left as it was
     for event in events.values():  # the sync change log carries each event as the table now holds it
         item = audit_item(event)
         assert SyncTip.select(SyncTip.value).where(SyncTip.key == item.key).scalar() == item.value
     lines = [entry.summary for entry in run_view(account).history]
-    assert "set satisfaction: Delighted" in lines and "set strengths: Strong market presence, Diverse product portfolio" in lines
+    assert "set satisfaction: Delighted" in lines and f"set strengths: {', '.join(STRENGTHS)}" in lines
     plan = next_plan("undo")
     assert plan.refusal == "An older acct-tui logged this change as text, not as a value: it cannot be undone."
     assert plan.change.action == "field.set" and "Customer satisfaction" in plan.summary

@@ -168,9 +168,9 @@ def add_kpi(
             _check_step_open(run_id, step_key)
         _refuse_same_date(account.id, chosen.key, measured)
         now = utcnow()
-        entry = KpiEntry.create(id=entry_id or uuid.uuid4(), account=account.id, metric=chosen.key, value=number, measured_on=measured,
-                                step=step, step_key=step_key, created_at=now, created_by=actor, updated_at=now,
-                                updated_by=actor)
+        entry = KpiEntry.create(id=entry_id or uuid.uuid4(), account=account.id, metric=chosen.key, value=number,
+                                measured_on=measured, step=step, step_key=step_key, created_at=now, created_by=actor,
+                                updated_at=now, updated_by=actor)
         _touch_account(account.id, now)
         _audit("kpi.add", "kpi", entry.id, actor, account_id=account.id, step=step,
                after={"metric": chosen.key, "value": number, "measured_on": measured}, at=now)
@@ -226,8 +226,10 @@ def edit_kpi(
         _touch_account(entry.account_id, now)
         # The metric and date on both sides: what the entry is, in any database it is synced to.
         _audit("kpi.edit", "kpi", entry.id, actor, account_id=entry.account_id, step=entry.step,
-               before={"metric": entry.metric, "measured_on": entry.measured_on, **{key: before[key] for key in changed}},
-               after={"metric": entry.metric, "measured_on": measured, **{key: after[key] for key in changed}}, at=now)
+               before={"metric": entry.metric, "measured_on": entry.measured_on,
+                       **{key: before[key] for key in changed}},
+               after={"metric": entry.metric, "measured_on": measured, **{key: after[key] for key in changed}},
+               at=now)
     return entry.version + 1
 
 
@@ -302,9 +304,10 @@ def add_objective(
             raise DomainError("That objective is in the list already.")
         now = utcnow()
         objective = Objective.create(
-            id=restoring.id, run=run.id, position=restoring.position or (last or 0) + 1, title=fields.title, metric=fields.metric,
-            target=fields.target, target_value=fields.target_value, due_on=due_on, result=restoring.result,
-            achieved=restoring.achieved, created_at=now, created_by=actor, updated_at=now, updated_by=actor,
+            id=restoring.id, run=run.id, position=restoring.position or (last or 0) + 1, title=fields.title,
+            metric=fields.metric, target=fields.target, target_value=fields.target_value, due_on=due_on,
+            result=restoring.result, achieved=restoring.achieved, created_at=now, created_by=actor, updated_at=now,
+            updated_by=actor,
         )
         _touch_account(run.account_id, now)
         judged = {"result": objective.result, "achieved": objective.achieved} if restoring.judged else {}

@@ -207,7 +207,8 @@ def _field_plan(change: Change, direction: Direction, user: str) -> PlanParts:
     if not (is_field_event(change.before) and is_field_event(change.after)):
         return where, (), "An older acct-tui logged this change as text, not as a value: it cannot be undone."
     expected, wanted = (side["value"] for side in _sides(change, direction))
-    summary = f"{where}: “{_short(shown_logged_value(field, expected))}” → “{_short(shown_logged_value(field, wanted))}”"
+    was, will_be = (_short(shown_logged_value(field, value)) for value in (expected, wanted))
+    summary = f"{where}: “{was}” → “{will_be}”"
     current = logged_value(field, decode_value(field, stored.value))
     if current != expected:
         return summary, (), (f"{field.label} reads “{_short(shown_logged_value(field, current))}” now: "
