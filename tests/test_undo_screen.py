@@ -7,14 +7,18 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from textual.widgets import TextArea
 
 from acct_tui.app import AcctApp
+from acct_tui.screens import checklist
 from acct_tui.screens.undo import UndoHistoryScreen, UndoPreview
 from acct_tui.store import kpis, services
+from acct_tui.store.models import AuditEvent
 from acct_tui.store.queries import account_detail, run_view
 from tests.portfolio_builder import finish_steps
 from tests.test_undo import in_other_connection, run_of
-from tests.ui_support import screen_text, settle
+from tests.test_checklist_screen import open_checklist
+from tests.ui_support import screen_text, settle, type_text
 
 SIZE = (80, 24)
 
@@ -105,6 +109,35 @@ async def test_the_screen_in_front_shows_the_undone_change(db, db_path):
         await pilot.press("u")
         await settle(pilot)
         assert "Contoso" in screen_text(app)
+
+
+async def wait_until_saved(pilot, account, text: str) -> None:
+    for _ in range(50):
+        await settle(pilot)
+        if run_view(account).step(1).field("notes").value == text:
+            return
+    raise AssertionError(f"never saved: {text!r}")
+
+
+async def test_a_burst_of_typing_saved_as_it_goes_is_undone_in_one_go(db, db_path, monkeypatch):
+    monkeypatch.setattr(checklist, "SAVE_DELAY", 0.01)  # saved after each short pause in the typing
+    account = services.create_account("Contoso")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("enter")
+        await type_text(pilot, "call")
+        await wait_until_saved(pilot, account, "call")
+        await type_text(pilot, "back")
+        await wait_until_saved(pilot, account, "callback")
+        await pilot.press("escape")  # back to the steps, where u is not typed
+        await settle(pilot)
+        assert AuditEvent.select().where(AuditEvent.action == "field.set").count() >= 2  # saved as it went
+        assert "Undo: Notes in step 1 on Contoso: “callback” → “—”" in await preview(pilot, "u")
+        await pilot.press("u")
+        await settle(pilot)
+        assert run_view(account).step(1).field("notes").value == ""
+        assert app.screen.query_one("#field-notes", TextArea).text == ""  # the form shows it too
 
 
 async def test_escape_keeps_the_change(db, db_path):
