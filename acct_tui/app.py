@@ -285,8 +285,8 @@ class AcctApp(KeysInOrderApp):
     def on_key(self, event: events.Key) -> None:
         """A saved view's key works on every screen, as a saved search does in mutt: it goes to the account list
         showing that view (the account list itself handles its keys before they get here)."""
-        if self.current_mode == "accounts" or len(self.screen_stack) > 1:
-            return  # a dialog in front has the keys
+        if self.current_mode == "accounts" or len(self.screen_stack) > 1 or event.key in self.screen.active_bindings:
+            return  # a dialog in front has the keys, and so has a key this screen uses (F1 in a form)
         accounts = accounts_screen(self)
         view = accounts.view_for_key(event.key) if accounts is not None else None
         if view is not None:

@@ -15,6 +15,7 @@ import pytest
 from acct_tui.app import AcctApp
 from acct_tui.errors import DomainError
 from acct_tui.screens.accounts import AccountCommands, AccountsScreen, SavedViewCommands
+from acct_tui.screens.help import KeysScreen
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
 from acct_tui.store import services
 from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
@@ -221,6 +222,19 @@ async def test_a_view_key_on_another_screen_goes_to_the_list_showing_that_view(p
         assert table(app).shown_names == ["Alpha", "Charlie"]
         assert "View “Alice's” (f5)" in screen_text(app)
         assert [hit.text async for hit in SavedViewCommands(app.screen).discover()] == []  # listed by its own
+
+
+async def test_a_key_the_screen_in_front_uses_keeps_its_meaning_there(portfolio, db_path):
+    save_view(View("Alice's", "f1", "owner:alice", "name", False, False, ()))
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "enter")  # the checklist, into the first step's form
+        await settle(pilot)
+        await pilot.press("f1")  # in a form F1 lists the keys
+        await settle(pilot)
+        assert isinstance(app.screen, KeysScreen)
+        assert app.get_screen_stack("checklist")[0] is app.screen_stack[0]
 
 
 async def test_a_key_terminals_cannot_deliver_or_already_used_is_refused_with_the_reason(portfolio, db_path):
