@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import peewee
-from textual import on, work
+from textual import events, on, work
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 from acct_tui.errors import DomainError
 from acct_tui.keymap import current_key_display, load_keymap
 from acct_tui.messages import DataChanged
-from acct_tui.screens.accounts import AccountsScreen
+from acct_tui.screens.accounts import AccountsScreen, SavedViewCommands, accounts_screen
 from acct_tui.screens.help import KeysScreen
 from acct_tui.settings import load_settings, save_setting
 from acct_tui.store.backend import is_database_url
@@ -89,6 +89,7 @@ class AcctApp(KeysInOrderApp):
 
     TITLE = "acct-tui"
     CSS_PATH = stylesheet_path()
+    COMMANDS = KeysInOrderApp.COMMANDS | {SavedViewCommands}
     MODES = {
         "accounts": AccountsScreen,
         "checklist": _checklist_screen,
@@ -282,6 +283,17 @@ class AcctApp(KeysInOrderApp):
             self.screen.reload()  # switching to the mode in front would not show the new account
         else:
             self.switch_mode("checklist")
+
+    def on_key(self, event: events.Key) -> None:
+        """A saved view's key works on every screen, as a saved search does in mutt: it goes to the account list
+        showing that view (the account list itself handles its keys before they get here)."""
+        if self.current_mode == "accounts" or len(self.screen_stack) > 1 or event.key in self.screen.active_bindings:
+            return  # a dialog in front has the keys, and so has a key this screen uses (F1 in a form)
+        accounts = accounts_screen(self)
+        view = accounts.view_for_key(event.key) if accounts is not None else None
+        if view is not None:
+            event.stop()
+            accounts.open_view(view)
 
     def action_back(self) -> None:
         self.switch_mode("accounts")

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from acct_tui.demo import INDUSTRIES  # noqa: E402
 from acct_tui.demo import NOTES as DEMO_NOTES  # noqa: E402
 from acct_tui.store.db import close_database, open_database  # noqa: E402
-from acct_tui.store.values import display_value, encode_value  # noqa: E402
+from acct_tui.store.values import decode_value, encode_value, field_event, logged_value  # noqa: E402
 from acct_tui.template import (  # noqa: E402
     ASSIGNEE_KEY,
     CHECKLIST,
@@ -262,19 +262,22 @@ class Portfolio:
                 value = ""
             if value in ("", (), None):
                 continue
-            cached = self.value_cache.get((field.key, value))
+            step_key = self.template.step(number).key
+            cached = self.value_cache.get((step_key, field.key, value))
             if cached is None:
-                shown = display_value(field, value)
-                cached = self.value_cache[(field.key, value)] = (
-                    encode_value(field, value), self._json(("set", field.key, shown), {field.key: shown}))
+                logged = logged_value(field, value)
+                cached = self.value_cache[(step_key, field.key, value)] = (
+                    encode_value(field, value),
+                    self._json(("set", step_key, field.key, value), field_event(field.key, step_key, logged)))
             encoded, after = cached
             if field.key == DUE_KEY:
                 due_on = encoded
             value_id = self.id()
             self.tables["field_value"].append((value_id, run_id, number, field.key, encoded, 1, stamp, owner,
-                                               self.template.step(number).key))
+                                               step_key))
+            empty = logged_value(field, decode_value(field, None))
             self._audit(stamp, owner, "field.set", "field", value_id, account_id, number,
-                        self._json(("none", field.key), {field.key: None}), after)
+                        self._json(("none", step_key, field.key), field_event(field.key, step_key, empty)), after)
         return due_on
 
     def _decisions(self, run_id: str, account_id: str, number: int, status: str, submitted_at: str,

@@ -152,6 +152,16 @@ def test_reject_reopens_the_covered_steps_and_resubmission_makes_it_pending_agai
     assert resubmitted.state.approve(5).state.mark(6) == OPEN
 
 
+def test_a_rejection_taken_back_leaves_the_state_before_it_unless_a_step_was_redone():
+    state = done(RunState.new(TEMPLATE), 1, 2, 3, 4)
+    rejected = state.reject(5, "Records are incomplete").state
+    assert rejected.withdraw_rejection(5).state.statuses == state.statuses
+    with pytest.raises(WorkflowError, match="Steps 1 and 3 of “Approval: Account Status” changed since the rejection"):
+        done(rejected, 1, 3).withdraw_rejection(5)
+    with pytest.raises(WorkflowError, match="is not rejected"):
+        state.withdraw_rejection(5)
+
+
 def test_reject_only_pending():
     with pytest.raises(WorkflowError, match="not submitted yet"):
         RunState.new(TEMPLATE).reject(5, "no")

@@ -157,8 +157,9 @@ def test_edit_kpi_bumps_the_version_and_refuses_stale_edits_and_taken_dates(db):
     with pytest.raises(DomainError, match="already has a value for 2026-02-01"):
         kpis.edit_kpi(first, measured_on="2026-02-01", today=TODAY)
     [edit] = events("kpi.edit")
-    assert json.loads(edit.before) == {"metric": "csat", "value": "4.00"}
-    assert json.loads(edit.after) == {"metric": "csat", "value": "4.50"}
+    # What the entry is (metric and date) on both sides, and the value that changed.
+    assert json.loads(edit.before) == {"metric": "csat", "measured_on": "2026-01-01", "value": "4.00"}
+    assert json.loads(edit.after) == {"metric": "csat", "measured_on": "2026-01-01", "value": "4.50"}
     assert KpiEntry.get_by_id(first).value == Decimal("4.5")
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from acct_tui.app import AcctApp
 from acct_tui.errors import DomainError
-from acct_tui.screens.accounts import AccountCommands, AccountsScreen
+from acct_tui.screens.accounts import AccountCommands, AccountsScreen, SavedViewCommands
+from acct_tui.screens.help import KeysScreen
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
 from acct_tui.store import services
 from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
@@ -203,6 +204,37 @@ async def test_a_saved_view_survives_a_restart_and_opens_with_its_key(portfolio,
                             text=True, timeout=120, env={**os.environ, "ACCT_TUI_DB": str(db_path)})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [view.as_json()]
+
+
+async def test_a_view_key_on_another_screen_goes_to_the_list_showing_that_view(portfolio, db_path):
+    save_view(View("Alice's", "f5", "owner:alice", "name", False, False, ()))
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the checklist of the first account
+        await settle(pilot)
+        assert app.current_mode == "checklist"
+        titles = [hit.text async for hit in SavedViewCommands(app.screen).discover()]
+        assert titles == ["View: Alice's"]  # the palette offers it there too
+        await pilot.press("f5")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        assert table(app).shown_names == ["Alpha", "Charlie"]
+        assert "View “Alice's” (f5)" in screen_text(app)
+        assert [hit.text async for hit in SavedViewCommands(app.screen).discover()] == []  # listed by its own
+
+
+async def test_a_key_the_screen_in_front_uses_keeps_its_meaning_there(portfolio, db_path):
+    save_view(View("Alice's", "f1", "owner:alice", "name", False, False, ()))
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "enter")  # the checklist, into the first step's form
+        await settle(pilot)
+        await pilot.press("f1")  # in a form F1 lists the keys
+        await settle(pilot)
+        assert isinstance(app.screen, KeysScreen)
+        assert app.get_screen_stack("checklist")[0] is app.screen_stack[0]
 
 
 async def test_a_key_terminals_cannot_deliver_or_already_used_is_refused_with_the_reason(portfolio, db_path):

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Callable
 
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
@@ -45,7 +45,6 @@ from acct_tui.widgets.write_status import WriteStatus
 
 LOAD_WORKER = "load-accounts"
 FIRST_PAGE = 100  # rows shown before the whole portfolio has loaded: more than the tallest terminal
-VIEW_WORKER = "save-view"
 
 
 def _shortened(text: str, limit: int = 16) -> str:
@@ -105,6 +104,24 @@ class AccountCommands(Provider):
                 # View names are user text: shown as Content, never parsed as markup.
                 yield Hit(score, Content(printable(title, keep_newlines=False)), callback, text=title,
                           help=help_text)
+
+
+class SavedViewCommands(AccountCommands):
+    """The user's saved views in the palette of every other screen: each goes to the account list showing it
+    (the account list's own commands list them there)."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        accounts = accounts_screen(self.app)
+        if accounts is None or isinstance(self.screen, AccountsScreen):
+            return []
+        return [(f"View: {view.name}", f"The account list with this saved view (key {view.key})",
+                 partial(accounts.open_view, view)) for view in accounts.views]
+
+
+def accounts_screen(app: App) -> AccountsScreen | None:
+    """The account list (the first screen of its mode), once it has been shown."""
+    stack = app.get_screen_stack("accounts")
+    return stack[0] if stack and isinstance(stack[0], AccountsScreen) else None
 
 
 class FilterInput(LineEditor):
@@ -231,10 +248,6 @@ class AccountsScreen(Screen):
         if worker.name == LOAD_WORKER:
             self._loaded_change, accounts, self.suggester.owners, self.views = worker.result
             self._show_rows(accounts)
-        elif worker.name == VIEW_WORKER:
-            message, self.views = worker.result
-            self.notify(message, markup=False)
-            self._update_status()
 
     def _show_rows(self, accounts: list[Row], complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
@@ -349,8 +362,17 @@ class AccountsScreen(Screen):
         self._update_status()
         self._refresh_bindings_when_changed()
 
+    def open_view(self, view: View) -> None:
+        """Go to the account list (from any screen) and switch it to a saved view."""
+        self.app.switch_mode("accounts")
+        self.apply_view(view)
+
+    def view_for_key(self, key: str) -> View | None:
+        """The user's saved view that `key` switches to, if any."""
+        return next((view for view in self.views if view.key == key), None)
+
     def on_key(self, event: events.Key) -> None:
-        view = next((view for view in self.views if view.key == event.key), None)
+        view = self.view_for_key(event.key)
         if view is not None:
             event.stop()
             event.prevent_default()
@@ -366,20 +388,29 @@ class AccountsScreen(Screen):
 
     def _after_view_named(self, answer: tuple[str, str] | None) -> None:
         if answer is not None:
-            self._save_view(self._current_view(*answer))
+            view = self._current_view(*answer)
+            self.app.writer.submit(lambda: self._saved_view(save_view(view)), self._views_changed)
 
-    @work(thread=True, group=VIEW_WORKER, name=VIEW_WORKER, exit_on_error=False)
-    def _save_view(self, view: View) -> tuple[str, list[View]]:
-        saved = save_view(view)
+    @staticmethod
+    def _saved_view(saved: View) -> tuple[str, list[View]]:
         return f"Saved the view “{saved.name}”: {saved.key} switches to it.", saved_views()
 
     def forget_view(self, view: View) -> None:
-        self._forget_view(view)
+        self.app.writer.submit(lambda: self._forgot_view(view), self._views_changed)
 
-    @work(thread=True, group=VIEW_WORKER, name=VIEW_WORKER, exit_on_error=False)
-    def _forget_view(self, view: View) -> tuple[str, list[View]]:
+    @staticmethod
+    def _forgot_view(view: View) -> tuple[str, list[View]]:
         delete_view(view.name)
         return f"Deleted the view “{view.name}”; {view.key} is free again.", saved_views()
+
+    def _views_changed(self, result: tuple[str, list[View]] | None, error: DomainError | None) -> None:
+        """A view saved or deleted by the writer: say so (or why not), and know the user's views anew."""
+        if error is not None:
+            self.notify(printable(str(error)), severity="error", timeout=10, markup=False)
+            return
+        message, self.views = result
+        self.notify(printable(message), markup=False)
+        self._update_status()
 
     def action_choose_columns(self) -> None:
         columns = [(column.key, column.title) for column in COLUMNS if column.key != NAME_COLUMN]

@@ -1,5 +1,6 @@
 """Undo and redo from anywhere (`u`, `ctrl+r`): a one-line preview of what will change before it changes,
-a confirmation listing everything an undo reaches beyond the change itself, and the undo history (palette)."""
+a confirmation listing everything an undo reaches beyond the change itself, and the undo history (palette).
+Plans are looked up by workers; undos are changes, so the app's one writer makes them."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
-from acct_tui.store.undo import Change, Direction, UndoPlan, carry_out, history, next_plan, plan
+from acct_tui.store.undo import Change, Direction, UndoPlan, carry_out, history, next_plan, plan, undo_each
 from acct_tui.text import printable
 
 PLAN_WORKER = "undo-plan"
-APPLY_WORKER = "undo-apply"
 HISTORY_WORKER = "undo-history"
 HISTORY_SHOWN = 50  # newest changes listed: each is checked against the database to describe it
 
@@ -45,6 +45,7 @@ class UndoPreview(ModalScreen[Outcome]):
         self.direction = direction
         self.plan: UndoPlan | None = None
         self.looked_up = False
+        self.asked = False  # handed to the writer: further keys wait for its answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="undo-preview"):
@@ -59,25 +60,26 @@ class UndoPreview(ModalScreen[Outcome]):
     def _look_up(self) -> UndoPlan | None:
         return next_plan(self.direction)
 
-    @work(thread=True, exclusive=True, name=APPLY_WORKER, exit_on_error=False)
-    def _carry_out(self, change: Change) -> UndoPlan:
-        return carry_out(change, self.direction)
+    def _carry_out(self, change: Change) -> None:
+        self.asked = True
+        direction = self.direction
+        self.app.writer.submit(lambda: carry_out(change, direction), self._carried_out)
+
+    def _carried_out(self, done: UndoPlan | None, error: DomainError | None) -> None:
+        if error is not None:
+            self.dismiss((str(error), True))
+        else:
+            word = "Undone" if self.direction == "undo" else "Redone"
+            self.dismiss((f"{word}: {done.summary.split(': ', 1)[1]}", False))
 
     @on(Worker.StateChanged)
     def _on_worker(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            error = worker.error
-            if isinstance(error, DomainError):
-                self.dismiss((str(error), True))
-            else:
-                self.app.post_message(event)
-                self.dismiss(None)
+            self.app.post_message(event)
+            self.dismiss(None)
         elif event.state == WorkerState.SUCCESS and worker.name == PLAN_WORKER:
             self._show(worker.result)
-        elif event.state == WorkerState.SUCCESS and worker.name == APPLY_WORKER:
-            done = "Undone" if self.direction == "undo" else "Redone"
-            self.dismiss((f"{done}: {worker.result.summary.split(': ', 1)[1]}", False))
 
     def _show(self, found: UndoPlan | None) -> None:
         self.plan, self.looked_up = found, True
@@ -103,12 +105,12 @@ class UndoPreview(ModalScreen[Outcome]):
             keys.update(f"enter (or {again} again): {self.direction} · escape: keep")
 
     def _possible(self) -> bool:
-        return self.plan is not None and self.plan.refusal is None
+        return self.plan is not None and self.plan.refusal is None and not self.asked
 
     def action_go(self) -> None:
         if self._possible() and not self.plan.needs_confirmation:
             self._carry_out(self.plan.change)
-        elif self.looked_up and not self._possible():
+        elif self.looked_up and not self._possible() and not self.asked:
             self.dismiss(None)
 
     def action_confirm(self) -> None:
@@ -116,7 +118,8 @@ class UndoPreview(ModalScreen[Outcome]):
             self._carry_out(self.plan.change)
 
     def action_keep(self) -> None:
-        self.dismiss(None)
+        if not self.asked:
+            self.dismiss(None)
 
 
 class UndoHistoryScreen(ModalScreen[Outcome]):
@@ -131,6 +134,7 @@ class UndoHistoryScreen(ModalScreen[Outcome]):
         super().__init__()
         self.changes: list[Change] = []  # newest first
         self.chosen: int | None = None
+        self.asked = False  # handed to the writer: further keys wait for its answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="undo-history", classes="dialog"):
@@ -147,14 +151,16 @@ class UndoHistoryScreen(ModalScreen[Outcome]):
         changes = list(reversed(history().done))[:HISTORY_SHOWN]
         return [(change, plan(change, "undo").summary.removeprefix("Undo: ")) for change in changes]
 
-    @work(thread=True, exclusive=True, name=APPLY_WORKER, exit_on_error=False)
-    def _undo_down_to(self, changes: list[Change]) -> tuple[int, str | None]:
-        for count, change in enumerate(changes):
-            try:
-                carry_out(change, "undo")
-            except DomainError as error:
-                return count, str(error)
-        return len(changes), None
+    def _undo_down_to(self, changes: list[Change]) -> None:
+        self.asked = True
+        self.app.writer.submit(lambda: undo_each(changes), self._undone_down_to)
+
+    def _undone_down_to(self, result: tuple[int, str | None] | None, error: DomainError | None) -> None:
+        undone, problem = result if error is None else (0, str(error))
+        message = f"Undid {undone} change{'s' if undone != 1 else ''}."
+        if problem:
+            message += f" Stopped there: {problem}"
+        self.dismiss((message, problem is not None))
 
     @on(Worker.StateChanged)
     def _on_worker(self, event: Worker.StateChanged) -> None:
@@ -171,12 +177,6 @@ class UndoHistoryScreen(ModalScreen[Outcome]):
             else:
                 self.query_one("#undo-question", Static).update("No change of yours to undo.")
             options.focus()
-        elif event.state == WorkerState.SUCCESS and event.worker.name == APPLY_WORKER:
-            undone, problem = event.worker.result
-            message = f"Undid {undone} change{'s' if undone != 1 else ''}."
-            if problem:
-                message += f" Stopped there: {problem}"
-            self.dismiss((message, problem is not None))
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -187,10 +187,12 @@ class UndoHistoryScreen(ModalScreen[Outcome]):
             "y: yes · escape: no"))
 
     def action_confirm(self) -> None:
-        if self.chosen is not None:
+        if self.chosen is not None and not self.asked:
             self._undo_down_to(self.changes[: self.chosen + 1])
 
     def action_close(self) -> None:
+        if self.asked:
+            return
         if self.chosen is not None:
             self.chosen = None
             self.query_one("#undo-question", Static).update("")

@@ -207,6 +207,12 @@ def _add_saved_views_and_undo_marks(db: peewee.Database) -> None:
     db.create_tables([SavedView, UndoMark])
 
 
+def _log_values_not_text(db: peewee.Database) -> None:
+    from acct_tui.store.audit_values import log_values_not_text  # read templates: imported only when migrating
+
+    log_values_not_text(db)
+
+
 MIGRATIONS: list[Migration] = [
     (2, "KPI entries and objectives", _add_kpis_and_objectives),
     (3, "due dates on step states for overdue tasks; field values indexed by step", _add_step_due_dates),
@@ -214,6 +220,7 @@ MIGRATIONS: list[Migration] = [
     (5, "template versions; runs pinned to one; steps known by key", _add_template_versions),
     (6, "saved views of the account list; undo marks", _add_saved_views_and_undo_marks),
     (7, "sync: replica id, change log of values, tips of each key; baseline of the data so far", add_change_log),
+    (8, "audit events of form values log the values, not their display text", _log_values_not_text),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
 

@@ -151,9 +151,11 @@ def add_kpi(
     step: int | None = None,
     actor: str | None = None,
     today: date | None = None,
+    entry_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Record a KPI value measured on a date (one per metric and date), entered in step `step` (its number in
-    the run's template version) or in no step; returns the entry's id."""
+    the run's template version) or in no step; returns the entry's id (`entry_id` when given: an undo puts a
+    deleted entry back as the same entry)."""
     chosen = get_metric(metric)
     number = parse_metric_value(chosen, value)
     measured = _measured_on(measured_on, today)
@@ -167,9 +169,9 @@ def add_kpi(
             _check_step_open(run_id, step_key)
         _refuse_same_date(account.id, chosen.key, measured)
         now = utcnow()
-        entry = KpiEntry.create(account=account.id, metric=chosen.key, value=number, measured_on=measured,
-                                step=step, step_key=step_key, created_at=now, created_by=actor, updated_at=now,
-                                updated_by=actor)
+        entry = KpiEntry.create(id=entry_id or uuid.uuid4(), account=account.id, metric=chosen.key, value=number,
+                                measured_on=measured, step=step, step_key=step_key, created_at=now, created_by=actor,
+                                updated_at=now, updated_by=actor)
         _touch_account(account.id, now)
         _audit("kpi.add", "kpi", entry.id, actor, account_id=account.id, step=step,
                after={"metric": chosen.key, "value": number, "measured_on": measured}, at=now)
@@ -224,9 +226,12 @@ def edit_kpi(
         KpiEntry.update(value=number, measured_on=measured, version=KpiEntry.version + 1, updated_at=now,
                         updated_by=actor).where(KpiEntry.id == entry.id).execute()
         _touch_account(entry.account_id, now)
+        # The metric and date on both sides: what the entry is, in any database it is synced to.
         _audit("kpi.edit", "kpi", entry.id, actor, account_id=entry.account_id, step=entry.step,
-               before={"metric": entry.metric, **{key: before[key] for key in changed}},
-               after={"metric": entry.metric, **{key: after[key] for key in changed}}, at=now)
+               before={"metric": entry.metric, "measured_on": entry.measured_on,
+                       **{key: before[key] for key in changed}},
+               after={"metric": entry.metric, "measured_on": measured, **{key: after[key] for key in changed}},
+               at=now)
     return entry.version + 1
 
 
@@ -252,9 +257,25 @@ def delete_kpi(
 
 # Objectives -----------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class RemovedObjective:
+    """Where a removed objective was, and its result, to put it back as it was."""
+
+    id: uuid.UUID
+    position: int | None  # None: after the others
+    result: str = ""
+    achieved: bool | None = None
+
+    @property
+    def judged(self) -> bool:
+        return bool(self.result) or self.achieved is not None
+
+
 def _objective_record(objective: Objective) -> dict[str, Any]:
+    """What the audit log keeps of an objective: with a metric, the target as its value too (the text is how
+    it reads, "4.5/5", which is not an input)."""
     return {"title": objective.title, "target": objective.target, "metric": objective.metric,
-            "due": objective.due_on}
+            "due": objective.due_on, "target_value": objective.target_value}
 
 
 @retried_on_conflict
@@ -266,9 +287,10 @@ def add_objective(
     *,
     metric: object = None,
     actor: str | None = None,
+    restoring: RemovedObjective | None = None,
 ) -> uuid.UUID:
     """Add an objective to the objectives step's list (a target, optionally a KPI value, and a due date);
-    returns its id."""
+    returns its id. `restoring` puts a removed objective back (an undo): same id, place and result."""
     fields = validate_objective(title, target, metric)
     due_on = parse_date(due, "Due date")
     actor = actor or current_user()
@@ -281,15 +303,20 @@ def add_objective(
         ).tuples().get()
         if count >= MAX_OBJECTIVES:
             raise DomainError(f"An account has at most {MAX_OBJECTIVES} objectives; merge or remove some first.")
+        restoring = restoring or RemovedObjective(uuid.uuid4(), None)
+        if Objective.select().where(Objective.id == restoring.id).exists():
+            raise DomainError("That objective is in the list already.")
         now = utcnow()
         objective = Objective.create(
-            run=run.id, position=(last or 0) + 1, title=fields.title, metric=fields.metric, target=fields.target,
-            target_value=fields.target_value, due_on=due_on, created_at=now, created_by=actor, updated_at=now,
+            id=restoring.id, run=run.id, position=restoring.position or (last or 0) + 1, title=fields.title,
+            metric=fields.metric, target=fields.target, target_value=fields.target_value, due_on=due_on,
+            result=restoring.result, achieved=restoring.achieved, created_at=now, created_by=actor, updated_at=now,
             updated_by=actor,
         )
         _touch_account(run.account_id, now)
+        judged = {"result": objective.result, "achieved": objective.achieved} if restoring.judged else {}
         _audit("objective.add", "objective", objective.id, actor, account_id=run.account_id, step=step.number,
-               after=_objective_record(objective), at=now)
+               after=_objective_record(objective) | {"position": objective.position} | judged, at=now)
     return objective.id
 
 
@@ -344,7 +371,8 @@ def edit_objective(
             target = objective.target_value  # switching metric re-checks the same number against the new range
         fields = validate_objective(merged["title"], target, merged["metric"])
         due_on = parse_date(merged["due"], "Due date")
-        after = {"title": fields.title, "target": fields.target, "metric": fields.metric, "due": due_on}
+        after = {"title": fields.title, "target": fields.target, "metric": fields.metric, "due": due_on,
+                 "target_value": fields.target_value}
         changed = [key for key in after if after[key] != current[key]]
         if not changed:
             return objective.version
@@ -374,7 +402,8 @@ def remove_objective(
         objective.delete_instance()
         _touch_account(account_id, now)
         _audit("objective.remove", "objective", objective.id, actor, account_id=account_id, step=step,
-               before=_objective_record(objective) | {"result": objective.result, "achieved": objective.achieved},
+               before=_objective_record(objective) | {"position": objective.position, "result": objective.result,
+                                                      "achieved": objective.achieved},
                at=now)
 
 
@@ -440,6 +469,7 @@ def objectives(run_id: uuid.UUID | str) -> tuple[ObjectiveView, ...]:
 __all__ = [
     "KpiView",
     "ObjectiveView",
+    "RemovedObjective",
     "add_kpi",
     "add_objective",
     "delete_kpi",

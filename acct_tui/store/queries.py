@@ -27,7 +27,7 @@ from acct_tui.store.models import (
 )
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.templates import TemplateCache, latest_version_number, run_template
-from acct_tui.store.values import decode_value
+from acct_tui.store.values import decode_value, is_field_event, logged_text, shown_logged_value
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, Template
 from acct_tui.workflow import OPEN, PENDING, REJECTED, Progress, RunState
 from acct_tui.workflow.fields import name_key
@@ -325,6 +325,7 @@ EVENT_VERBS = {
     "approval.approve": "approved",
     "approval.reject": "rejected",
     "approval.reopen": "reopened approval",
+    "approval.withdraw": "took back the rejection",
     "account.create": "account created",
     "account.edit": "edited",
     "account.archive": "archived",
@@ -341,9 +342,24 @@ EVENT_VERBS = {
 }
 
 
-def describe_event(action: str, before: dict, after: dict) -> str:
-    """One line of history, in words: the verb, then what changed (the new values, or the old on removal)."""
+# Logged so an undo can restore a record exactly; the history shows what they stand for already.
+KEPT_FOR_UNDO = ("position", "target_value")
+
+
+def _logged_field_text(template: Template | None, logged: dict) -> str:
+    """A value a `field.set` event logged, shown as its field shows values (plain text for a field the
+    template version no longer has)."""
+    step = template.step_by_key(logged["step_key"]) if template is not None else None
+    field = next((field for field in step.fields if field.key == logged["key"]), None) if step else None
+    return logged_text(logged["value"]) if field is None else shown_logged_value(field, logged["value"])
+
+
+def describe_event(action: str, before: dict, after: dict, template: Template | None = None) -> str:
+    """One line of history, in words: the verb, then what changed (the new values, or the old on removal).
+    Logged form values are shown as the run's template version (`template`) shows them."""
     verb = EVENT_VERBS.get(action, action.replace(".", " "))
+    if action == "field.set" and is_field_event(after):
+        return f"{verb} {after['key']}: {_logged_field_text(template, after)}"
     if "states" in after:
         states = ", ".join(f"{number}→{state}" for number, state in after["states"].items())
         comment = after.get("comment")
@@ -353,14 +369,14 @@ def describe_event(action: str, before: dict, after: dict) -> str:
     if action == "run.upgrade":
         changes = [*after.get("moved", ()), *(f"lost {loss}" for loss in after.get("lost", ()))]
         return f"{verb} {after['version']} (from {before['version']})" + (": " + "; ".join(changes) if changes else "")
-    details = after or before
+    details = {key: value for key, value in (after or before).items() if key not in KEPT_FOR_UNDO}
     pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
     if not pairs:
         return verb
     return f"{verb} {pairs}" if action.startswith(("field.", "held.")) else f"{verb}: {pairs}"
 
 
-def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:
+def _history(account_id: uuid.UUID, template: Template) -> tuple[HistoryEntry, ...]:
     query = (
         AuditEvent.select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.step,
                           AuditEvent.before, AuditEvent.after)
@@ -370,7 +386,8 @@ def _history(account_id: uuid.UUID) -> tuple[HistoryEntry, ...]:
         .tuples()
     )
     return tuple(
-        HistoryEntry(at, actor, action, step, describe_event(action, json.loads(before), json.loads(after)))
+        HistoryEntry(at, actor, action, step,
+                     describe_event(action, json.loads(before), json.loads(after), template))
         for at, actor, action, step, before, after in query
     )
 
@@ -460,7 +477,7 @@ def run_view(account_id: uuid.UUID | str, today: date | None = None) -> RunView:
     due = {view.number: view.field(DUE_KEY).value for view in steps if not view.is_approval}
     progress = state.progress({n: d for n, d in due.items() if d}, _today(today))
     decisions = _decisions(template, ApprovalDecision.run == detail.run_id)
-    return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id), template,
+    return RunView(detail, detail.run_id, progress, steps, decisions, _history(detail.id, template), template,
                    latest_version_number(run.template_name) or 0)
 
 
@@ -554,9 +571,10 @@ def approval_detail(run_id: uuid.UUID | str, gate: int) -> ApprovalDetail:
         )
         for at, actor, action, step, entity_id, before, after in query:
             before, after = json.loads(before), json.loads(after)
-            changes.append(HistoryEntry(at, actor, action, step, describe_event(action, before, after)))
+            changes.append(HistoryEntry(at, actor, action, step, describe_event(action, before, after, template)))
             if action == "field.set":
-                changed_fields.update((step, key) for key in after)
+                keys = [after["key"]] if is_field_event(after) else list(after)  # older events: {key: text}
+                changed_fields.update((step, key) for key in keys)
             else:
                 changed_items.add(entity_id)
     kpi_steps = tuple(step.number for step in template.with_role(KPI_ROLE) if step.number in covers)

@@ -28,7 +28,7 @@ from acct_tui.store.models import (
     utcnow,
 )
 from acct_tui.store.templates import current_template, run_template
-from acct_tui.store.values import decode_value, display_value, encode_value
+from acct_tui.store.values import decode_value, display_value, encode_value, field_event, logged_value
 from acct_tui.sync.changelog import record_audited_change
 from acct_tui.template import DUE_KEY, Field, Template
 from acct_tui.workflow import (
@@ -367,7 +367,7 @@ def set_field(
         if existing is not None and existing.value == encoded:
             return current_version
         now = utcnow()
-        before_text = display_value(field, decode_value(field, existing.value)) if existing else None
+        previous = decode_value(field, existing.value if existing else None)
         if existing is None:
             existing = FieldValue.create(run=run.id, step=step, step_key=step_key, key=key, value=encoded, version=1,
                                          updated_at=now, updated_by=actor)
@@ -382,7 +382,8 @@ def set_field(
         Run.update(updated_at=now).where(Run.id == run.id).execute()
         Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
         _audit("field.set", "field", existing.id, actor, account_id=run.account_id, step=step,
-               before={key: before_text}, after={key: display_value(field, normalized)}, at=now)
+               before=field_event(key, step_key, logged_value(field, previous)),
+               after=field_event(key, step_key, logged_value(field, normalized)), at=now)
     return current_version + 1
 
 
@@ -438,6 +439,16 @@ def reopen_approval(run_id: uuid.UUID | str, step: int, *, actor: str | None = N
 
 
 @retried_on_conflict
+def withdraw_rejection(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
+    """Take back a rejection (an undo): the approval returns to the queue with its steps done, as before it
+    was decided; the decision stays on record."""
+    actor = actor or current_user()
+    with write_transaction():
+        run, state = _load_run(run_id)
+        return _apply(run, state, state.withdraw_rejection(step), actor, "approval.withdraw", step)
+
+
+@retried_on_conflict
 def _decide(run_id: uuid.UUID | str, step: int, decision: str, comment: object, actor: str | None) -> Progress:
     comment_text = multi_line_text(comment, "Comment", MAX_COMMENT).strip()
     actor = actor or current_user()
@@ -484,4 +495,5 @@ __all__ = [
     "set_field",
     "start_run",
     "validate_account",
+    "withdraw_rejection",
 ]

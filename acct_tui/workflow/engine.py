@@ -228,6 +228,18 @@ class RunState:
             raise WorkflowError(f"“{step.title}” is not approved, so there is nothing to reopen.")
         return Transition(self._replace({number: PENDING}), submitted=(number,))
 
+    def withdraw_rejection(self, number: int) -> Transition:
+        """Take back a rejection (an undo): the approval is in the queue again and the steps it sent back are
+        done again, as they were when it was decided. Refused once any of those steps was redone or changed."""
+        step = self.template.step(number)
+        if not step.is_approval or self.statuses[number] != REJECTED:
+            raise WorkflowError(f"“{step.title}” is not rejected, so there is no rejection to take back.")
+        redone = [covered for covered in step.covers if self.statuses[covered] != OPEN]
+        if redone:
+            raise WorkflowError(f"{_steps_text(redone).capitalize()} of “{step.title}” changed since the rejection: "
+                                "redo the rest to resubmit it instead.")
+        return Transition(self._replace({**{covered: DONE for covered in step.covers}, number: PENDING}))
+
     # Helpers -----------------------------------------------------------------------------------------
     def _require_pending(self, number: int) -> None:
         step = self.template.step(number)
