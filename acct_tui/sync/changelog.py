@@ -143,6 +143,21 @@ def record(items: Sequence[Item], actor: str, at: datetime, *, resolving: bool =
     return len(changes)
 
 
+def record_alternative(item: Item, actor: str, at: datetime) -> None:
+    """Log `item`'s value as a second tip of its key, beside the head and replacing nothing: a conflict the
+    user resolves, as if the value had come from another database (two accounts merged, each with its own)."""
+    change_id = str(uuid.uuid4())
+    bulk_insert(SyncChange, CHANGE_FIELDS, [(change_id, replica_id(), tick(), item.kind, item.key, item.value, "[]",
+                                             actor, at)])
+    bulk_insert(SyncTip, TIP_FIELDS, [(change_id, item.key, item.kind, item.row, item.value, False)])
+
+
+def head_change(key: str) -> tuple[str, datetime] | None:
+    """Who wrote the value a key shows here, and when."""
+    return (SyncChange.select(SyncChange.actor, SyncChange.at).join(SyncTip, on=SyncTip.change == SyncChange.id)
+            .where((SyncTip.key == key) & SyncTip.head).tuples().first())
+
+
 def _replace_tips(gone: list[str], new_tips: list[tuple[Any, ...]]) -> None:
     """Remove the tips `gone`, add `new_tips` (rows in the order of TIP_FIELDS)."""
     for start in range(0, len(gone), CHUNK):
@@ -322,15 +337,21 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
 
 def settle_names(account_ids: Iterable[str]) -> None:
     """Give accounts that arrived or were renamed their name key; a name another account already has (both
-    sides created it) keeps a key of its own until the user renames one of them (a conflict to review)."""
+    sides created it) keeps a key of its own until the user renames, archives or merges one of them (a
+    conflict to review)."""
     waiting = Account.name_key.contains("#")  # a duplicate whose name may have been freed meanwhile
-    for account in Account.select(Account.id, Account.name, Account.name_key).where(
+    for account in Account.select(Account.id, Account.name, Account.name_key, Account.archived).where(
             Account.id.in_(list(account_ids)) | waiting):
         wanted = name_key(account.name)
         if account.name_key == wanted:
             continue
-        taken = Account.select().where((Account.name_key == wanted) & (Account.id != account.id)).exists()
-        Account.update(name_key=f"{wanted}#{account.id}" if taken else wanted).where(Account.id == account.id).execute()
+        holder = Account.select(Account.id, Account.archived).where(
+            (Account.name_key == wanted) & (Account.id != account.id)).first()
+        if holder is not None and holder.archived and not account.archived:
+            # An archived account (one merged into this, say) gives its name key to a live one.
+            Account.update(name_key=f"{wanted}#{holder.id}").where(Account.id == holder.id).execute()
+            holder = None
+        Account.update(name_key=f"{wanted}#{account.id}" if holder else wanted).where(Account.id == account.id).execute()
 
 
 def recompute_runs(run_ids: Iterable[str], templates: TemplateCache) -> None:
