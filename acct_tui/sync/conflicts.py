@@ -64,6 +64,15 @@ class Conflict:
     account_name: str
     what: str  # "Owner", "Step identify-account", "Field notes of step identify-account", ...
     versions: tuple[Version, ...]
+    step: int | None = None  # the step's number, for a step state or form value
+
+    @property
+    def text_field(self) -> str | None:
+        """The account field or form field a hand-written merge sets, when its values are text."""
+        kind, *parts = json.loads(self.key)
+        if not all(isinstance(json.loads(v.value), str) for v in self.versions):
+            return None
+        return parts[1] if kind == "account" else parts[2] if kind == "field" else None
 
 
 def _where(key: str, runs: dict[str, str]) -> tuple[str | None, str]:
@@ -84,6 +93,10 @@ def conflicts() -> list[Conflict]:
     if not keys:
         return []
     runs = {str(run_id): str(account_id) for run_id, account_id in Run.select(Run.id, Run.account).tuples()}
+    steps = {(str(run_id), step_key): number for run_id, step_key, number in StepState.select(
+        StepState.run, StepState.step_key, StepState.number).where(
+        StepState.run.in_(list({json.loads(key)[1] for key in keys if json.loads(key)[0] in ("step", "field")})))
+        .tuples()}
     names = {str(account_id): name for account_id, name in Account.select(Account.id, Account.name).tuples()}
     found = []
     for key in keys:
@@ -93,7 +106,9 @@ def conflicts() -> list[Conflict]:
             (Version(t.value, changes[t.change].actor, changes[t.change].at, bool(t.head)) for t in tips),
             key=lambda v: (not v.local, v.at)))
         account_id, what = _where(key, runs)
-        found.append(Conflict(key, json.loads(key)[0], account_id, names.get(account_id or "", ""), what, versions))
+        kind, *parts = json.loads(key)
+        step = steps.get((parts[0], parts[1])) if kind in ("step", "field") else None
+        found.append(Conflict(key, kind, account_id, names.get(account_id or "", ""), what, versions, step))
     return sorted(found, key=lambda c: (c.account_name.casefold(), c.what))
 
 

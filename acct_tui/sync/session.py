@@ -25,6 +25,7 @@ from acct_tui.errors import DomainError
 from acct_tui.output_files import shown_path, write_file
 from acct_tui.store.db import write_transaction
 from acct_tui.sync.changelog import Change, MergeResult, changes_after, conflict_keys, high_water_marks, merge, replica_id
+from acct_tui.sync.conflicts import duplicate_names
 from acct_tui.sync.snapshot import SnapshotRefused, is_empty, json_value, load_snapshot, send_snapshot
 
 PROTOCOL = 1
@@ -42,11 +43,20 @@ class Summary:
     received: int
     applied: int
     conflicts: int
+    duplicates: int = 0  # accounts created on both sides with one name, waiting for a merge or a rename
 
     def text(self) -> str:
         waiting = f"{self.conflicts} conflict{'s' if self.conflicts != 1 else ''} waiting" if self.conflicts else (
             "no conflicts")
+        if self.duplicates:
+            waiting += (f"; {self.duplicates} account name{'s' if self.duplicates != 1 else ''} created on both "
+                        "sides, waiting to be merged or renamed (Conflicts view, `!`)")
         return f"Sync done: {self.applied} change(s) in, {self.sent} out; {waiting}."
+
+
+def _summary(sent: int, result: MergeResult) -> Summary:
+    return Summary(sent=sent, received=result.received, applied=result.applied, conflicts=len(conflict_keys()),
+                   duplicates=len(duplicate_names()))
 
 
 def _send(stream: IO[bytes], message: dict[str, Any]) -> None:
@@ -213,7 +223,7 @@ def run_client(reader: IO[bytes], writer: IO[bytes], progress: Progress) -> Summ
     writer.flush()
     sent = _outgoing(_receive(reader, "marks"))(writer, progress)
     result = _receive_and_apply(reader, progress, lambda: _receive(reader, "applied"))
-    return Summary(sent=sent, received=result.received, applied=result.applied, conflicts=len(conflict_keys()))
+    return _summary(sent, result)
 
 
 def run_server(reader: IO[bytes], writer: IO[bytes]) -> None:
@@ -258,5 +268,4 @@ def import_changes(source: Path, progress: Progress) -> Summary:
         check_hello(_receive(stream, "hello"), they_are="the database that wrote the file")
         incoming = _changes_from(stream, _next_message(stream), progress)
     progress(f"applying {len(incoming)} changes")
-    result = _apply(incoming)
-    return Summary(sent=0, received=len(incoming), applied=result.applied, conflicts=len(conflict_keys()))
+    return _summary(0, _apply(incoming))
