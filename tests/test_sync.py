@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -14,11 +15,13 @@ import pytest
 
 from acct_tui.cli import main
 from acct_tui.store import kpis, services
-from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepState
-from acct_tui.sync import changelog
+from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepState, TemplateVersion
+from acct_tui.sync import changelog, session
 from acct_tui.sync.command import SSH_COMMAND_ENV
 from acct_tui.sync.conflicts import conflicts, duplicate_names, merge_duplicate, resolve
 from acct_tui.sync.entities import make_key
+from acct_tui.sync.session import SyncError
+from acct_tui.sync.snapshot import is_empty, json_value, send_snapshot
 from tests.portfolio_builder import finish_steps
 from tests.sync_support import PIPE_COMMAND, Replica, content, history, sync_in_process
 
@@ -391,3 +394,34 @@ def test_both_sides_merging_the_same_pair_keep_the_same_account(laptop, host):
     laptop.use()
     assert Account.select().where(~Account.archived).count() == 1
     assert [c.what for c in conflicts()] == ["Owner"]
+
+
+def test_a_first_sync_into_an_empty_database_copies_it_whole(laptop, host, capsys, monkeypatch):
+    host.use()
+    acme = services.create_account("Acme", owner="Ann")
+    kpis.add_kpi(acme, "nps", 40, "2026-05-01")
+    finish_steps(run_id(acme), 4)
+    out = sync_over_pipe(laptop, host, capsys, monkeypatch)
+    assert "no conflicts" in out
+    assert content(laptop) == content(host)
+    for side in (laptop, host):
+        side.use()
+        assert Account.get_by_id(acme).owner == "Ann"
+        assert AuditEvent.select().where(AuditEvent.account_id == acme).count() > 4
+    assert history(laptop, make_key("account", acme, "owner")) == {"Ann"}
+    again = sync_over_pipe(laptop, host, capsys, monkeypatch)
+    assert again.startswith("Sync done: 0 change(s) in, 0 out")
+
+
+def test_a_copy_cut_off_half_way_leaves_the_empty_database_as_it_was(laptop, host):
+    host.use()
+    services.create_account("Acme")
+    services.create_account("Beta")
+    messages: list[dict] = []
+    send_snapshot(messages.append)
+    cut = b"".join(json.dumps(message, default=json_value).encode() + b"\n" for message in messages[:-1])
+    laptop.use()
+    with pytest.raises(SyncError, match="dropped"):
+        session._receive_and_apply(io.BytesIO(cut), lambda _: None, lambda: None)
+    assert is_empty()
+    assert Account.select().count() == 0 and TemplateVersion.select().count() == 1
