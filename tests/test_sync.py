@@ -422,6 +422,6 @@ def test_a_copy_cut_off_half_way_leaves_the_empty_database_as_it_was(laptop, hos
     cut = b"".join(json.dumps(message, default=json_value).encode() + b"\n" for message in messages[:-1])
     laptop.use()
     with pytest.raises(SyncError, match="dropped"):
-        session._receive_and_apply(io.BytesIO(cut), lambda _: None, lambda: None)
+        session._receive_and_apply(io.BytesIO(cut), lambda _: None)
     assert is_empty()
     assert Account.select().count() == 0 and TemplateVersion.select().count() == 1

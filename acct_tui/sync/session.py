@@ -2,15 +2,19 @@
 
     client -> server   {"type": "hello", "protocol": 1, "app": "0.x", "replica": "<id>"}
     server -> client   {"type": "hello", ...}
-    client -> server   {"type": "marks", "marks": {"<origin>": <hlc>, ...}}
+    client -> server   {"type": "marks", "marks": {"<origin>": <hlc>, ...}, "empty": false}
     server -> client   {"type": "marks", ...}
-    client -> server   {"type": "change", ...} per change the server lacks, then {"type": "done", "count": n}
-    server -> client   the same for the changes the client lacks
+    client -> server   {"type": "change", ...} per change the server lacks, then {"type": "done", "count": n};
+                       or, when the server said it is empty, a copy of this database:
+                       {"type": "rows", "table": "...", "columns": [...], "rows": [[...], ...]} per few
+                       thousand rows of each table, then {"type": "done", "count": <rows>}
+    server -> client   the same for what the client lacks
     server -> client   {"type": "applied", "received": n, "conflicts": n}   after its one transaction
     client             applies what it received in one transaction
 
 Either side may send {"type": "error", "message": "..."} instead and stop. The export file holds the hello,
-then every change of the database and a done line; importing it merges those changes.
+then every change of the database and a done line; importing it merges those changes. A side that does not
+say "empty" (an older acct-tui) is sent changes, never a copy.
 """
 
 from __future__ import annotations
@@ -185,9 +189,16 @@ def _rows_from(stream: IO[bytes], message: dict[str, Any],
     _check_count(message, count)
 
 
-def _receive_and_apply(stream: IO[bytes], progress: Progress, before_commit: Callable[[], None]) -> MergeResult:
-    """Receive what the other side sends and apply it in one transaction, committed only after
-    `before_commit` (the other side's answer, or this side's own sending) went well."""
+def _nothing() -> None:
+    """No step to take at that point."""
+
+
+def _receive_and_apply(stream: IO[bytes], progress: Progress, *, after_receiving: Callable[[], None] = _nothing,
+                       before_commit: Callable[[], None] = _nothing) -> MergeResult:
+    """Receive what the other side sends and apply it in one transaction. `after_receiving` runs once all
+    of it is in (the server sends its own changes then, while it merges); the transaction commits only
+    after `before_commit` went well (the client waits there for the server's answer, having merged
+    meanwhile: the two sides merge at the same time)."""
     first = _next_message(stream)
     if first.get("type") == "rows":
         progress("receiving a copy of the other side")
@@ -200,12 +211,16 @@ def _receive_and_apply(stream: IO[bytes], progress: Progress, before_commit: Cal
             except SnapshotRefused as refused:
                 raise SyncError(f"The other side's copy does not fit this database ({refused}): use the same "
                                 "acct-tui version on both sides.") from None
+            after_receiving()
             before_commit()
         return result
     incoming = _changes_from(stream, first, progress)
-    before_commit()
+    after_receiving()
     progress(f"applying {len(incoming)} changes")
-    return _apply(incoming)
+    with write_transaction():
+        result = merge(incoming)
+        before_commit()
+    return result
 
 
 def _apply(changes: list[Change]) -> MergeResult:
@@ -222,7 +237,7 @@ def run_client(reader: IO[bytes], writer: IO[bytes], progress: Progress) -> Summ
     _send(writer, _marks())
     writer.flush()
     sent = _outgoing(_receive(reader, "marks"))(writer, progress)
-    result = _receive_and_apply(reader, progress, lambda: _receive(reader, "applied"))
+    result = _receive_and_apply(reader, progress, before_commit=lambda: _receive(reader, "applied"))
     return _summary(sent, result)
 
 
@@ -237,7 +252,8 @@ def run_server(reader: IO[bytes], writer: IO[bytes]) -> None:
         _send(writer, _marks())
         writer.flush()
         send_outgoing = _outgoing(their_marks)
-        result = _receive_and_apply(reader, lambda _: None, lambda: send_outgoing(writer, lambda _: None))
+        result = _receive_and_apply(reader, lambda _: None,
+                                    after_receiving=lambda: send_outgoing(writer, lambda _: None))
         _send(writer, {"type": "applied", "received": result.received, "conflicts": result.conflicts})
         writer.flush()
     except DomainError as error:
