@@ -425,3 +425,12 @@ def test_a_copy_cut_off_half_way_leaves_the_empty_database_as_it_was(laptop, hos
         session._receive_and_apply(io.BytesIO(cut), lambda _: None)
     assert is_empty()
     assert Account.select().count() == 0 and TemplateVersion.select().count() == 1
+
+
+def test_the_far_side_on_a_file_starts_without_textual_or_the_postgresql_driver(tmp_path):
+    probe = ("import sys\nfrom acct_tui.cli import main\n"
+             f"main(['--db', {str(tmp_path / 'far.db')!r}, 'sync', '--serve'])\n"
+             "print(sorted(name for name in ('textual', 'psycopg', 'psycopg2') if sys.modules.get(name)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.splitlines()[-1] == "[]", done.stderr

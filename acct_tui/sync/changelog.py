@@ -36,6 +36,7 @@ from acct_tui.sync.entities import (
     insert_new,
     kpi_rows,
     step_item,
+    update_accounts,
 )
 from acct_tui.sync.bulk import bulk_insert, bulk_update
 from acct_tui.sync.models import SyncChange, SyncReplica, SyncTip
@@ -315,7 +316,12 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
         rows = kpi_rows({json.loads(key)[1] for key in fresh_tips})
         for key, tip in fresh_tips.items():
             tip.row = rows.get(key)
+    # Account fields in one statement per field; a key changed twice in the batch keeps its last value.
+    accounts |= update_accounts({change.key: json.loads(change.value)
+                                 for change, _ in later if change.kind == "account"})
     for change, tip in later:
+        if change.kind == "account":
+            continue
         account_id, run_id = apply_value(change.key, json.loads(change.value), change.actor,
                                          datetime.fromisoformat(change.at), templates)
         accounts.add(account_id)

@@ -29,14 +29,15 @@ LAST_HOST_SETTING = "sync_host"
 
 def start_serving_quickly(argv: Sequence[str]) -> None:
     """Called first thing by `main`: the far side of a sync on a database file starts a tenth of a second
-    sooner when Peewee, importing itself, does not find the PostgreSQL driver (it imports it whether needed or
-    not), nor does its schema migrator. Only in a process that has not imported Peewee yet (one started to serve: never a test run, never
-    the app) and only for `sync --serve` on a file, not a postgresql:// URL."""
+    sooner when Peewee (and its schema migrator), importing itself, does not find the PostgreSQL driver: it
+    imports it whether needed or not. Only in a process that has not imported Peewee yet (one started to
+    serve: never a test run, never the app) and only for `sync --serve` on a file, not a postgresql:// URL."""
     if "peewee" in sys.modules or "sync" not in argv or "--serve" not in argv:
         return
-    target = next((value for flag, value in zip(argv, argv[1:]) if flag == "--db"), os.environ.get("ACCT_TUI_DB", ""))
-    if "://" in target:
-        return
+    named = [value for flag, value in zip(argv, argv[1:]) if flag == "--db"]
+    named += [word.removeprefix("--db=") for word in argv if word.startswith("--db=")]
+    if any("://" in target for target in [*named, os.environ.get("ACCT_TUI_DB", "")]):
+        return  # a team database (its URL from --db or ACCT_TUI_DB, as `acct_tui.store.db` reads them)
     hidden = [name for name in ("psycopg", "psycopg2") if name not in sys.modules]
     sys.modules.update(dict.fromkeys(hidden))  # None: "import psycopg" raises ImportError
     try:

@@ -180,7 +180,8 @@ def _values_of(account: Account, run: Run | None) -> dict[tuple[object, ...], It
     fields = {json.loads(item.key)[2]: item for item in account_items(account)}
     values = {("account", field): fields[field] for field in MERGED_ACCOUNT_FIELDS}
     if run is not None:
-        values |= {("step", step.step_key): step_item(step) for step in StepState.select().where(StepState.run == run.id)}
+        values |= {("step", step.step_key): step_item(step)
+                   for step in StepState.select().where(StepState.run == run.id)}
         values |= {("field", value.step_key, value.key): field_item(value)
                    for value in FieldValue.select().where(FieldValue.run == run.id)}
     values |= {("kpi", entry.metric, entry.measured_on.isoformat()): kpi_item(entry)

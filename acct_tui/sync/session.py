@@ -28,7 +28,15 @@ from acct_tui import __version__
 from acct_tui.errors import DomainError
 from acct_tui.output_files import shown_path, write_file
 from acct_tui.store.db import write_transaction
-from acct_tui.sync.changelog import Change, MergeResult, changes_after, conflict_keys, high_water_marks, merge, replica_id
+from acct_tui.sync.changelog import (
+    Change,
+    MergeResult,
+    changes_after,
+    conflict_keys,
+    high_water_marks,
+    merge,
+    replica_id,
+)
 from acct_tui.sync.conflicts import duplicate_names
 from acct_tui.sync.snapshot import SnapshotRefused, is_empty, json_value, load_snapshot, send_snapshot
 
