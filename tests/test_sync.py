@@ -344,6 +344,7 @@ def test_accounts_created_with_the_same_name_merged_into_one(laptop, host):
     their_run = run_id(theirs)
     services.set_field(their_run, 1, "notes", "met the CEO", actor="bob")
     services.set_field(their_run, 2, "notes", "records asked for")
+    kpis.add_objective(their_run, "Grow the account", "10 new seats")
     sync_in_process(laptop, host)
     laptop.use()
     ((duplicate, _),) = duplicate_names()
@@ -358,6 +359,7 @@ def test_accounts_created_with_the_same_name_merged_into_one(laptop, host):
     assert field_value(kept_run, "gather-records", "notes") == "records asked for"
     assert {(e.measured_on.isoformat(), e.value) for e in kpis.kpi_entries(kept)} == {
         ("2026-05-01", 40), ("2026-06-01", 55)}
+    assert [o.title for o in kpis.objectives(kept_run)] == ["Grow the account"]
     (conflict,) = conflicts()  # the same field with two values: a conflict like any other
     assert conflict.key == make_key("field", kept_run, "identify-account", "notes")
     assert {(v.shown, v.actor) for v in conflict.versions} == {("met the CFO", "ann"), ("met the CEO", "bob")}

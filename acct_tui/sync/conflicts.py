@@ -237,10 +237,9 @@ def merge_duplicate(account_id: str, *, actor: str | None = None) -> str:
                 written_by, written_at = head_change(item.key) or (actor, now)
                 record_alternative(Item(item.kind, key, item.value, current.row), written_by, written_at)
         if merged_run is not None and kept_run is not None:
-            moved = list(Objective.select().where(Objective.run == merged_run.id))
-            Objective.update(run=kept_run.id).where(Objective.run == merged_run.id).execute()
-            record([objective_item(o) for o in Objective.select().where(Objective.id.in_([o.id for o in moved]))],
-                   actor, now)
+            moved = [o for (o,) in Objective.select(Objective.id).where(Objective.run == merged_run.id).tuples()]
+            Objective.update(run=kept_run.id).where(Objective.id.in_(moved)).execute()
+            record([objective_item(o) for o in Objective.select().where(Objective.id.in_(moved))], actor, now)
             recompute_runs([str(kept_run.id)], templates)
             copy_due_dates(taken)
         services.archive_account(merged.id, actor=actor)
