@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from acct_tui.app import AcctApp
 from acct_tui.settings import save_setting
 from acct_tui.store import services
+from acct_tui.store.held import FIELD, WAITING
 from acct_tui.store.models import Account, FieldValue, Run
 from acct_tui.sync.command import LAST_HOST_SETTING, SSH_COMMAND_ENV
 from acct_tui.sync.conflicts import conflicts, duplicate_names
 from tests.sync_support import PIPE_COMMAND, Replica, content, sync_in_process
-from tests.ui_support import screen_text, settle
+from tests.ui_support import screen_text, settle, shows
 
 SIZE = (80, 24)
 
@@ -154,3 +157,25 @@ async def test_rename_one_of_two_accounts_created_with_one_name(tmp_path):
         assert "No conflicts" in screen_text(app)
     assert duplicate_names() == []
     assert sorted(a.name for a in live_accounts()) == ["Acme", "Acme Berlin"]
+
+
+async def test_a_merge_typed_while_another_program_writes_waits_is_held_then_lands(tmp_path):
+    laptop, _, run = make_conflict(tmp_path)
+    app = AcctApp(laptop.path, watch_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conflicts(app, pilot)
+        lock = sqlite3.connect(laptop.path, isolation_level=None, timeout=10)
+        lock.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:
+            await pilot.press("e", "end", "space", "t", "o", "o", "enter")
+            await shows(pilot, "Waiting for the database")
+            (held,) = app.held.edits()  # held at once, as every other save's text
+            assert (held.kind, held.step, held.key, held.value, held.reason) == (FIELD, 1, "notes", "mine too", WAITING)
+        finally:
+            lock.rollback()
+            lock.close()
+        await settle(pilot)
+        assert "No conflicts" in screen_text(app)
+        assert app.held.edits() == []
+    assert notes(run) == "mine too"
+    assert conflicts() == []
