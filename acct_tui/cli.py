@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from acct_tui import __version__
 from acct_tui.errors import DomainError, StoreUnavailable
-from acct_tui.sync.command import add_sync_parser
+from acct_tui.sync.command import add_sync_parser, start_serving_quickly
 from acct_tui.text import printable
 
 if TYPE_CHECKING:
@@ -503,6 +503,7 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # whatever the process writes (database, exports) is private to this user
+    start_serving_quickly(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if any(isinstance(value, str) and _NOT_UTF8.search(value) for value in vars(args).values()):
         print("acct-tui: an argument holds bytes that are not UTF-8 text; set the terminal to UTF-8 "

@@ -11,6 +11,7 @@ from acct_tui.store.db import close_database, open_database, write_transaction
 from acct_tui.sync.changelog import changes_after, conflict_keys, high_water_marks, merge
 from acct_tui.sync.entities import all_items
 from acct_tui.sync.models import SyncChange, SyncTip
+from acct_tui.sync.snapshot import is_empty, load_snapshot, send_snapshot
 
 PIPE_COMMAND = f"{sys.executable} -m acct_tui"  # stands in for `ssh host acct-tui`
 
@@ -26,24 +27,40 @@ class Replica:
 
 
 def sync_in_process(client: Replica, server: Replica, *, stop_after: str | None = None) -> None:
-    """The protocol's steps in order; `stop_after` ("send", "server-apply") drops the connection there."""
+    """The protocol's steps in order (a copy of the database for an empty side, as over the pipe);
+    `stop_after` ("send", "server-apply") drops the connection there."""
     client.use()
-    client_marks = high_water_marks()
+    client_marks, client_empty = high_water_marks(), is_empty()
     server.use()
-    server_marks = high_water_marks()
+    server_marks, server_empty = high_water_marks(), is_empty()
     client.use()
-    to_server = changes_after(server_marks)
+    to_server = _outgoing(server_marks, server_empty)
     if stop_after == "send":
         return
     server.use()
-    to_client = changes_after(client_marks)
-    with write_transaction():
-        merge(to_server)
+    to_client = _outgoing(client_marks, client_empty)
+    _apply(to_server)
     if stop_after == "server-apply":
         return
     client.use()
+    _apply(to_client)
+
+
+def _outgoing(their_marks: dict[str, int], they_are_empty: bool) -> tuple[str, list]:
+    if they_are_empty and not is_empty():
+        messages: list[dict] = []
+        send_snapshot(messages.append)
+        return "copy", [(m["table"], m["columns"], m["rows"]) for m in messages]
+    return "changes", changes_after(their_marks)
+
+
+def _apply(incoming: tuple[str, list]) -> None:
+    how, what = incoming
     with write_transaction():
-        merge(to_client)
+        if how == "copy":
+            load_snapshot(what)
+        else:
+            merge(what)
 
 
 def content(replica: Replica) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -14,11 +15,13 @@ import pytest
 
 from acct_tui.cli import main
 from acct_tui.store import kpis, services
-from acct_tui.store.models import Account, FieldValue, Run, StepState
-from acct_tui.sync import changelog
+from acct_tui.store.models import Account, AuditEvent, FieldValue, Run, StepState, TemplateVersion
+from acct_tui.sync import changelog, session
 from acct_tui.sync.command import SSH_COMMAND_ENV
-from acct_tui.sync.conflicts import conflicts, duplicate_names, resolve
+from acct_tui.sync.conflicts import conflicts, duplicate_names, merge_duplicate, resolve
 from acct_tui.sync.entities import make_key
+from acct_tui.sync.session import SyncError
+from acct_tui.sync.snapshot import is_empty, json_value, send_snapshot
 from tests.portfolio_builder import finish_steps
 from tests.sync_support import PIPE_COMMAND, Replica, content, history, sync_in_process
 
@@ -56,7 +59,7 @@ def test_edits_to_different_fields_on_both_sides_both_land(laptop, host, capsys,
     acme = services.create_account("Acme", owner="Ann")
     run = run_id(acme)
     out = sync_over_pipe(laptop, host, capsys, monkeypatch)
-    assert out.startswith("Sync done: 30 change(s) in")
+    assert out.startswith("Sync done: 31 change(s) in")  # a copy: all 31 changes of the host, its template too
     laptop.use()
     services.set_field(run, 1, "notes", "met the CFO")
     services.edit_account(acme, owner="Bob")
@@ -327,3 +330,109 @@ def test_a_kpi_value_that_came_by_sync_can_be_deleted_on_the_other_side(laptop, 
     sync_in_process(laptop, host)
     laptop.use()
     assert kpis.kpi_entries(acme) == ()
+
+
+def test_accounts_created_with_the_same_name_merged_into_one(laptop, host):
+    laptop.use()
+    mine = services.create_account("Acme", owner="Ann")
+    kpis.add_kpi(mine, "nps", 40, "2026-05-01")
+    my_run = run_id(mine)
+    services.set_field(my_run, 1, "notes", "met the CFO", actor="ann")
+    host.use()
+    theirs = services.create_account("ACME", industry="Retail")
+    kpis.add_kpi(theirs, "nps", 55, "2026-06-01")
+    their_run = run_id(theirs)
+    services.set_field(their_run, 1, "notes", "met the CEO", actor="bob")
+    services.set_field(their_run, 2, "notes", "records asked for")
+    kpis.add_objective(their_run, "Grow the account", "10 new seats")
+    sync_in_process(laptop, host)
+    laptop.use()
+    ((duplicate, _),) = duplicate_names()
+    kept = merge_duplicate(duplicate)
+    assert kept == min(str(mine), str(theirs))
+    other = str(theirs) if kept == str(mine) else str(mine)
+    kept_run = run_id(kept)
+    assert duplicate_names() == []
+    assert Account.get_by_id(other).archived and not Account.get_by_id(kept).archived
+    account = Account.get_by_id(kept)
+    assert (account.owner, account.industry) == ("Ann", "Retail")  # each side's value where the other had none
+    assert field_value(kept_run, "gather-records", "notes") == "records asked for"
+    assert {(e.measured_on.isoformat(), e.value) for e in kpis.kpi_entries(kept)} == {
+        ("2026-05-01", 40), ("2026-06-01", 55)}
+    assert [o.title for o in kpis.objectives(kept_run)] == ["Grow the account"]
+    (conflict,) = conflicts()  # the same field with two values: a conflict like any other
+    assert conflict.key == make_key("field", kept_run, "identify-account", "notes")
+    assert {(v.shown, v.actor) for v in conflict.versions} == {("met the CFO", "ann"), ("met the CEO", "bob")}
+    assert AuditEvent.select().where((AuditEvent.action == "account.merge")
+                                     & (AuditEvent.account_id == kept)).exists()
+    assert field_value(run_id(other), "identify-account", "notes")  # the merged account keeps its history
+    sync_in_process(laptop, host)
+    assert content(laptop) == content(host)
+    host.use()
+    assert duplicate_names() == [] and [c.key for c in conflicts()] == [conflict.key]
+    resolve(conflict.key, json.dumps("met the CFO and the CEO"))
+    sync_in_process(laptop, host)
+    for side in (laptop, host):
+        side.use()
+        assert conflicts() == []
+        assert field_value(kept_run, "identify-account", "notes") == "met the CFO and the CEO"
+    assert content(laptop) == content(host)
+
+
+def test_both_sides_merging_the_same_pair_keep_the_same_account(laptop, host):
+    laptop.use()
+    services.create_account("Acme", owner="Ann")
+    host.use()
+    services.create_account("Acme", owner="Bob")
+    sync_in_process(laptop, host)
+    kept = set()
+    for side in (laptop, host):
+        side.use()
+        ((duplicate, _),) = duplicate_names()
+        kept.add(merge_duplicate(duplicate))
+    sync_in_process(laptop, host)
+    assert len(kept) == 1
+    assert content(laptop) == content(host)
+    laptop.use()
+    assert Account.select().where(~Account.archived).count() == 1
+    assert [c.what for c in conflicts()] == ["Owner"]
+
+
+def test_a_first_sync_into_an_empty_database_copies_it_whole(laptop, host, capsys, monkeypatch):
+    host.use()
+    acme = services.create_account("Acme", owner="Ann")
+    kpis.add_kpi(acme, "nps", 40, "2026-05-01")
+    finish_steps(run_id(acme), 4)
+    out = sync_over_pipe(laptop, host, capsys, monkeypatch)
+    assert "no conflicts" in out
+    assert content(laptop) == content(host)
+    for side in (laptop, host):
+        side.use()
+        assert Account.get_by_id(acme).owner == "Ann"
+        assert AuditEvent.select().where(AuditEvent.account_id == acme).count() > 4
+    assert history(laptop, make_key("account", acme, "owner")) == {"Ann"}
+    again = sync_over_pipe(laptop, host, capsys, monkeypatch)
+    assert again.startswith("Sync done: 0 change(s) in, 0 out")
+
+
+def test_a_copy_cut_off_half_way_leaves_the_empty_database_as_it_was(laptop, host):
+    host.use()
+    services.create_account("Acme")
+    services.create_account("Beta")
+    messages: list[dict] = []
+    send_snapshot(messages.append)
+    cut = b"".join(json.dumps(message, default=json_value).encode() + b"\n" for message in messages[:-1])
+    laptop.use()
+    with pytest.raises(SyncError, match="dropped"):
+        session._receive_and_apply(io.BytesIO(cut), lambda _: None)
+    assert is_empty()
+    assert Account.select().count() == 0 and TemplateVersion.select().count() == 1
+
+
+def test_the_far_side_on_a_file_starts_without_textual_or_the_postgresql_driver(tmp_path):
+    probe = ("import sys\nfrom acct_tui.cli import main\n"
+             f"main(['--db', {str(tmp_path / 'far.db')!r}, 'sync', '--serve'])\n"
+             "print(sorted(name for name in ('textual', 'psycopg', 'psycopg2') if sys.modules.get(name)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.splitlines()[-1] == "[]", done.stderr

@@ -409,6 +409,18 @@ def record_held_outcome(
 
 
 @retried_on_conflict
+def record_merge(kept_id: uuid.UUID | str, merged_id: uuid.UUID | str, merged_name: str, *,
+                 actor: str | None = None, at: datetime | None = None) -> None:
+    """Record in the kept account's history that another account of the same name (both sides of a sync
+    created one) was merged into it (`acct_tui.sync.conflicts.merge_duplicate` does the merging)."""
+    actor = actor or current_user()
+    with write_transaction():
+        account = _get_account(kept_id)
+        _audit("account.merge", "account", account.id, actor, account_id=account.id,
+               after={"merged_account": str(merged_id), "merged_name": merged_name}, at=at)
+
+
+@retried_on_conflict
 def complete_step(run_id: uuid.UUID | str, step: int, *, actor: str | None = None) -> Progress:
     """Mark a task done (refused with the reason when a gate locks it or a required field is empty)."""
     actor = actor or current_user()

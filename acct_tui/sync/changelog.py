@@ -36,6 +36,7 @@ from acct_tui.sync.entities import (
     insert_new,
     kpi_rows,
     step_item,
+    update_accounts,
 )
 from acct_tui.sync.bulk import bulk_insert, bulk_update
 from acct_tui.sync.models import SyncChange, SyncReplica, SyncTip
@@ -141,6 +142,21 @@ def record(items: Sequence[Item], actor: str, at: datetime, *, resolving: bool =
     _replace_tips(gone, new_tips)
     bulk_insert(SyncChange, CHANGE_FIELDS, changes)
     return len(changes)
+
+
+def record_alternative(item: Item, actor: str, at: datetime) -> None:
+    """Log `item`'s value as a second tip of its key, beside the head and replacing nothing: a conflict the
+    user resolves, as if the value had come from another database (two accounts merged, each with its own)."""
+    change_id = str(uuid.uuid4())
+    bulk_insert(SyncChange, CHANGE_FIELDS, [(change_id, replica_id(), tick(), item.kind, item.key, item.value, "[]",
+                                             actor, at)])
+    bulk_insert(SyncTip, TIP_FIELDS, [(change_id, item.key, item.kind, item.row, item.value, False)])
+
+
+def head_change(key: str) -> tuple[str, datetime] | None:
+    """Who wrote the value a key shows here, and when."""
+    return (SyncChange.select(SyncChange.actor, SyncChange.at).join(SyncTip, on=SyncTip.change == SyncChange.id)
+            .where((SyncTip.key == key) & SyncTip.head).tuples().first())
 
 
 def _replace_tips(gone: list[str], new_tips: list[tuple[Any, ...]]) -> None:
@@ -300,7 +316,12 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
         rows = kpi_rows({json.loads(key)[1] for key in fresh_tips})
         for key, tip in fresh_tips.items():
             tip.row = rows.get(key)
+    # Account fields in one statement per field; a key changed twice in the batch keeps its last value.
+    accounts |= update_accounts({change.key: json.loads(change.value)
+                                 for change, _ in later if change.kind == "account"})
     for change, tip in later:
+        if change.kind == "account":
+            continue
         account_id, run_id = apply_value(change.key, json.loads(change.value), change.actor,
                                          datetime.fromisoformat(change.at), templates)
         accounts.add(account_id)
@@ -322,15 +343,21 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
 
 def settle_names(account_ids: Iterable[str]) -> None:
     """Give accounts that arrived or were renamed their name key; a name another account already has (both
-    sides created it) keeps a key of its own until the user renames one of them (a conflict to review)."""
+    sides created it) keeps a key of its own until the user renames, archives or merges one of them (a
+    conflict to review)."""
     waiting = Account.name_key.contains("#")  # a duplicate whose name may have been freed meanwhile
-    for account in Account.select(Account.id, Account.name, Account.name_key).where(
+    for account in Account.select(Account.id, Account.name, Account.name_key, Account.archived).where(
             Account.id.in_(list(account_ids)) | waiting):
         wanted = name_key(account.name)
         if account.name_key == wanted:
             continue
-        taken = Account.select().where((Account.name_key == wanted) & (Account.id != account.id)).exists()
-        Account.update(name_key=f"{wanted}#{account.id}" if taken else wanted).where(Account.id == account.id).execute()
+        holder = Account.select(Account.id, Account.archived).where(
+            (Account.name_key == wanted) & (Account.id != account.id)).first()
+        if holder is not None and holder.archived and not account.archived:
+            # An archived account (one merged into this, say) gives its name key to a live one.
+            Account.update(name_key=f"{wanted}#{holder.id}").where(Account.id == holder.id).execute()
+            holder = None
+        Account.update(name_key=f"{wanted}#{account.id}" if holder else wanted).where(Account.id == account.id).execute()
 
 
 def recompute_runs(run_ids: Iterable[str], templates: TemplateCache) -> None:

@@ -2,15 +2,19 @@
 
     client -> server   {"type": "hello", "protocol": 1, "app": "0.x", "replica": "<id>"}
     server -> client   {"type": "hello", ...}
-    client -> server   {"type": "marks", "marks": {"<origin>": <hlc>, ...}}
+    client -> server   {"type": "marks", "marks": {"<origin>": <hlc>, ...}, "empty": false}
     server -> client   {"type": "marks", ...}
-    client -> server   {"type": "change", ...} per change the server lacks, then {"type": "done", "count": n}
-    server -> client   the same for the changes the client lacks
+    client -> server   {"type": "change", ...} per change the server lacks, then {"type": "done", "count": n};
+                       or, when the server said it is empty, a copy of this database:
+                       {"type": "rows", "table": "...", "columns": [...], "rows": [[...], ...]} per few
+                       thousand rows of each table, then {"type": "done", "count": <rows>}
+    server -> client   the same for what the client lacks
     server -> client   {"type": "applied", "received": n, "conflicts": n}   after its one transaction
     client             applies what it received in one transaction
 
 Either side may send {"type": "error", "message": "..."} instead and stop. The export file holds the hello,
-then every change of the database and a done line; importing it merges those changes.
+then every change of the database and a done line; importing it merges those changes. A side that does not
+say "empty" (an older acct-tui) is sent changes, never a copy.
 """
 
 from __future__ import annotations
@@ -18,15 +22,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Callable
+from typing import IO, Any, BinaryIO, Callable, Iterator
 
 from acct_tui import __version__
 from acct_tui.errors import DomainError
 from acct_tui.output_files import shown_path, write_file
 from acct_tui.store.db import retried_on_conflict, write_transaction
-from acct_tui.sync.changelog import Change, MergeResult, changes_after, conflict_keys, high_water_marks, merge, replica_id
+from acct_tui.sync.changelog import (
+    Change,
+    MergeResult,
+    changes_after,
+    conflict_keys,
+    high_water_marks,
+    merge,
+    replica_id,
+)
+from acct_tui.sync.conflicts import duplicate_names
+from acct_tui.sync.snapshot import SnapshotRefused, is_empty, json_value, load_snapshot, send_snapshot
 
 PROTOCOL = 1
+ROWS_PER_PROGRESS = 50_000
 Progress = Callable[[str], None]
 
 
@@ -40,15 +55,24 @@ class Summary:
     received: int
     applied: int
     conflicts: int
+    duplicates: int = 0  # accounts created on both sides with one name, waiting for a merge or a rename
 
     def text(self) -> str:
         waiting = f"{self.conflicts} conflict{'s' if self.conflicts != 1 else ''} waiting" if self.conflicts else (
             "no conflicts")
+        if self.duplicates:
+            waiting += (f"; {self.duplicates} account name{'s' if self.duplicates != 1 else ''} created on both "
+                        "sides, waiting to be merged or renamed (Conflicts view, `!`)")
         return f"Sync done: {self.applied} change(s) in, {self.sent} out; {waiting}."
 
 
+def _summary(sent: int, result: MergeResult) -> Summary:
+    return Summary(sent=sent, received=result.received, applied=result.applied, conflicts=len(conflict_keys()),
+                   duplicates=len(duplicate_names()))
+
+
 def _send(stream: IO[bytes], message: dict[str, Any]) -> None:
-    stream.write(json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    stream.write(json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=json_value).encode() + b"\n")
 
 
 def _receive(stream: IO[bytes], expected: str) -> dict[str, Any]:
@@ -92,29 +116,119 @@ def _send_changes(stream: IO[bytes], changes: list[Change], progress: Progress) 
     stream.flush()
 
 
-def _receive_changes(stream: IO[bytes], progress: Progress) -> list[Change]:
-    changes: list[Change] = []
-    while True:
-        line = stream.readline()
-        if not line:
-            raise SyncError("The connection dropped while changes were coming in; nothing was applied here, run "
-                            "the sync again.")
-        try:
-            message = json.loads(line)
-        except ValueError:
-            raise SyncError("A change came in damaged; nothing was applied here, run the sync again.") from None
-        if message.get("type") == "done":
-            if message.get("count") != len(changes):
-                raise SyncError("Some changes were lost on the way; nothing was applied here, run the sync again.")
+def _marks() -> dict[str, Any]:
+    return {"type": "marks", "marks": high_water_marks(), "empty": is_empty()}
+
+
+def _outgoing(theirs: dict[str, Any]) -> Callable[[IO[bytes], Progress], int]:
+    """What the other side lacks, decided now and sent later: a copy of this database when the other side
+    is empty (and this one is not), else the changes above its marks. The sender returns how many changes."""
+    marks = theirs.get("marks")
+    if not isinstance(marks, dict):
+        raise SyncError("The other side sent no high-water marks.")
+    if theirs.get("empty") is True and not is_empty():
+        def send_copy(stream: IO[bytes], progress: Progress) -> int:
+            progress("sending a copy of this database (the other side is empty)")
+            rows, changes = send_snapshot(lambda message: _send(stream, message))
+            _send(stream, {"type": "done", "count": rows})
+            stream.flush()
             return changes
-        if message.get("type") == "error":
-            raise SyncError(f"The other side: {message.get('message')}")
+        return send_copy
+    changes = changes_after(marks)
+
+    def send_changes(stream: IO[bytes], progress: Progress) -> int:
+        progress(f"sending {len(changes)} changes")
+        _send_changes(stream, changes, progress)
+        return len(changes)
+    return send_changes
+
+
+def _next_message(stream: IO[bytes]) -> dict[str, Any]:
+    line = stream.readline()
+    if not line:
+        raise SyncError("The connection dropped while changes were coming in; nothing was applied here, run "
+                        "the sync again.")
+    try:
+        message = json.loads(line)
+    except ValueError:
+        raise SyncError("A change came in damaged; nothing was applied here, run the sync again.") from None
+    if not isinstance(message, dict):
+        raise SyncError("A change came in damaged; nothing was applied here, run the sync again.")
+    if message.get("type") == "error":
+        raise SyncError(f"The other side: {message.get('message')}")
+    return message
+
+
+def _check_count(message: dict[str, Any], count: int) -> None:
+    if message.get("count") != count:
+        raise SyncError("Some changes were lost on the way; nothing was applied here, run the sync again.")
+
+
+def _changes_from(stream: IO[bytes], message: dict[str, Any], progress: Progress) -> list[Change]:
+    """The changes from `message` (the first one read) up to the done line."""
+    changes: list[Change] = []
+    while message.get("type") != "done":
         try:
             changes.append(Change.from_json(message))
         except (KeyError, TypeError, ValueError):
             raise SyncError("A change came in damaged; nothing was applied here, run the sync again.") from None
         if len(changes) % 5000 == 0:
             progress(f"received {len(changes)} changes")
+        message = _next_message(stream)
+    _check_count(message, len(changes))
+    return changes
+
+
+def _rows_from(stream: IO[bytes], message: dict[str, Any],
+               progress: Progress) -> Iterator[tuple[str, list[str], list[list[Any]]]]:
+    """The rows of a copy, a message at a time, from `message` (the first one read) up to the done line."""
+    count = 0
+    while message.get("type") == "rows":
+        table, columns, rows = message.get("table"), message.get("columns"), message.get("rows")
+        if not (isinstance(table, str) and isinstance(columns, list) and isinstance(rows, list)):
+            raise SyncError("A part of the copy came in damaged; nothing was applied here, run the sync again.")
+        yield table, columns, rows
+        count += len(rows)
+        if count // ROWS_PER_PROGRESS != (count - len(rows)) // ROWS_PER_PROGRESS:
+            progress(f"copied {count} rows")
+        message = _next_message(stream)
+    if message.get("type") != "done":
+        raise SyncError(f"The other side sent {message.get('type')!r} inside a copy.")
+    _check_count(message, count)
+
+
+def _nothing() -> None:
+    """No step to take at that point."""
+
+
+def _receive_and_apply(stream: IO[bytes], progress: Progress, *, after_receiving: Callable[[], None] = _nothing,
+                       before_commit: Callable[[], None] = _nothing) -> MergeResult:
+    """Receive what the other side sends and apply it in one transaction. `after_receiving` runs once all
+    of it is in (the server sends its own changes then, while it merges); the transaction commits only
+    after `before_commit` went well (the client waits there for the server's answer, having merged
+    meanwhile: the two sides merge at the same time)."""
+    first = _next_message(stream)
+    if first.get("type") == "rows":
+        progress("receiving a copy of the other side")
+        with write_transaction():
+            if not is_empty():
+                raise SyncError("This database changed while the sync started; nothing was applied here, run the "
+                                "sync again.")
+            try:
+                result = load_snapshot(_rows_from(stream, first, progress))
+            except SnapshotRefused as refused:
+                raise SyncError(f"The other side's copy does not fit this database ({refused}): use the same "
+                                "acct-tui version on both sides.") from None
+            after_receiving()
+            before_commit()
+        return result
+    incoming = _changes_from(stream, first, progress)
+    after_receiving()
+    progress(f"applying {len(incoming)} changes")
+    with write_transaction():
+        result = merge(incoming)
+        before_commit()
+    return result
 
 
 @retried_on_conflict
@@ -129,18 +243,11 @@ def run_client(reader: IO[bytes], writer: IO[bytes], progress: Progress) -> Summ
     _send(writer, hello())
     writer.flush()
     check_hello(_receive(reader, "hello"), they_are="the other side")
-    _send(writer, {"type": "marks", "marks": high_water_marks()})
+    _send(writer, _marks())
     writer.flush()
-    their_marks = _receive(reader, "marks")["marks"]
-    outgoing = changes_after(their_marks)
-    progress(f"sending {len(outgoing)} changes")
-    _send_changes(writer, outgoing, progress)
-    incoming = _receive_changes(reader, progress)
-    _receive(reader, "applied")
-    progress(f"applying {len(incoming)} changes")
-    result = _apply(incoming)
-    return Summary(sent=len(outgoing), received=len(incoming), applied=result.applied,
-                   conflicts=len(conflict_keys()))
+    sent = _outgoing(_receive(reader, "marks"))(writer, progress)
+    result = _receive_and_apply(reader, progress, before_commit=lambda: _receive(reader, "applied"))
+    return _summary(sent, result)
 
 
 def run_server(reader: IO[bytes], writer: IO[bytes]) -> None:
@@ -150,13 +257,12 @@ def run_server(reader: IO[bytes], writer: IO[bytes]) -> None:
         _send(writer, hello())
         writer.flush()
         check_hello(theirs, they_are="the side that started the sync")
-        their_marks = _receive(reader, "marks")["marks"]
-        _send(writer, {"type": "marks", "marks": high_water_marks()})
+        their_marks = _receive(reader, "marks")
+        _send(writer, _marks())
         writer.flush()
-        outgoing = changes_after(their_marks)
-        incoming = _receive_changes(reader, lambda _: None)
-        _send_changes(writer, outgoing, lambda _: None)
-        result = _apply(incoming)
+        send_outgoing = _outgoing(their_marks)
+        result = _receive_and_apply(reader, lambda _: None,
+                                    after_receiving=lambda: send_outgoing(writer, lambda _: None))
         _send(writer, {"type": "applied", "received": result.received, "conflicts": result.conflicts})
         writer.flush()
     except DomainError as error:
@@ -185,7 +291,6 @@ def import_changes(source: Path, progress: Progress) -> Summary:
         raise SyncError(f"Cannot read {shown_path(source)}: {error.strerror or error}.") from None
     with stream:
         check_hello(_receive(stream, "hello"), they_are="the database that wrote the file")
-        incoming = _receive_changes(stream, progress)
+        incoming = _changes_from(stream, _next_message(stream), progress)
     progress(f"applying {len(incoming)} changes")
-    result = _apply(incoming)
-    return Summary(sent=0, received=len(incoming), applied=result.applied, conflicts=len(conflict_keys()))
+    return _summary(0, _apply(incoming))
