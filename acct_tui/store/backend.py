@@ -216,17 +216,31 @@ def backend_for(db: peewee.Database | None) -> SqliteBackend | PostgresBackend:
 def connect_postgres(url: str) -> peewee.PostgresqlDatabase:
     """A Peewee database for `url` (libpq reads PG* variables, a service file and ~/.pgpass for what the URL
     leaves out); each thread opens its own connection when it first needs one."""
-    try:
-        import psycopg  # noqa: F401  (Peewee picks psycopg 3 only when it can import it)
-    except ImportError:
-        raise StoreUnavailable(
-            "PostgreSQL needs the psycopg driver: pip install 'acct-tui[team]'", exit_code=3
-        ) from None
+    load_psycopg()
     # Peewee hands a `postgresql://` database name to libpq whole, as conninfo.
     conninfo = "postgresql://" + url.split("://", 1)[1]
     db = TeamDatabase(conninfo, prefer_psycopg3=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     db.acct_backend = PostgresBackend(conninfo)
     return db
+
+
+def load_psycopg() -> None:
+    """Import psycopg 3 and give it to Peewee, which was imported without it (see acct_tui/__init__.py):
+    the names Peewee's own import of the driver binds."""
+    try:
+        import psycopg
+        from psycopg.pq import TransactionStatus
+        from psycopg.types.json import Json, Jsonb
+    except ImportError:
+        raise StoreUnavailable(
+            "PostgreSQL needs the psycopg driver: pip install 'acct-tui[team]'", exit_code=3
+        ) from None
+    if peewee.psycopg is None:
+        peewee.psycopg, peewee.TransactionStatus, peewee.Json_pg3, peewee.Jsonb_pg3 = (
+            psycopg, TransactionStatus, Json, Jsonb)
+        adapter = peewee.Psycopg3Adapter
+        adapter.txn_idle, adapter.txn_inerror, adapter.txn_unknown = (
+            TransactionStatus.IDLE, TransactionStatus.INERROR, TransactionStatus.UNKNOWN)
 
 
 class TeamDatabase(peewee.PostgresqlDatabase):
