@@ -91,6 +91,7 @@ _PILOT_PRESS = Pilot.press
 _SHORT_TIMER = 0.1
 _POLL_SECONDS = 0.005
 _MAX_ROUNDS = 50
+_MAX_YIELDS = 1000
 _SETTLE_TIMEOUT = 60.0
 
 
@@ -113,15 +114,29 @@ async def _quiet_round(pilot: Pilot) -> bool:
     if _closed(app):
         return True
     before = (app.screen, app.focused)
-    if not await pilot._wait_for_screen():
+    if not await _drained(app):
         return True  # the app raised: run_test re-raises it
-    await asyncio.sleep(0)  # tasks woken by those handlers (worker results, keys held back) run
     if _closed(app):
         return True
     if not _handlers_done(app):
         return False  # paint once what they lead to, not every step on the way
     app.screen._on_timer_update()
     return (app.screen, app.focused) == before and _idle(app)
+
+
+async def _drained(app: App) -> bool:
+    """Let the event loop run until no callback is ready and no pump holds a message: every message queued
+    so far, and what handling it set off (tasks woken, keys held back, worker results), has run. This is what
+    `Pilot._wait_for_screen` waits for, without posting a callback to every widget to find out (that costs
+    more than the handling it waits for). False if the app raised."""
+    loop = asyncio.get_running_loop()
+    for _ in range(_MAX_YIELDS):
+        await asyncio.sleep(0)
+        if app._exception is not None:
+            return False
+        if not loop._ready and not _Handling.count and (_closed(app) or _handlers_done(app)):
+            break
+    return True  # (a loop that never drains is left to the caller's idle check)
 
 
 def _writer_busy(app: App) -> bool:
