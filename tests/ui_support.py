@@ -65,7 +65,7 @@ async def quick_pause(pilot: Pilot, delay: float | None = None) -> None:
 async def quick_press(pilot: Pilot, *keys: str) -> None:
     """`Pilot.press`: one key at a time, each handled before the next is sent, as the driver sends it. After
     each key, rounds over the app instead of Textual's fixed sleeps; where only time can finish what the key
-    set off (a worker, a short timer) it waits exactly as `Pilot.press` does."""
+    set off (a worker, a short timer) it waits as `Pilot.press` does, and for the writer's change itself."""
     app = pilot.app
     for key in keys:
         if key.startswith("wait:"):
@@ -77,11 +77,22 @@ async def quick_press(pilot: Pilot, *keys: str) -> None:
         # has scheduled (a mode switch started by the test), as with `Pilot.press`.
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app._post_message(event), app._loop))
         if not await _until_quiet(pilot):
+            await _write_done_or_waiting(app)
             await wait_for_idle(0)
             await app._animator.wait_until_complete()
             await wait_for_idle(0)
     if keys:
         await pilot._wait_for_screen()
+
+
+async def _write_done_or_waiting(app: App) -> None:
+    """Until the change a key asked the writer for has been made and told to the UI, or the writer waits for a
+    lock another program holds (keys must go on working then), at most `_WRITE_WAIT` s. `wait_for_idle`,
+    which `Pilot.press` relies on, guesses this from the process's CPU time, and a writer thread starved of
+    CPU on a busy machine looks idle to it: the next key then met the screen as it was before the change."""
+    deadline = monotonic() + _WRITE_WAIT
+    while _writer_busy(app) and not app.writer.waiting and monotonic() < deadline:
+        await asyncio.sleep(_POLL_SECONDS)
 
 
 _PILOT_PAUSE = Pilot.pause
@@ -92,7 +103,8 @@ _SHORT_TIMER = 0.1
 _POLL_SECONDS = 0.005
 _MAX_ROUNDS = 50
 _MAX_YIELDS = 1000
-_SETTLE_TIMEOUT = 60.0
+_SETTLE_TIMEOUT = 300.0  # a hang, not a slow machine (the demo load takes a minute under load)
+_WRITE_WAIT = 2.0
 
 
 async def _until_quiet(pilot: Pilot) -> bool:
