@@ -8,6 +8,7 @@ permissions, PRAGMAs, damaged files).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,22 +24,41 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
 
 
-# The longest tests (10-30 s each) start first, so that with -n 2 no worker is left with one of them at the
-# end while the other idles. A renamed test just loses its place in front; nothing is skipped.
+# The longest tests (10-30 s each) start first, one worker's share of them each, so that with -n 2 no worker
+# is left with one of them at the end (or with all of them) while the other idles. A renamed test just loses its
+# place in front; nothing is skipped.
 LONG_TESTS = (
     "test_screens_read_whole.py::test_every_screen_and_dialog_reads_whole",
     "test_approver_sees.py::test_one_account_through_20_steps_and_4_approvals_with_a_rejection",
-    "test_workflow_ui.py::test_complete_reject_redo_approve_and_keep_a_note",
-    "test_cli.py::test_demo_loads_a_portfolio_at_varied_stages_once",
     "test_accounts_screen.py::test_demo_portfolio_loads_with_one_key",
+    "test_cli.py::test_demo_loads_a_portfolio_at_varied_stages_once",
+    "test_workflow_ui.py::test_complete_reject_redo_approve_and_keep_a_note",
 )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def place(item: pytest.Item) -> int:
-        return next((rank for rank, name in enumerate(LONG_TESTS) if item.nodeid.endswith(name)), len(LONG_TESTS))
+        return next((rank for rank, name in enumerate(LONG_TESTS) if name in item.nodeid), len(LONG_TESTS))
 
-    items.sort(key=place)  # stable: every other test keeps its order
+    ranked = sorted(items, key=place)  # stable: every other test keeps its order
+    long_count = sum(place(item) < len(LONG_TESTS) for item in ranked)
+    items[:] = _long_first_in_every_share(ranked[:long_count], ranked[long_count:],
+                                          int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def _long_first_in_every_share(long: list[pytest.Item], rest: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """`--dist worksteal` first hands each worker the next contiguous share of the list (the pending tests
+    divided by the workers still without one); a worker then steals only from the end of another's share.
+    Each share opens with its turn of the long tests, dealt longest first like cards."""
+    ordered: list[pytest.Item] = []
+    remaining = len(long) + len(rest)
+    for share in range(workers):
+        size = remaining // (workers - share)
+        own = long[share::workers]
+        ordered += own + rest[:max(0, size - len(own))]
+        rest = rest[max(0, size - len(own)):]
+        remaining -= size
+    return ordered + rest
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,4 +1,6 @@
-"""The `acct-tui` command as a user runs it: a real process, its output, its exit code, the file it writes."""
+"""The `acct-tui` command as a user runs it: its output, its exit code, the file it writes. The entry point,
+a template error and the demo run as real processes; the other commands run in the test process
+(tests/cli_support.py), which is the same `main` without starting Python again for each call."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from acct_tui.template import packaged_template
+from tests.cli_support import run_cli
 
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "account-management-template.txt"
 
@@ -42,7 +45,7 @@ def test_template_json_has_the_documented_shape():
 @pytest.mark.skipif(not SOURCE.exists(), reason="the shared template source is not beside the repository")
 def test_template_json_titles_and_options_match_the_source_exactly():
     lines = [line.strip() for line in SOURCE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    data = json.loads(acct("template", "--json").stdout)
+    data = json.loads(run_cli("template", "--json").stdout)
     titles = [step["title"] for step in data["steps"]]
     # The source opens with a numbered index of the 20 titles.
     assert titles == [lines[index] for index in range(2, 41, 2)]
@@ -65,25 +68,25 @@ def test_template_file_errors_name_the_place(tmp_path):
 def test_accounts_add_and_list_in_a_private_database(tmp_path):
     db = tmp_path / "fresh" / "acct.db"
     env = {"ACCT_TUI_DB": str(db)}
-    added = acct("accounts", "add", "Northwind Traders", "--owner", "alice", "--segment", "Key", env=env)
+    added = run_cli("accounts", "add", "Northwind Traders", "--owner", "alice", "--segment", "Key", env=env)
     assert added.returncode == 0, added.stderr
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
-    acct("accounts", "add", "[bold]Globex[/bold]", env=env)
-    listed = json.loads(acct("accounts", "list", "--json", env=env).stdout)
+    run_cli("accounts", "add", "[bold]Globex[/bold]", env=env)
+    listed = json.loads(run_cli("accounts", "list", "--json", env=env).stdout)
     assert [(row["name"], row["owner"], row["done"], row["total"]) for row in listed] == [
         ("[bold]Globex[/bold]", "", 0, 20),
         ("Northwind Traders", "alice", 0, 20),
     ]
-    plain = acct("accounts", "list", env=env).stdout
+    plain = run_cli("accounts", "list", env=env).stdout
     assert "Northwind Traders" in plain and "[bold]Globex[/bold]" in plain
 
 
 def test_db_flag_wins_over_the_environment(tmp_path):
     flagged = tmp_path / "flag.db"
-    result = acct("--db", str(flagged), "db", "path", env={"ACCT_TUI_DB": str(tmp_path / "env.db")})
+    result = run_cli("--db", str(flagged), "db", "path", env={"ACCT_TUI_DB": str(tmp_path / "env.db")})
     assert result.stdout.strip() == str(flagged)
-    acct("--db", str(flagged), "accounts", "add", "Acme")
+    run_cli("--db", str(flagged), "accounts", "add", "Acme")
     assert flagged.exists() and not (tmp_path / "env.db").exists()
 
 
@@ -101,7 +104,7 @@ def test_db_flag_wins_over_the_environment(tmp_path):
     ],
 )
 def test_errors_are_one_line_on_stderr_with_exit_code_2(tmp_path, args, message):
-    result = acct(*args, env={"ACCT_TUI_DB": str(tmp_path / "acct.db")})
+    result = run_cli(*args, env={"ACCT_TUI_DB": str(tmp_path / "acct.db")})
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -109,10 +112,10 @@ def test_errors_are_one_line_on_stderr_with_exit_code_2(tmp_path, args, message)
 
 def test_duplicate_name_is_refused_and_control_characters_never_reach_the_terminal(tmp_path):
     env = {"ACCT_TUI_DB": str(tmp_path / "acct.db")}
-    acct("accounts", "add", "Acme", env=env)
-    duplicate = acct("accounts", "add", "ACME", env=env)
+    run_cli("accounts", "add", "Acme", env=env)
+    duplicate = run_cli("accounts", "add", "ACME", env=env)
     assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
-    hostile = acct("accounts", "add", "evil\x1b]0;pwned\x07", env=env)
+    hostile = run_cli("accounts", "add", "evil\x1b]0;pwned\x07", env=env)
     assert hostile.returncode == 2
     assert "\x1b" not in hostile.stderr and "control characters" in hostile.stderr
 
@@ -121,11 +124,11 @@ def test_demo_loads_a_portfolio_at_varied_stages_once(tmp_path):
     env = {"ACCT_TUI_DB": str(tmp_path / "acct.db")}
     loaded = acct("demo", env=env)
     assert loaded.returncode == 0, loaded.stderr
-    rows = json.loads(acct("accounts", "list", "--json", env=env).stdout)
+    rows = json.loads(run_cli("accounts", "list", "--json", env=env).stdout)
     assert 24 <= len(rows) <= 60
     assert len({row["done"] for row in rows}) >= 8
     assert any(row["current_step"] is None for row in rows) and any(row["done"] == 0 for row in rows)
-    again = acct("demo", env=env)
+    again = run_cli("demo", env=env)
     assert again.returncode == 2 and "already loaded" in again.stderr
 
 

@@ -82,65 +82,90 @@ async def check(pilot, where: str, problems: dict[str, list[str]]) -> None:
     await settle(pilot)
 
 
-async def test_every_screen_and_dialog_reads_whole(portfolio, db_path, monkeypatch):
+async def walk_the_account_list(pilot, portfolio: Portfolio, problems: dict[str, list[str]]) -> None:
+    await check(pilot, "accounts", problems)
+    await pilot.press("slash")
+    await check(pilot, "accounts, filtering", problems)
+    await pilot.press("escape", "a")
+    await check(pilot, "add account", problems)
+    await pilot.press("escape", "x")
+    await check(pilot, "archive dialog", problems)
+    await pilot.press("escape", "question_mark")
+    await check(pilot, "keys of the account list", problems)
+    await pilot.press("escape")
+
+
+async def walk_the_first_steps(pilot, portfolio: Portfolio, problems: dict[str, list[str]]) -> None:
+    pilot.app.open_account(portfolio.northwind)
+    await settle(pilot)
+    for step in (1, 4, 5, 6):
+        await show_step(pilot, step)
+        await check(pilot, f"checklist step {step}", problems)
+
+
+async def walk_the_last_steps_and_the_kpis(pilot, portfolio: Portfolio, problems: dict[str, list[str]]) -> None:
+    app = pilot.app
+    app.open_account(portfolio.northwind)
+    await settle(pilot)
+    for step in (13, 15, 20):
+        await show_step(pilot, step)
+        await check(pilot, f"checklist step {step}", problems)
+    await show_step(pilot, 13)
+    app.screen.query_one("#kpi-metric").focus()
+    await check(pilot, "KPI metric", problems)
+    footer = screen_text(app).splitlines()[-1]
+    assert all(key in footer for key in ("esc Back", "f1 Keys", "d Done", "^q Quit")), footer
+    await pilot.press("enter")
+    await check(pilot, "KPI metric dropdown", problems)
+    await pilot.press("escape")
+    app.screen.query_one("#kpi-entries").focus()
+    await pilot.press("home", "down", "enter")  # correct 1,300,000: its number and date fill the inputs
+    await check(pilot, "KPI values, correcting", problems)
+    await pilot.press("f1")
+    await check(pilot, "keys of the checklist", problems)
+    await pilot.press("escape")
+
+
+async def walk_a_rejection_the_approvals_and_the_reports(pilot, portfolio: Portfolio,
+                                                         problems: dict[str, list[str]]) -> None:
+    app = pilot.app
+    app.open_account(portfolio.contoso)
+    await settle(pilot)
+    await check(pilot, "checklist after a rejection", problems)
+    await show_step(pilot, 6)
+    app.screen.query_one("#objective-metric").focus()
+    await pilot.press("enter")
+    await check(pilot, "objective metric dropdown", problems)
+    await pilot.press("escape")
+
+    await pilot.press("3")
+    await check(pilot, "approvals", problems)
+    await pilot.press("down")
+    await check(pilot, "approvals, second", problems)
+    await pilot.press("y")
+    await check(pilot, "approvals, after a decision", problems)
+    await pilot.press("n")
+    await check(pilot, "rejection comment", problems)
+    await pilot.press("escape", "question_mark")
+    await check(pilot, "keys of the approvals", problems)
+    await pilot.press("escape")
+
+    await pilot.press("4")
+    await check(pilot, "reports", problems)
+    await pilot.press("e")
+    await check(pilot, "export dialog", problems)
+    await pilot.press("escape")
+
+
+# One walk in parts, each from a fresh start on the same portfolio: the parts run side by side on separate
+# workers instead of one of them walking everything.
+@pytest.mark.parametrize("walk", [walk_the_account_list, walk_the_first_steps, walk_the_last_steps_and_the_kpis,
+                                  walk_a_rejection_the_approvals_and_the_reports],
+                         ids=["accounts", "first-steps", "last-steps-kpis", "approvals-reports"])
+async def test_every_screen_and_dialog_reads_whole(portfolio, db_path, monkeypatch, walk):
     monkeypatch.setenv("XDG_DOCUMENTS_DIR", "/tmp/docs")  # a file name of a usual length in the export dialog
     app = AcctApp(db_path)
     problems: dict[str, list[str]] = {}
     async with app.run_test(size=SMALL) as pilot:
-        await check(pilot, "accounts", problems)
-        await pilot.press("slash")
-        await check(pilot, "accounts, filtering", problems)
-        await pilot.press("escape", "a")
-        await check(pilot, "add account", problems)
-        await pilot.press("escape", "x")
-        await check(pilot, "archive dialog", problems)
-        await pilot.press("escape", "question_mark")
-        await check(pilot, "keys of the account list", problems)
-        await pilot.press("escape")
-
-        app.open_account(portfolio.northwind)
-        await settle(pilot)
-        for step in (1, 4, 5, 6, 13, 15, 20):
-            await show_step(pilot, step)
-            await check(pilot, f"checklist step {step}", problems)
-        await show_step(pilot, 13)
-        app.screen.query_one("#kpi-metric").focus()
-        await check(pilot, "KPI metric", problems)
-        footer = screen_text(app).splitlines()[-1]
-        assert all(key in footer for key in ("esc Back", "f1 Keys", "d Done", "^q Quit")), footer
-        await pilot.press("enter")
-        await check(pilot, "KPI metric dropdown", problems)
-        await pilot.press("escape")
-        app.screen.query_one("#kpi-entries").focus()
-        await pilot.press("home", "down", "enter")  # correct 1,300,000: its number and date fill the inputs
-        await check(pilot, "KPI values, correcting", problems)
-        await pilot.press("f1")
-        await check(pilot, "keys of the checklist", problems)
-        await pilot.press("escape")
-        app.open_account(portfolio.contoso)
-        await settle(pilot)
-        await check(pilot, "checklist after a rejection", problems)
-        await show_step(pilot, 6)
-        app.screen.query_one("#objective-metric").focus()
-        await pilot.press("enter")
-        await check(pilot, "objective metric dropdown", problems)
-        await pilot.press("escape")
-
-        await pilot.press("3")
-        await check(pilot, "approvals", problems)
-        await pilot.press("down")
-        await check(pilot, "approvals, second", problems)
-        await pilot.press("y")
-        await check(pilot, "approvals, after a decision", problems)
-        await pilot.press("n")
-        await check(pilot, "rejection comment", problems)
-        await pilot.press("escape", "question_mark")
-        await check(pilot, "keys of the approvals", problems)
-        await pilot.press("escape")
-
-        await pilot.press("4")
-        await check(pilot, "reports", problems)
-        await pilot.press("e")
-        await check(pilot, "export dialog", problems)
-        await pilot.press("escape")
+        await walk(pilot, portfolio, problems)
     assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())

@@ -65,7 +65,7 @@ async def quick_pause(pilot: Pilot, delay: float | None = None) -> None:
 async def quick_press(pilot: Pilot, *keys: str) -> None:
     """`Pilot.press`: one key at a time, each handled before the next is sent, as the driver sends it. After
     each key, rounds over the app instead of Textual's fixed sleeps; where only time can finish what the key
-    set off (a worker, a short timer) it waits exactly as `Pilot.press` does."""
+    set off (a worker, a short timer) it waits as `Pilot.press` does, and for the writer's change itself."""
     app = pilot.app
     for key in keys:
         if key.startswith("wait:"):
@@ -77,11 +77,22 @@ async def quick_press(pilot: Pilot, *keys: str) -> None:
         # has scheduled (a mode switch started by the test), as with `Pilot.press`.
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app._post_message(event), app._loop))
         if not await _until_quiet(pilot):
+            await _write_done_or_waiting(app)
             await wait_for_idle(0)
             await app._animator.wait_until_complete()
             await wait_for_idle(0)
     if keys:
         await pilot._wait_for_screen()
+
+
+async def _write_done_or_waiting(app: App) -> None:
+    """Until the change a key asked the writer for has been made and told to the UI, or the writer waits for a
+    lock another program holds (keys must go on working then), at most `_WRITE_WAIT` s. `wait_for_idle`,
+    which `Pilot.press` relies on, guesses this from the process's CPU time, and a writer thread starved of
+    CPU on a busy machine looks idle to it: the next key then met the screen as it was before the change."""
+    deadline = monotonic() + _WRITE_WAIT
+    while _writer_busy(app) and not app.writer.waiting and monotonic() < deadline:
+        await asyncio.sleep(_POLL_SECONDS)
 
 
 _PILOT_PAUSE = Pilot.pause
@@ -91,7 +102,9 @@ _PILOT_PRESS = Pilot.press
 _SHORT_TIMER = 0.1
 _POLL_SECONDS = 0.005
 _MAX_ROUNDS = 50
-_SETTLE_TIMEOUT = 60.0
+_MAX_YIELDS = 1000
+_SETTLE_TIMEOUT = 300.0  # a hang, not a slow machine (the demo load takes a minute under load)
+_WRITE_WAIT = 2.0
 
 
 async def _until_quiet(pilot: Pilot) -> bool:
@@ -113,15 +126,29 @@ async def _quiet_round(pilot: Pilot) -> bool:
     if _closed(app):
         return True
     before = (app.screen, app.focused)
-    if not await pilot._wait_for_screen():
+    if not await _drained(app):
         return True  # the app raised: run_test re-raises it
-    await asyncio.sleep(0)  # tasks woken by those handlers (worker results, keys held back) run
     if _closed(app):
         return True
     if not _handlers_done(app):
         return False  # paint once what they lead to, not every step on the way
     app.screen._on_timer_update()
     return (app.screen, app.focused) == before and _idle(app)
+
+
+async def _drained(app: App) -> bool:
+    """Let the event loop run until no callback is ready and no pump holds a message: every message queued
+    so far, and what handling it set off (tasks woken, keys held back, worker results), has run. This is what
+    `Pilot._wait_for_screen` waits for, without posting a callback to every widget to find out (that costs
+    more than the handling it waits for). False if the app raised."""
+    loop = asyncio.get_running_loop()
+    for _ in range(_MAX_YIELDS):
+        await asyncio.sleep(0)
+        if app._exception is not None:
+            return False
+        if not loop._ready and not _Handling.count and (_closed(app) or _handlers_done(app)):
+            break
+    return True  # (a loop that never drains is left to the caller's idle check)
 
 
 def _writer_busy(app: App) -> bool:
