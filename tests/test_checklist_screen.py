@@ -150,7 +150,9 @@ async def test_a_granted_approval_makes_its_steps_read_only_until_reopened(db, d
         assert not form.query_one("#field-due", Input).disabled
 
 
-async def test_toggles_save_at_once_and_text_saves_when_focus_leaves(db, db_path, account):
+async def test_toggles_save_at_once_and_text_saves_when_focus_leaves(db, db_path, account, monkeypatch):
+    # Typed text also saves after a pause in typing; on a busy machine the pilot's keys can be that slow.
+    monkeypatch.setattr(checklist, "SAVE_DELAY", 60)
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_checklist(pilot, account, step=2)
