@@ -34,7 +34,6 @@ from acct_tui.store.models import (
     StepState,
     SummaryPart,
     SummaryTotal,
-    database,
 )
 from acct_tui.template import ASSIGNEE_KEY
 from acct_tui.workflow import OPEN, PENDING, REJECT
@@ -286,7 +285,7 @@ def rebuild() -> None:
 
 def differences() -> list[str]:
     """How the stored summaries differ from a recomputation: empty when they are exact."""
-    with database.atomic():  # one snapshot
+    with SummaryPart._meta.database.atomic():  # one snapshot, of whichever database the models are bound to
         expected, stored = _parts(None), _stored_parts(None)
         totals = {(topic, key, detail): (count, Decimal(total)) for topic, key, detail, count, total in
                   SummaryTotal.select(SummaryTotal.topic, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count,
