@@ -23,6 +23,7 @@ BUILDERS = {
     "highest_query": (summaries.LATEST_KPI, "nps"),
     "overdue_by_holder_query": (TODAY,),
     "objectives_overdue_query": (TODAY,),
+    "installed_versions_query": (),
     "pending_query": (),
     "account_lines_query": (TODAY, "analyse-status"),
 }

@@ -216,7 +216,8 @@ def _add_summaries(db: peewee.Database) -> None:
         class Meta:
             database = db
             table_name = "summary_part"
-            indexes = ((("topic", "due_on"), False), (("topic", "key", "low"), False), (("topic", "key", "high"), False))
+            indexes = ((("topic", "due_on", "key", "account", "count"), False), (("topic", "key", "low"), False),
+                       (("topic", "key", "high"), False))
 
     class SummaryTotal(peewee.Model):
         topic = peewee.CharField(max_length=40)
@@ -231,6 +232,7 @@ def _add_summaries(db: peewee.Database) -> None:
             indexes = ((("topic", "key", "detail"), True),)
 
     db.create_tables([SummaryPart, SummaryTotal])
+    apply_schema_changes(SchemaMigrator.from_database(db).add_index("step_state", ("status", "submitted_at"), False))
     summaries.rebuild()
 
 

@@ -140,6 +140,7 @@ class StepState(BaseModel):
         indexes = (
             (("run", "number"), True),
             (("status", "due_on", "run"), False),
+            (("status", "submitted_at"), False),  # the oldest pending approvals, without sorting them all
             (("run", "step_key"), True),
         )
 
@@ -310,7 +311,7 @@ class SummaryPart(Model):
         database = database
         table_name = "summary_part"
         indexes = (
-            (("topic", "due_on"), False),
+            (("topic", "due_on", "key", "account", "count"), False),  # covers what is overdue on a day
             (("topic", "key", "low"), False),
             (("topic", "key", "high"), False),
         )
