@@ -217,7 +217,7 @@ def _add_summaries(db: peewee.Database) -> None:
             database = db
             table_name = "summary_part"
             indexes = ((("topic", "due_on", "key", "account", "count"), False), (("topic", "key", "low"), False),
-                       (("topic", "key", "high"), False))
+                       (("topic", "key", "high"), False), (("topic", "account", "key", "count", "low"), False))
 
     class SummaryTotal(peewee.Model):
         topic = peewee.CharField(max_length=40)

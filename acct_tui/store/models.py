@@ -314,6 +314,7 @@ class SummaryPart(Model):
             (("topic", "due_on", "key", "account", "count"), False),  # covers what is overdue on a day
             (("topic", "key", "low"), False),
             (("topic", "key", "high"), False),
+            (("topic", "account", "key", "count", "low"), False),  # covers each account's objectives and KPIs
         )
 
 

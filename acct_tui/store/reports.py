@@ -17,15 +17,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from peewee import JOIN, Case, Expression, Function, ModelSelect, Node, fn
+from peewee import JOIN, Case, Expression, ModelSelect, fn
 
 from acct_tui.store import summaries
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.models import (
     Account,
     FieldValue,
-    KpiEntry,
-    Objective,
     Run,
     StepState,
     SummaryPart,
@@ -38,7 +36,7 @@ from acct_tui.store.queries import DecisionView, RunView, run_view
 from acct_tui.store.templates import TemplateCache, current_template
 from acct_tui.store.summaries import HISTORY_ISSUES, ISSUE_CATEGORIES, SATISFACTION
 from acct_tui.template import Step, Template
-from acct_tui.workflow import OPEN, PENDING
+from acct_tui.workflow import PENDING
 from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
@@ -229,11 +227,6 @@ def _active() -> Expression:
     return Account.archived == False  # noqa: E712 (Peewee expression)
 
 
-def _count_where(condition: Expression) -> Function:
-    """How many rows meet `condition`: 0, not NULL, when none do."""
-    return fn.COUNT(Case(None, ((condition, 1),)))
-
-
 def archived_count_query() -> ModelSelect:
     # COUNT(archived), not COUNT(id): the index on `archived` answers it without reading the table.
     return Account.select(fn.COUNT(Account.archived)).where(Account.archived == True)  # noqa: E712
@@ -291,34 +284,27 @@ def pending_query() -> ModelSelect:
     )
 
 
-def _latest_kpis(*columns: Node) -> ModelSelect:
-    """`columns` of each account's latest entry per metric: the entry dated MAX(measured_on) of its account
-    and metric: one walk of the (account, metric, date) index for the dates, then one look-up per pair."""
-    last = (KpiEntry.select(KpiEntry.account, KpiEntry.metric, fn.MAX(KpiEntry.measured_on).alias("measured_on"))
-            .group_by(KpiEntry.account, KpiEntry.metric)
-            .alias("last"))
-    return KpiEntry.select(*columns).join(last, on=(
-        (KpiEntry.account == last.c.account_id) & (KpiEntry.metric == last.c.metric)
-        & (KpiEntry.measured_on == last.c.measured_on)))
-
 def account_lines_query(today: date, satisfaction_step: str | None) -> ModelSelect:
-    """One row per active account, by name, with everything its line shows: the per-run and per-account
-    figures are grouped subqueries, left-joined, so nothing is matched up row by row in Python.
-    `satisfaction_step` is the key of the step that asks for the satisfaction rating."""
+    """One row per active account, by name, with everything its line shows: overdue tasks, objectives and
+    the latest value of each metric come from the account's summary parts (grouped subqueries, left-joined,
+    each read from a covering index), so nothing is matched up row by row in Python. `satisfaction_step` is
+    the key of the step that asks for the satisfaction rating."""
     rating = FieldValue.alias("rating")
-    # COUNT(run): the (status, due_on, run) index holds it, so the table itself is not read.
-    overdue = (StepState.select(StepState.run, fn.COUNT(StepState.run).alias("tasks"))
-               .where((StepState.status == OPEN) & (StepState.due_on < today))
-               .group_by(StepState.run)
+    overdue = (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count).alias("tasks"))
+               .where((SummaryPart.topic == summaries.OVERDUE_TASK) & (SummaryPart.due_on < today))
+               .group_by(SummaryPart.account)
                .alias("overdue"))
-    goals = (Objective.select(Objective.run, fn.COUNT(Objective.id).alias("total"),
-                              _count_where(Objective.achieved == True).alias("achieved"))  # noqa: E712
-             .group_by(Objective.run)
+    goals = (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count).alias("total"),
+                                fn.SUM(Case(None, ((SummaryPart.key == summaries.ACHIEVED, SummaryPart.count),),
+                                            0)).alias("achieved"))
+             .where(SummaryPart.topic == summaries.OBJECTIVE)
+             .group_by(SummaryPart.account)
              .alias("goals"))
-    # One column per metric: each account has at most one latest entry per metric, so MAX picks it.
-    latest = (_latest_kpis(KpiEntry.account, *(
-        fn.MAX(Case(KpiEntry.metric, ((metric, KpiEntry.value),))).alias(metric) for metric in METRIC_KEYS))
-              .group_by(KpiEntry.account)
+    # One column per metric, in cents: each account has one latest value per metric, so MAX picks it.
+    latest = (SummaryPart.select(SummaryPart.account, *(
+        fn.MAX(Case(SummaryPart.key, ((metric, SummaryPart.low),))).alias(metric) for metric in METRIC_KEYS))
+              .where(SummaryPart.topic == summaries.LATEST_KPI)
+              .group_by(SummaryPart.account)
               .alias("latest"))
     return (
         Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage, Account.industry,
@@ -329,9 +315,9 @@ def account_lines_query(today: date, satisfaction_step: str | None) -> ModelSele
         .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
         .join(rating, JOIN.LEFT_OUTER, on=((rating.run == Run.id) & (rating.step_key == satisfaction_step)
                                            & (rating.key == SATISFACTION) & (rating.value != "")))
-        .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.run_id == Run.id))
-        .join(goals, JOIN.LEFT_OUTER, on=(goals.c.run_id == Run.id))
-        .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account_id == Account.id))
+        .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.account == Account.id))
+        .join(goals, JOIN.LEFT_OUTER, on=(goals.c.account == Account.id))
+        .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account == Account.id))
         .where(_active())
         .order_by(Account.name_key)
     )
@@ -523,11 +509,23 @@ def _runs_by_version(totals: Totals) -> tuple[tuple[str, int, int], ...]:
 NO_VALUES = (None,) * len(METRICS)
 
 
-def _latest_values(values: list) -> tuple[Decimal | None, ...]:
-    """Each metric's latest value, with the metric's decimals; most accounts have none yet."""
-    if values.count(None) == len(values):
-        return NO_VALUES
-    return tuple(None if value is None else to_places(metric, value) for metric, value in zip(METRICS, values))
+class _LatestValues:
+    """Each metric's latest value, from cents to the metric's decimals; most accounts have none yet, and
+    many values recur (scores, ratings), so each (metric, cents) is converted once."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int], Decimal] = {}
+
+    def __call__(self, cents: list) -> tuple[Decimal | None, ...]:
+        if cents.count(None) == len(cents):
+            return NO_VALUES
+        return tuple(None if value is None else self._value(index, int(value)) for index, value in enumerate(cents))
+
+    def _value(self, index: int, cents: int) -> Decimal:
+        key = (index, cents)
+        if key not in self._known:
+            self._known[key] = to_places(METRICS[index], Decimal(cents).scaleb(-2))
+        return self._known[key]
 
 
 def _account_lines(today: date, template: Template, templates: TemplateCache,
@@ -538,6 +536,7 @@ def _account_lines(today: date, template: Template, templates: TemplateCache,
         waiting_since.setdefault(item.account_id, item.submitted_at)
     to_uuid, to_decimal, to_time = (field.python_value
                                     for field in (Account.id, Account.annual_revenue, Account.last_activity_at))
+    latest_values = _LatestValues()
     lines = []
     query = account_lines_query(today, _choice_field(template, SATISFACTION)[0])
     for (account_id, name, owner, segment, stage, industry, revenue, activity, done, total, current, next_gate,
@@ -546,9 +545,9 @@ def _account_lines(today: date, template: Template, templates: TemplateCache,
         title = templates.get(template_name, version).step(current).title if current else ""
         lines.append(AccountLine(
             account_id, name, owner, segment, stage, industry, to_decimal(revenue), done or 0, total or 0, current,
-            title, next_gate, waiting_since.get(account_id), overdue or 0, rating,
-            _latest_values(latest),
-            objectives_set or 0, achieved or 0, to_time(activity), version,
+            title, next_gate, waiting_since.get(account_id), int(overdue or 0), rating,
+            latest_values(latest),
+            int(objectives_set or 0), int(achieved or 0), to_time(activity), version,
         ))
     return tuple(lines)
 
