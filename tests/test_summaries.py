@@ -5,8 +5,10 @@ the summaries the changes kept equal a recomputation from scratch; `db check` sa
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
-from datetime import date
+import sys
+from datetime import date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -148,3 +150,57 @@ def test_db_check_finds_summaries_that_differ_and_repair_rebuilds_them(db, db_pa
     connection = sqlite3.connect(db_path)
     assert connection.execute("SELECT COUNT(*) FROM summary_part WHERE topic = 'task'").fetchone() == (1,)
     connection.close()
+
+
+def _generate(path, accounts: int) -> None:
+    """The benchmark's generator (bench/generate.py), which writes rows without the services."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_generate",
+                                                  Path(__file__).resolve().parents[1] / "bench" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses and worker processes look the module up by name
+    try:
+        spec.loader.exec_module(module)
+        module.generate(path, accounts, today=date(2026, 6, 1))
+    finally:
+        del sys.modules[spec.name]
+
+
+def _exports(today: date) -> dict[str, str]:
+    from acct_tui.reports import render_portfolio
+
+    report = dataclasses.replace(portfolio_report(today), generated_at=datetime(2026, 6, 1, 12, 0))
+    return {fmt: render_portfolio(report, fmt) for fmt in ("json", "csv", "md")}
+
+
+@pytest.mark.sqlite_only
+def test_a_generated_portfolio_has_exact_summaries_and_the_same_exports_after_changes_and_a_rebuild(tmp_path):
+    from acct_tui.store.db import close_database, open_database
+    from acct_tui.store.models import Account, Run
+
+    path = tmp_path / "generated.db"
+    _generate(path, 300)
+    open_database(path)
+    try:
+        assert summaries.differences() == []
+        before = _exports(date(2026, 6, 1))
+        accounts = [account for (account,) in Account.select(Account.id).order_by(Account.name_key).limit(6).tuples()]
+        services.archive_account(accounts[0])
+        services.edit_account(accounts[1], owner="", stage="Onboarding")
+        run = Run.get(Run.account == accounts[2]).id
+        for change in (lambda: services.set_field(run, 20, "due", "2020-01-01"),
+                       lambda: kpis.add_kpi(accounts[3], "nps", "77", "2026-05-01", today=date(2026, 6, 1))):
+            try:
+                change()
+            except DomainError:
+                pass
+        kept = _exports(date(2026, 6, 1))
+        assert kept != before
+        assert summaries.differences() == []
+        with write_transaction():
+            summaries.rebuild()
+        assert _exports(date(2026, 6, 1)) == kept
+    finally:
+        close_database()

@@ -35,6 +35,7 @@ from acct_tui.store.models import (
     SummaryPart,
     SummaryTotal,
 )
+from acct_tui.sync.bulk import bulk_insert
 from acct_tui.template import ASSIGNEE_KEY
 from acct_tui.workflow import OPEN, PENDING, REJECT
 
@@ -208,9 +209,7 @@ _PART_FIELDS = [SummaryPart.account, SummaryPart.topic, SummaryPart.key, Summary
 
 
 def _insert_parts(parts: Parts) -> None:
-    rows = _part_rows(parts)
-    for start in range(0, len(rows), 1000):
-        SummaryPart.insert_many(rows[start:start + 1000], fields=_PART_FIELDS).execute()
+    bulk_insert(SummaryPart, _PART_FIELDS, _part_rows(parts))
 
 
 def _same(left: dict[Label, Measure], right: dict[Label, Measure]) -> bool:
@@ -275,12 +274,10 @@ def rebuild() -> None:
     SummaryTotal.delete().execute()
     parts = _parts(None)
     _insert_parts(parts)
-    rows = [(topic, key, detail, count, str(total))
-            for (topic, key, detail), (count, total) in _expected_totals(parts).items()]
-    for start in range(0, len(rows), 1000):
-        SummaryTotal.insert_many(rows[start:start + 1000], fields=[
-            SummaryTotal.topic, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count, SummaryTotal.total,
-        ]).execute()
+    bulk_insert(SummaryTotal, [SummaryTotal.topic, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count,
+                               SummaryTotal.total],
+                [(topic, key, detail, count, str(total))
+                 for (topic, key, detail), (count, total) in _expected_totals(parts).items()])
 
 
 def differences() -> list[str]:
