@@ -150,7 +150,7 @@ def _sqlite_checks(path: Path) -> tuple[list[str], list[str]]:
 
 def _summary_problems(path: Path) -> list[str]:
     """The report summaries compared with a recomputation from the records, read through a read-only
-    connection (a whole pass over the portfolio: about a minute at 100,000 accounts)."""
+    connection (a whole pass over the portfolio: about 4 s of work per 10,000 accounts)."""
     from acct_tui.store import summaries
 
     source = peewee.SqliteDatabase(f"{path.resolve().as_uri()}?mode=ro", uri=True)
