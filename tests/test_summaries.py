@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import sys
+import uuid
 from datetime import date, datetime
 
 import pytest
@@ -105,7 +106,8 @@ def _apply(kind: str, account, argument) -> None:
                                                                  HealthCheck.too_slow])
 @given(steps=changes)
 def test_the_summaries_equal_a_recomputation_after_any_changes(db, steps):
-    accounts = [services.create_account(f"Account {index} {id(steps)}", owner="carla") for index in range(ACCOUNTS)]
+    batch = uuid.uuid4().hex[:8]  # each example adds accounts to the same database
+    accounts = [services.create_account(f"Account {index} {batch}", owner="carla") for index in range(ACCOUNTS)]
     for kind, index, argument in steps:
         try:
             _apply(kind, accounts[index], argument)

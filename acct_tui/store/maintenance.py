@@ -148,12 +148,21 @@ def _sqlite_checks(path: Path) -> tuple[list[str], list[str]]:
     return problems, facts
 
 
+class _ReadOnlyDatabase(peewee.SqliteDatabase):
+    """Peewee over `read_only_connection`, which leaves no file beside the database."""
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = read_only_connection(Path(self.database))
+        connection.isolation_level = None  # Peewee manages transactions itself
+        return connection
+
+
 def _summary_problems(path: Path) -> list[str]:
     """The report summaries compared with a recomputation from the records, read through a read-only
     connection (a whole pass over the portfolio: about 4 s of work per 10,000 accounts)."""
     from acct_tui.store import summaries
 
-    source = peewee.SqliteDatabase(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    source = _ReadOnlyDatabase(str(path))
     try:
         with source.bind_ctx(ALL_MODELS + SUMMARY_MODELS):
             found = summaries.differences()
