@@ -237,10 +237,14 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 
 def cmd_db_check(args: argparse.Namespace) -> int:
     from acct_tui.store.db import resolve_database_path
-    from acct_tui.store.maintenance import check_database
+    from acct_tui.store.maintenance import check_database, repair_summaries
     from acct_tui.store.team import refuse_on_team_database
 
     refuse_on_team_database(args.db, "check")
+    if args.repair:
+        _open(args)
+        repair_summaries()
+        print("Rebuilt the report summaries from the records.")
     health = check_database(resolve_database_path(args.db))
     for problem in health.problems:
         print(f"acct-tui: {printable(problem)}", file=sys.stderr)
@@ -439,8 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("file", metavar="FILE", help="the copy to write (a folder: a dated file in it)")
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     backup.set_defaults(handler=cmd_db_backup)
-    db_commands.add_parser("check", help="check the database's integrity, schema and permissions").set_defaults(
-        handler=cmd_db_check)
+    check_db = db_commands.add_parser("check", help="check the database's integrity, schema, report summaries and "
+                                                   "permissions")
+    check_db.add_argument("--repair", action="store_true",
+                          help="first rebuild the report summaries from the records (when the check says they differ)")
+    check_db.set_defaults(handler=cmd_db_check)
 
     report = commands.add_parser("report", help="write the portfolio report or an account's report to a file")
     report_commands = report.add_subparsers(title="reports", metavar="REPORT", parser_class=_Parser, required=True)

@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from acct_tui.demo import INDUSTRIES  # noqa: E402
 from acct_tui.demo import NOTES as DEMO_NOTES  # noqa: E402
-from acct_tui.store.db import close_database, open_database  # noqa: E402
-from acct_tui.store.values import decode_value, encode_value, field_event, logged_value  # noqa: E402
+from acct_tui.store import summaries  # noqa: E402
+from acct_tui.store.db import close_database, open_database, write_transaction  # noqa: E402
+from acct_tui.store.values import decode_value, display_value, encode_value, field_event, logged_value  # noqa: E402
 from acct_tui.template import (  # noqa: E402
     ASSIGNEE_KEY,
     CHECKLIST,
@@ -425,6 +426,10 @@ def generate(path: Path, accounts: int, seed: int = 1, today: date | None = None
         if verdict != "ok":
             raise SystemExit(f"the generated database failed its check: {verdict}")
     connection.close()
+    open_database(path)  # rows went in without the services: the report summaries are built from them once
+    with write_transaction():
+        summaries.rebuild()
+    close_database()
     return counts
 
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from acct_tui.store import summaries
 from acct_tui.store.db import close_database, open_database, write_transaction
 from acct_tui.sync.changelog import changes_after, conflict_keys, high_water_marks, merge
 from acct_tui.sync.entities import all_items
@@ -66,7 +67,7 @@ def _apply(incoming: tuple[str, list]) -> None:
 def content(replica: Replica) -> dict[str, object]:
     """What a database holds, key by key; a conflict counts as the set of its values, so two databases
     holding the same conflict compare equal whichever value each shows. Also checks that every table value
-    is the one its key's head tip says."""
+    is the one its key's head tip says, and that the report summaries follow what the merge wrote."""
     replica.use()
     head_rows = list(SyncTip.select(SyncTip.key, SyncTip.value).where(SyncTip.head).tuples())
     heads = dict(head_rows)
@@ -74,6 +75,7 @@ def content(replica: Replica) -> dict[str, object]:
     shown = {item.key: item.value for item in all_items()}
     for key, value in shown.items():
         assert heads.get(key, "null") == value, f"{key}: table holds {value}, the log's head {heads.get(key)}"
+    assert summaries.differences() == [], "a merge left the report summaries behind its records"
     for key in conflict_keys():
         shown[key] = sorted({tip.value for tip in SyncTip.select().where(SyncTip.key == key)})
     return shown

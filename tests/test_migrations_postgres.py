@@ -15,6 +15,9 @@ from acct_tui.template import DUE_KEY
 pytestmark = pytest.mark.postgres_only
 
 SCHEMA_1 = (
+    "DROP TABLE summary_part",  # schema 8
+    "DROP TABLE summary_total",
+    "DROP INDEX step_state_status_submitted_at",
     "DROP TABLE saved_view",  # schema 6
     "DROP TABLE undo_mark",
     "DROP TABLE template_version",  # schema 5; dropping step_key drops the indexes on it

@@ -11,24 +11,21 @@ from datetime import date
 import peewee
 import pytest
 
-from acct_tui.store import reports
-from acct_tui.store.models import ALL_MODELS
+from acct_tui.store import reports, summaries
+from acct_tui.store.models import ALL_MODELS, SUMMARY_MODELS
 
 TODAY = date(2026, 6, 30)
 # Every query builder of the reports module, with the arguments it is called with.
 BUILDERS = {
-    "archived_accounts_query": (),
-    "archived_runs_query": (),
     "archived_count_query": (),
-    "shape_query": (),
-    "option_values_query": ("review-history", reports.HISTORY_ISSUES),
-    "pending_query": (),
-    "decisions_query": (),
+    "totals_query": (),
+    "lowest_query": (summaries.TURNAROUND, "approve-plan"),
+    "highest_query": (summaries.LATEST_KPI, "nps"),
     "overdue_by_holder_query": (TODAY,),
-    "kpi_summary_query": (),
-    "objective_totals_query": (TODAY,),
+    "objectives_overdue_query": (TODAY,),
+    "installed_versions_query": (),
+    "pending_query": (),
     "account_lines_query": (TODAY, "analyse-status"),
-    "template_versions_query": (),
 }
 # SQLite's own spellings: planner hints, its aggregate and date functions, its unary-plus index trick.
 SQLITE_ONLY = ("INDEXED BY", "NOT INDEXED", "CROSS JOIN", "TOTAL(", "JULIANDAY", "STRFTIME", "DATETIME(",
@@ -39,7 +36,7 @@ AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
 @pytest.fixture(scope="module")
 def postgres_queries() -> dict[str, tuple[peewee.SelectQuery, str, tuple]]:
     postgres = peewee.PostgresqlDatabase("reports")
-    with postgres.bind_ctx(ALL_MODELS):
+    with postgres.bind_ctx(ALL_MODELS + SUMMARY_MODELS):
         built = {name: getattr(reports, name)(*arguments) for name, arguments in BUILDERS.items()}
         return {name: (query, *query.sql()) for name, query in built.items()}
 

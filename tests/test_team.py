@@ -17,7 +17,7 @@ import pytest
 from processes import acct, child_env
 
 from acct_tui.errors import DomainError, StaleEdit, StoreUnavailable
-from acct_tui.store import queries, services
+from acct_tui.store import queries, services, summaries
 from acct_tui.store.backend import EXIT_NO_SUCH_DATABASE, EXIT_PERMISSION_DENIED, EXIT_SERVER_UNREACHABLE
 from acct_tui.store.db import EXIT_NEWER_SCHEMA, close_database, current_user, open_database
 from acct_tui.store.models import Account, ApprovalDecision, AuditEvent, FieldValue, StepState, database
@@ -291,6 +291,7 @@ def test_import_keeps_ids_and_history_and_a_second_run_changes_nothing(team, per
     first = import_portfolio(url, personal_portfolio)
     assert first.accounts == 2 and first.total > 40
     assert snapshot() == expected  # same ids, and bob's decision is still bob's
+    assert summaries.differences() == []  # imported records come with their report summaries
     assert import_portfolio(url, personal_portfolio).total == 0
     assert snapshot() == expected
 

@@ -15,7 +15,7 @@ import pytest
 from acct_tui.cli import main
 from acct_tui.errors import DomainError
 from acct_tui.reports import render_account, render_portfolio
-from acct_tui.store import kpis, queries, services
+from acct_tui.store import kpis, queries, services, summaries
 from acct_tui.store.models import FieldValue, Run, StepState
 from acct_tui.store.reports import account_report, portfolio_report
 from acct_tui.store.templates import current_template, template_versions
@@ -133,6 +133,7 @@ def test_an_upgrade_shows_its_preview_then_moves_every_answer(two_versions):
     assert view.step(8).field("notes").value == "Plan agreed with the CFO"
     assert view.step(13).field("channels").value == ("Email", "Telephone")
     assert [view.step(n).status for n in (5, 6, 7, 8, 9)] == ["approved", "done", "open", "done", "waiting"]
+    assert summaries.differences() == []  # the report summaries follow the run to its new version
     assert (view.progress.current_step, view.progress.next_approval) == (7, 9)
     assert [decision.step for decision in view.decisions] == [5, 9]  # the plan approval's decision followed it
     run = Run.get_by_id(old_run)

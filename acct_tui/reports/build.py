@@ -41,10 +41,14 @@ def _count_chart(label_header: str, tallies, value_header: str = "Accounts") -> 
     return BarChart(label_header, value_header, tuple(Bar(label, count, fmt.count(count)) for label, count in tallies))
 
 
-def _limited(rows: list[tuple[str, ...]], limit: int | None, what: str) -> tuple[tuple[tuple[str, ...], ...], str]:
-    if limit is None or len(rows) <= limit:
+def _limited(rows: list[tuple[str, ...]], limit: int | None, what: str,
+             total: int | None = None) -> tuple[tuple[tuple[str, ...], ...], str]:
+    """The first `limit` rows, with a note saying how many there are (`total`, when `rows` holds only the
+    first ones)."""
+    total = len(rows) if total is None else total
+    if limit is None or total <= limit:
         return tuple(rows), ""
-    return tuple(rows[:limit]), f"The first {limit:,} of {len(rows):,} {what}; exports list them all."
+    return tuple(rows[:limit]), f"The first {limit:,} of {total:,} {what}; exports list them all."
 
 
 def _gate_row(gate: GateStats) -> tuple[str, ...]:
@@ -86,11 +90,11 @@ def portfolio_document(report: PortfolioReport, *, pending_limit: int | None = N
         (item.account, item.owner, _gate_name(item.step, item.title), fmt.moment(item.submitted_at), fmt.age(item.age_days))
         for item in report.pending
     ]
-    rows, note = _limited(pending_rows, pending_limit, "pending approvals, oldest first")
+    rows, note = _limited(pending_rows, pending_limit, "pending approvals, oldest first", report.pending_count)
     blocks += [
         Heading("Pending approvals"),
         Facts((
-            ("Waiting for a decision", fmt.count(len(report.pending))),
+            ("Waiting for a decision", fmt.count(report.pending_count)),
             ("Oldest waiting", f"{fmt.age(oldest.age_days)} ({oldest.account})" if oldest else fmt.NONE),
         )),
         Table(("Account", "Owner", "Gate", "Submitted", "Age"), rows, numeric=frozenset({4}),

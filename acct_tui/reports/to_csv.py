@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from functools import lru_cache
 
 from acct_tui.reports.progress import ProgressCallback, Ticker
 from acct_tui.store.reports import PortfolioReport
@@ -40,9 +41,11 @@ def render_csv(report: PortfolioReport, on_progress: ProgressCallback | None = N
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     ticker = Ticker(len(report.accounts), on_progress)
+    shared_text = lru_cache(maxsize=4096)(_text)  # owners and industries recur line after line
     for line in report.accounts:
         writer.writerow((
-            str(line.id), _text(line.name), _text(line.owner), line.segment, line.stage, _text(line.industry),
+            str(line.id), _text(line.name), shared_text(line.owner), line.segment, line.stage,
+            shared_text(line.industry),
             _number(line.annual_revenue), line.done, line.total,
             f"{100 * line.done / line.total:.1f}" if line.total else "",
             line.current_step or "", line.current_title, line.next_approval or "",

@@ -120,7 +120,8 @@ class ReportsScreen(Screen):
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     def _load(self, view: str, account_id: uuid.UUID | None) -> LoadedReport:
         if view == PORTFOLIO:
-            portfolio = portfolio_report(account_lines=False)  # the screen has no per-account table
+            # the screen has no per-account table, and lists only the oldest pending approvals
+            portfolio = portfolio_report(account_lines=False, pending_limit=PENDING_ON_SCREEN)
             document = portfolio_document(portfolio, pending_limit=PENDING_ON_SCREEN, account_limit=0)
             return LoadedReport(view, PORTFOLIO, document)
         if account_id is None:

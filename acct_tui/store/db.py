@@ -33,7 +33,7 @@ from acct_tui.store.backend import (
     explain_postgres,
     is_database_url,
 )
-from acct_tui.store.models import ALL_MODELS, SchemaVersion, TimestampField, database, utcnow
+from acct_tui.store.models import ALL_MODELS, SUMMARY_MODELS, SchemaVersion, TimestampField, database, utcnow
 from acct_tui.sync.schema import add_change_log
 from acct_tui.template import DUE_KEY, packaged_template, packaged_template_text
 
@@ -213,6 +213,45 @@ def _log_values_not_text(db: peewee.Database) -> None:
     log_values_not_text(db)
 
 
+def _add_summaries(db: peewee.Database) -> None:
+    """The report summaries as version 8 created them (spelled out here: the models may change later), built
+    from the data so far."""
+    from acct_tui.store import summaries
+
+    class SummaryPart(peewee.Model):
+        account = peewee.UUIDField(index=True)
+        topic = peewee.CharField(max_length=40)
+        key = peewee.TextField()
+        detail = peewee.TextField()
+        due_on = peewee.DateField(null=True)
+        count = peewee.IntegerField()
+        total = peewee.TextField()
+        low = peewee.BigIntegerField(null=True)
+        high = peewee.BigIntegerField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "summary_part"
+            indexes = ((("topic", "due_on", "key", "account", "count"), False), (("topic", "key", "low"), False),
+                       (("topic", "key", "high"), False), (("topic", "account", "key", "count", "low"), False))
+
+    class SummaryTotal(peewee.Model):
+        topic = peewee.CharField(max_length=40)
+        key = peewee.TextField()
+        detail = peewee.TextField()
+        count = peewee.IntegerField()
+        total = peewee.TextField()
+
+        class Meta:
+            database = db
+            table_name = "summary_total"
+            indexes = ((("topic", "key", "detail"), True),)
+
+    db.create_tables([SummaryPart, SummaryTotal])
+    apply_schema_changes(SchemaMigrator.from_database(db).add_index("step_state", ("status", "submitted_at"), False))
+    summaries.rebuild()
+
+
 MIGRATIONS: list[Migration] = [
     (2, "KPI entries and objectives", _add_kpis_and_objectives),
     (3, "due dates on step states for overdue tasks; field values indexed by step", _add_step_due_dates),
@@ -220,7 +259,8 @@ MIGRATIONS: list[Migration] = [
     (5, "template versions; runs pinned to one; steps known by key", _add_template_versions),
     (6, "saved views of the account list; undo marks", _add_saved_views_and_undo_marks),
     (7, "sync: replica id, change log of values, tips of each key; baseline of the data so far", add_change_log),
-    (8, "audit events of form values log the values, not their display text", _log_values_not_text),
+    (8, "summaries of the portfolio kept by every change, for the report", _add_summaries),
+    (9, "audit events of form values log the values, not their display text", _log_values_not_text),
 ]
 FIRST_SCHEMA = (1, "accounts, runs, steps, field values, decisions, audit events")
 
@@ -533,7 +573,7 @@ def migrate(db: peewee.Database) -> int:
     with write_transaction():
         version = _schema_version_in(db)
         if version is None:
-            db.create_tables(ALL_MODELS)
+            db.create_tables(ALL_MODELS + SUMMARY_MODELS)
             install_packaged_template(db)
             add_change_log(db)
             SchemaVersion.create(version=latest, description=FIRST_SCHEMA[1] if latest == 1 else "created at latest")

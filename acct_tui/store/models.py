@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from peewee import (
+    AutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -138,6 +140,7 @@ class StepState(BaseModel):
         indexes = (
             (("run", "number"), True),
             (("status", "due_on", "run"), False),
+            (("status", "submitted_at"), False),  # the oldest pending approvals, without sorting them all
             (("run", "step_key"), True),
         )
 
@@ -286,6 +289,52 @@ class UndoMark(BaseModel):
     class Meta:
         table_name = "undo_mark"
 
+
+class SummaryPart(Model):
+    """One active account's share of a portfolio figure (see `acct_tui.store.summaries`): under `topic`, a
+    label (`key`, `detail`) and, for figures that depend on the day, a date (`due_on`). `count` and `total`
+    add up into `SummaryTotal`; `low`/`high` (whole seconds or cents) give minimum and maximum by index.
+    Derived data, rebuilt from the records whenever in doubt: not synced, not imported."""
+
+    id = AutoField()
+    account = UUIDField(index=True)
+    topic = CharField(max_length=40)
+    key = TextField()
+    detail = TextField(default="")
+    due_on = DateField(null=True)
+    count = IntegerField()
+    total = TextField(default="0")  # an exact decimal: sums of money-like values must not round
+    low = BigIntegerField(null=True)
+    high = BigIntegerField(null=True)
+
+    class Meta:
+        database = database
+        table_name = "summary_part"
+        indexes = (
+            (("topic", "due_on", "key", "account", "count"), False),  # covers what is overdue on a day
+            (("topic", "key", "low"), False),
+            (("topic", "key", "high"), False),
+            (("topic", "account", "key", "count", "low"), False),  # covers each account's objectives and KPIs
+        )
+
+
+class SummaryTotal(Model):
+    """The sum of every active account's `SummaryPart` under one label: what the portfolio report reads."""
+
+    id = AutoField()
+    topic = CharField(max_length=40)
+    key = TextField()
+    detail = TextField(default="")
+    count = IntegerField()
+    total = TextField(default="0")
+
+    class Meta:
+        database = database
+        table_name = "summary_total"
+        indexes = ((("topic", "key", "detail"), True),)
+
+
+SUMMARY_MODELS = (SummaryPart, SummaryTotal)
 
 ALL_MODELS = (SchemaVersion, TemplateVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent,
               KpiEntry, Objective, SavedView, UndoMark)

@@ -1,50 +1,47 @@
 """Read queries behind the reports (steps 13-15 and 20): the portfolio at a glance and one account in full.
 
 Both return plain frozen data that renderers (`acct_tui.reports`) and the Reports screen turn into text.
-The portfolio report aggregates in SQL (grouped counts, averages, JSON option counts) and makes one pass
-over the accounts, so its cost grows with the portfolio only through a handful of flat queries: no query
-per account. Archived accounts are left out of every number but their count.
+The portfolio report reads the summaries every change keeps (`acct_tui.store.summaries`), so its figures cost
+a few small reads whatever the portfolio's size; its line per account (the CSV rows) is one pass over the
+accounts, no query per account. Archived accounts are left out of every number but their count.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from peewee import JOIN, Case, Expression, Function, ModelSelect, Node, fn
+from peewee import JOIN, Case, Expression, ModelSelect, fn
 
+from acct_tui.store import summaries
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.models import (
     Account,
-    ApprovalDecision,
     FieldValue,
-    KpiEntry,
-    Objective,
     Run,
     StepState,
+    SummaryPart,
+    SummaryTotal,
+    TemplateVersion,
     database,
     utcnow,
 )
 from acct_tui.store.queries import DecisionView, RunView, run_view
-from acct_tui.store.templates import TemplateCache, current_template, template_versions
-from acct_tui.template import ASSIGNEE_KEY, Step, Template
-from acct_tui.workflow import OPEN, PENDING, REJECT
+from acct_tui.store.templates import TemplateCache, current_template
+from acct_tui.store.summaries import HISTORY_ISSUES, ISSUE_CATEGORIES, SATISFACTION
+from acct_tui.template import Step, Template
+from acct_tui.workflow import PENDING
 from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
 
-# Fields the portfolio tallies, known by key: in whichever step of a template version asks for them.
-SATISFACTION = "satisfaction"
-HISTORY_ISSUES = "history_issues"
-ISSUE_CATEGORIES = "issue_categories"
 NOT_ASSESSED = "Not assessed"
-UNASSIGNED = "(no owner)"
 # Progress buckets by share of steps finished: (label, lowest percent included).
 PROGRESS_BUCKETS = (("0 %", 0), ("1-24 %", 1), ("25-49 %", 25), ("50-74 %", 50), ("75-99 %", 75), ("100 %", 100))
 
@@ -157,6 +154,7 @@ class PortfolioReport:
     accounts: tuple[AccountLine, ...]
     template: Template  # the version new runs start on: gates and answers are named and ordered as it has them
     runs_by_version: tuple[tuple[str, int, int], ...] = ()  # (template key, version, active accounts)
+    pending_count: int = 0  # every approval waiting, also when `pending` lists only the oldest
 
     @property
     def overdue_tasks(self) -> int:
@@ -213,75 +211,64 @@ def decision_turnaround(decision: DecisionView) -> float | None:
 
 # Portfolio -----------------------------------------------------------------------------------------------
 #
-# Every number is aggregated in SQL (grouped counts, averages) wherever standard SQL can say it, so Python only
-# sorts out a few hundred groups; turnaround hours, which SQLite and PostgreSQL spell differently, are worked
-# out here from the two timestamps. The line per account (the CSV rows) is a separate, optional query, so the
+# The figures are read from the summaries every change keeps up to date (`acct_tui.store.summaries`): one
+# read of the totals (a few hundred rows), an index seek for each lowest and highest value, and one range of
+# the parts for what depends on the day (overdue tasks and objectives). Archived accounts have no parts, so
+# no query leaves them out. The line per account (the CSV rows) is a separate, optional query, so the
 # screen, which does not show them, does not pay for them.
 #
 # Portable by rule: every query is built with Peewee's query builder from standard SQL (joins, subqueries,
-# COUNT/AVG/MIN/MAX, CASE, COALESCE, NULLIF, TRIM) and runs unchanged on SQLite and PostgreSQL: no planner
-# hints, no date functions, no bare column beside an aggregate. Each query has a builder of its own
-# (`*_query`), so a test compiles every one of them for PostgreSQL.
+# COUNT/SUM/MIN/MAX, CASE) and runs unchanged on SQLite and PostgreSQL: no planner hints, no date functions,
+# no bare column beside an aggregate. Each query has a builder of its own (`*_query`), so a test compiles
+# every one of them for PostgreSQL.
 
 
 def _active() -> Expression:
     return Account.archived == False  # noqa: E712 (Peewee expression)
 
 
-def _archived() -> Expression:
-    return Account.archived == True  # noqa: E712 (Peewee expression)
-
-
-def archived_accounts_query() -> ModelSelect:
-    return Account.select(Account.id).where(_archived())
-
-
-def archived_runs_query() -> ModelSelect:
-    """The runs of archived accounts, which every number but the archived count leaves out."""
-    return Run.select(Run.id).where(Run.account.in_(archived_accounts_query()))
-
-
-def _count_where(condition: Expression) -> Function:
-    """How many rows meet `condition`: 0, not NULL, when none do."""
-    return fn.COUNT(Case(None, ((condition, 1),)))
-
-
 def archived_count_query() -> ModelSelect:
-    return Account.select(fn.COUNT(Account.id)).where(_archived())
+    # COUNT(archived), not COUNT(id): the index on `archived` answers it without reading the table.
+    return Account.select(fn.COUNT(Account.archived)).where(Account.archived == True)  # noqa: E712
 
 
-def shape_query() -> ModelSelect:
-    """Active accounts grouped by stage, segment and progress: a few thousand groups whatever the size."""
-    finished = Run.current_step.is_null()
-    return (
-        Account.select(Account.stage, Account.segment, Run.done_count, Run.step_count, finished,
-                       fn.COUNT(Account.id))
-        .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
-        .where(_active())
-        .group_by(Account.stage, Account.segment, Run.done_count, Run.step_count, finished)
-    )
+def totals_query() -> ModelSelect:
+    """Every summary total: each label's count and exact total over the active accounts."""
+    return SummaryTotal.select(SummaryTotal.topic, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count,
+                               SummaryTotal.total)
 
 
-def template_versions_query() -> ModelSelect:
-    """Active accounts by the template version their run follows."""
-    return (
-        Run.select(Run.template_name, Run.template_version, fn.COUNT(Run.id))
-        .join(Account, on=(Run.account == Account.id))
-        .where(_active())
-        .group_by(Run.template_name, Run.template_version)
-        .order_by(Run.template_name, Run.template_version)
-    )
+def lowest_query(topic: str, key: str) -> ModelSelect:
+    """The lowest value under a label, by the parts' (topic, key, low) index: a seek, whatever the size."""
+    return (SummaryPart.select(SummaryPart.low)
+            .where((SummaryPart.topic == topic) & (SummaryPart.key == key) & SummaryPart.low.is_null(False))
+            .order_by(SummaryPart.low).limit(1))
 
 
-def option_values_query(step_key: str, key: str) -> ModelSelect:
-    """The stored values of a choice field across active accounts, each with how many chose it."""
-    return (
-        # COUNT(run), not COUNT(id): an index on (key, step_key, value, run) then answers it without the table.
-        FieldValue.select(FieldValue.value, fn.COUNT(FieldValue.run))
-        .where((FieldValue.key == key) & (FieldValue.step_key == step_key) & (FieldValue.value != "")
-               & FieldValue.run.not_in(archived_runs_query()))
-        .group_by(FieldValue.value)
-    )
+def highest_query(topic: str, key: str) -> ModelSelect:
+    return (SummaryPart.select(SummaryPart.high)
+            .where((SummaryPart.topic == topic) & (SummaryPart.key == key) & SummaryPart.high.is_null(False))
+            .order_by(SummaryPart.high.desc()).limit(1))
+
+
+def overdue_by_holder_query(today: date) -> ModelSelect:
+    """Open tasks past their due date (one range of the parts' (topic, due_on) index), counted by who has
+    them: the step's assignee, else the account owner."""
+    return (SummaryPart.select(SummaryPart.key, fn.SUM(SummaryPart.count), fn.COUNT(SummaryPart.account.distinct()))
+            .where((SummaryPart.topic == summaries.OVERDUE_TASK) & (SummaryPart.due_on < today))
+            .group_by(SummaryPart.key))
+
+
+def objectives_overdue_query(today: date) -> ModelSelect:
+    """Objectives not judged yet and past their due date."""
+    return (SummaryPart.select(fn.SUM(SummaryPart.count))
+            .where((SummaryPart.topic == summaries.OBJECTIVE_DUE) & (SummaryPart.due_on < today)))
+
+
+def installed_versions_query() -> ModelSelect:
+    """Every installed template version, oldest first."""
+    return (TemplateVersion.select(TemplateVersion.name, TemplateVersion.version)
+            .order_by(TemplateVersion.name, TemplateVersion.version))
 
 
 def pending_query() -> ModelSelect:
@@ -297,87 +284,27 @@ def pending_query() -> ModelSelect:
     )
 
 
-def decisions_query() -> ModelSelect:
-    """Per gate, over the decisions of active accounts: how many, how many rejected, and the turnaround
-    (seconds from submission to decision, kept on each decision) counted, averaged, shortest and longest."""
-    seconds = ApprovalDecision.turnaround_seconds
-    return (
-        ApprovalDecision.select(
-            ApprovalDecision.step_key, fn.COUNT(ApprovalDecision.id),
-            _count_where(ApprovalDecision.decision == REJECT),
-            fn.COUNT(seconds), fn.AVG(seconds), fn.MIN(seconds), fn.MAX(seconds),
-        )
-        .where(ApprovalDecision.run.not_in(archived_runs_query()))
-        .group_by(ApprovalDecision.step_key)
-    )
-
-
-def overdue_by_holder_query(today: date) -> ModelSelect:
-    """Open tasks past their due date (one range of the step states' (status, due_on) index), counted by who
-    has them: the step's assignee, else the account owner."""
-    who = FieldValue.alias("who")
-    # Grouped by its alias: written out again, the expression would bind its parameters again, and PostgreSQL
-    # with server-side parameters does not take `COALESCE(.., $1)` and `COALESCE(.., $4)` for the same group.
-    holder = fn.COALESCE(fn.NULLIF(fn.TRIM(who.value), ""), fn.NULLIF(Account.owner, ""), UNASSIGNED)
-    holder = holder.alias("holder")
-    return (
-        StepState.select(holder, fn.COUNT(StepState.id), fn.COUNT(Account.id.distinct()))
-        .join(Run, on=(StepState.run == Run.id))
-        .join(Account, on=(Run.account == Account.id))
-        .join(who, JOIN.LEFT_OUTER, on=((who.run == StepState.run) & (who.step_key == StepState.step_key)
-                                        & (who.key == ASSIGNEE_KEY)))
-        .where((StepState.status == OPEN) & (StepState.due_on < today) & _active())
-        .group_by(holder)
-    )
-
-
-def _latest_kpis(*columns: Node) -> ModelSelect:
-    """`columns` of each account's latest entry per metric: the entry dated MAX(measured_on) of its account
-    and metric: one walk of the (account, metric, date) index for the dates, then one look-up per pair."""
-    last = (KpiEntry.select(KpiEntry.account, KpiEntry.metric, fn.MAX(KpiEntry.measured_on).alias("measured_on"))
-            .group_by(KpiEntry.account, KpiEntry.metric)
-            .alias("last"))
-    return KpiEntry.select(*columns).join(last, on=(
-        (KpiEntry.account == last.c.account_id) & (KpiEntry.metric == last.c.metric)
-        & (KpiEntry.measured_on == last.c.measured_on)))
-
-
-def kpi_summary_query() -> ModelSelect:
-    return (
-        _latest_kpis(KpiEntry.metric, fn.COUNT(KpiEntry.id), fn.AVG(KpiEntry.value), fn.MIN(KpiEntry.value),
-                     fn.MAX(KpiEntry.value))
-        .where(KpiEntry.account.not_in(archived_accounts_query()))
-        .group_by(KpiEntry.metric)
-    )
-
-
-def objective_totals_query(today: date) -> ModelSelect:
-    return (
-        Objective.select(fn.COUNT(Objective.id), _count_where(Objective.achieved == True),  # noqa: E712
-                         _count_where(Objective.achieved == False),  # noqa: E712
-                         _count_where(Objective.achieved.is_null() & (Objective.due_on < today)))
-        .where(Objective.run.not_in(archived_runs_query()))
-    )
-
-
 def account_lines_query(today: date, satisfaction_step: str | None) -> ModelSelect:
-    """One row per active account, by name, with everything its line shows: the per-run and per-account
-    figures are grouped subqueries, left-joined, so nothing is matched up row by row in Python.
-    `satisfaction_step` is the key of the step that asks for the satisfaction rating."""
+    """One row per active account, by name, with everything its line shows: overdue tasks, objectives and
+    the latest value of each metric come from the account's summary parts (grouped subqueries, left-joined,
+    each read from a covering index), so nothing is matched up row by row in Python. `satisfaction_step` is
+    the key of the step that asks for the satisfaction rating."""
     rating = FieldValue.alias("rating")
-    # COUNT(run): the (status, due_on, run) index holds it, so the table itself is not read.
-    overdue = (StepState.select(StepState.run, fn.COUNT(StepState.run).alias("tasks"))
-               .where((StepState.status == OPEN) & (StepState.due_on < today))
-               .group_by(StepState.run)
+    overdue = (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count).alias("tasks"))
+               .where((SummaryPart.topic == summaries.OVERDUE_TASK) & (SummaryPart.due_on < today))
+               .group_by(SummaryPart.account)
                .alias("overdue"))
-    goals = (Objective.select(Objective.run, fn.COUNT(Objective.id).alias("total"),
-                              _count_where(Objective.achieved == True).alias("achieved"))  # noqa: E712
-             .group_by(Objective.run)
+    goals = (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count).alias("total"),
+                                fn.SUM(Case(None, ((SummaryPart.key == summaries.ACHIEVED, SummaryPart.count),),
+                                            0)).alias("achieved"))
+             .where(SummaryPart.topic == summaries.OBJECTIVE)
+             .group_by(SummaryPart.account)
              .alias("goals"))
-    # One column per metric: each account has at most one latest entry per metric, so MAX picks it.
-    latest = (_latest_kpis(KpiEntry.account, *(
-        fn.MAX(Case(KpiEntry.metric, ((metric, KpiEntry.value),))).alias(metric) for metric in METRIC_KEYS))
-              .group_by(KpiEntry.account)
+    # One column per metric, in cents: each account has one latest value per metric, so MAX picks it.
+    latest = (SummaryPart.select(SummaryPart.account, *(
+        fn.MAX(Case(SummaryPart.key, ((metric, SummaryPart.low),))).alias(metric) for metric in METRIC_KEYS))
+              .where(SummaryPart.topic == summaries.LATEST_KPI)
+              .group_by(SummaryPart.account)
               .alias("latest"))
     return (
         Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage, Account.industry,
@@ -388,9 +315,9 @@ def account_lines_query(today: date, satisfaction_step: str | None) -> ModelSele
         .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
         .join(rating, JOIN.LEFT_OUTER, on=((rating.run == Run.id) & (rating.step_key == satisfaction_step)
                                            & (rating.key == SATISFACTION) & (rating.value != "")))
-        .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.run_id == Run.id))
-        .join(goals, JOIN.LEFT_OUTER, on=(goals.c.run_id == Run.id))
-        .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account_id == Account.id))
+        .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.account == Account.id))
+        .join(goals, JOIN.LEFT_OUTER, on=(goals.c.account == Account.id))
+        .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account == Account.id))
         .where(_active())
         .order_by(Account.name_key)
     )
@@ -401,10 +328,25 @@ def _rows(query: ModelSelect) -> list[tuple]:
 
 
 def _driver_rows(query: ModelSelect) -> Iterable[tuple]:
-    """The rows as the database driver returns them, for the two queries with a row per account or per
-    decision: the few columns that need it go through their field's own converter (`python_value`), the work
-    `.tuples()` does on every column of every row, which would cost more than the query at 100,000 accounts."""
+    """The rows as the database driver returns them, for the query with a row per account: the few columns
+    that need it go through their field's own converter (`python_value`), the work `.tuples()` does on every
+    column of every row, which would cost more than the query at 100,000 accounts."""
     return database.execute(query)
+
+
+Totals = dict[str, dict[tuple[str, str], tuple[int, Decimal]]]
+
+
+def _read_totals() -> Totals:
+    """The summary totals by topic, then by (key, detail): (count, exact total)."""
+    totals: Totals = defaultdict(dict)
+    for topic, key, detail, count, total in _rows(totals_query()):
+        totals[topic][(key, detail)] = (count, Decimal(total))
+    return totals
+
+
+def _counts(totals: Totals, topic: str) -> Counter:
+    return Counter({key: count for (key, _), (count, _) in totals[topic].items()})
 
 
 def _tallies(labels: tuple[str, ...], counts: Counter) -> tuple[Tally, ...]:
@@ -430,7 +372,7 @@ def _progress_bucket(done: int, total: int) -> str:
 
 
 class _Shape(NamedTuple):
-    """The portfolio's shape: counts by stage, segment and progress, from one grouped query."""
+    """The portfolio's shape: counts by stage, segment and progress."""
 
     active: int
     by_stage: Counter
@@ -440,22 +382,19 @@ class _Shape(NamedTuple):
     finished: int
 
 
-def _shape() -> _Shape:
-    stages: Counter = Counter()
-    segments: Counter = Counter()
+def _shape(totals: Totals) -> _Shape:
+    stages = _counts(totals, summaries.STAGE)
     progress: Counter = Counter()
-    active = with_run = finished = 0
+    with_run = finished = 0
     percent_sum = 0.0
-    for stage, segment, done, total, complete, count in _rows(shape_query()):
-        active += count
-        stages[stage] += count
-        segments[segment] += count
-        if total is not None:
-            with_run += count
-            percent_sum += count * (100 * done / total if total else 0)
-            progress[_progress_bucket(done, total)] += count
-            finished += count if complete else 0
-    return _Shape(active, stages, segments, progress, percent_sum / with_run if with_run else None, finished)
+    for (steps, detail), (count, _) in sorted(totals[summaries.PROGRESS].items()):
+        done, total = map(int, steps.split("/"))
+        with_run += count
+        percent_sum += count * (100 * done / total if total else 0)
+        progress[_progress_bucket(done, total)] += count
+        finished += count if detail == summaries.FINISHED else 0
+    return _Shape(sum(stages.values()), stages, _counts(totals, summaries.SEGMENT), progress,
+                  percent_sum / with_run if with_run else None, finished)
 
 
 def _choice_field(template: Template, key: str) -> tuple[str | None, tuple[str, ...], bool]:
@@ -468,15 +407,14 @@ def _choice_field(template: Template, key: str) -> tuple[str | None, tuple[str, 
     return step.key, field.options, field_kind(field).holds_list
 
 
-def _option_counts(key: str, template: Template) -> Counter:
-    """How many active accounts chose each option of a choice field. SQL groups the stored values (a few
-    dozen distinct ones: a label, or a JSON list of labels) and Python counts their options: portable, and
-    quicker than unpacking the JSON lists in SQL."""
+def _option_counts(key: str, template: Template, totals: Totals) -> Counter:
+    """How many active accounts chose each option of a choice field: the summaries count each stored value (a
+    few dozen distinct ones: a label, or a JSON list of labels) and Python counts their options."""
     step_key, _, is_list = _choice_field(template, key)
     counts: Counter = Counter()
-    if step_key is None:
-        return counts
-    for stored, accounts in _rows(option_values_query(step_key, key)):
+    for (asked_in, stored), (accounts, _) in sorted(totals[summaries.OPTION + key].items()):
+        if asked_in != step_key:
+            continue
         try:
             chosen = json.loads(stored) if is_list else [stored]
         except ValueError:
@@ -486,9 +424,10 @@ def _option_counts(key: str, template: Template) -> Counter:
     return counts
 
 
-def _pending(today: date, templates: TemplateCache) -> tuple[PendingApproval, ...]:
+def _pending(today: date, templates: TemplateCache, limit: int | None) -> tuple[PendingApproval, ...]:
     pending = []
-    for account_id, name, owner, step_key, submitted_at, template_name, version in _rows(pending_query()):
+    query = pending_query() if limit is None else pending_query().limit(limit)
+    for account_id, name, owner, step_key, submitted_at, template_name, version in _rows(query):
         gate = templates.get(template_name, version).step_by_key(step_key)
         if gate is not None:
             pending.append(PendingApproval(account_id, name, owner, gate.number, gate.title, submitted_at,
@@ -499,57 +438,94 @@ def _pending(today: date, templates: TemplateCache) -> tuple[PendingApproval, ..
 def _gates_by_key(template: Template, templates: TemplateCache) -> dict[str, Step]:
     """Every gate by key: the current version's in its order, then gates only older versions have."""
     gates = {gate.key: gate for gate in template.approvals}
-    for row in reversed(template_versions()):
-        for gate in templates.get(row.name, row.version).approvals:
+    for name, version in reversed(_rows(installed_versions_query())):
+        for gate in templates.get(name, version).approvals:
             gates.setdefault(gate.key, gate)
     return gates
 
 
-def _gate_stats(template: Template, templates: TemplateCache,
-                pending: tuple[PendingApproval, ...]) -> tuple[GateStats, ...]:
+def _hours_of(seconds: float | int | None) -> float | None:
+    return None if seconds is None else float(seconds) / 3600
+
+
+def _gate_stats(template: Template, templates: TemplateCache, totals: Totals) -> tuple[GateStats, ...]:
     """Decisions and waiting approvals per gate, a gate being the same gate in every version by its key."""
-    per_gate = {step_key: rest for step_key, *rest in _rows(decisions_query())}
-    waiting = Counter(item.step_key for item in pending)
+    decided = {key: (count, int(rejected)) for (key, _), (count, rejected) in totals[summaries.DECIDED].items()}
+    timed = {key: (count, int(seconds)) for (key, _), (count, seconds) in totals[summaries.TURNAROUND].items()}
+    waiting = _counts(totals, summaries.PENDING_GATE)
     current = {gate.key for gate in template.approvals}
     stats = []
     for key, gate in _gates_by_key(template, templates).items():
-        if key not in current and key not in per_gate and not waiting[key]:
+        if key not in current and key not in decided and not waiting[key]:
             continue  # a gate of an older version that no active run has reached
-        decided, rejected, timed, average, shortest, longest = per_gate.get(key, (0, 0, 0, None, None, None))
-        hours = tuple(None if seconds is None else float(seconds) / 3600 for seconds in (average, shortest, longest))
-        stats.append(GateStats(gate.number, gate.title, waiting[key], decided, decided - int(rejected),
-                               int(rejected), timed, *hours, key))
+        decisions, rejected = decided.get(key, (0, 0))
+        timed_count, seconds = timed.get(key, (0, 0))
+        average = shortest = longest = None
+        if timed_count:
+            average = seconds / timed_count
+            shortest = lowest_query(summaries.TURNAROUND, key).scalar()
+            longest = highest_query(summaries.TURNAROUND, key).scalar()
+        stats.append(GateStats(gate.number, gate.title, waiting[key], decisions, decisions - rejected, rejected,
+                               timed_count, _hours_of(average), _hours_of(shortest), _hours_of(longest), key))
     return tuple(stats)
 
 
 def _overdue_by_owner(today: date) -> tuple[OwnerOverdue, ...]:
-    owners = [OwnerOverdue(*row) for row in _rows(overdue_by_holder_query(today))]
+    owners = [OwnerOverdue(owner, int(tasks), accounts) for owner, tasks, accounts in
+              _rows(overdue_by_holder_query(today))]
     return tuple(sorted(owners, key=lambda owner: (-owner.tasks, owner.owner)))
 
 
-def _number(value: object) -> float | None:
-    return None if value is None else float(value)
+def _from_cents(cents: int | None) -> float | None:
+    return None if cents is None else float(Decimal(cents).scaleb(-2))
 
 
-def _kpi_summaries() -> tuple[KpiSummary, ...]:
-    rows = {metric: (count, _number(average), _number(lowest), _number(highest))
-            for metric, count, average, lowest, highest in _rows(kpi_summary_query())}
-    return tuple(KpiSummary(key, *rows.get(key, (0, None, None, None))) for key in METRIC_KEYS)
+def _kpi_summaries(totals: Totals) -> tuple[KpiSummary, ...]:
+    summaries_by_metric = []
+    for key in METRIC_KEYS:
+        count, total = totals[summaries.LATEST_KPI].get((key, ""), (0, Decimal(0)))
+        if not count:
+            summaries_by_metric.append(KpiSummary(key, 0, None, None, None))
+            continue
+        summaries_by_metric.append(KpiSummary(
+            key, count, float(total / count), _from_cents(lowest_query(summaries.LATEST_KPI, key).scalar()),
+            _from_cents(highest_query(summaries.LATEST_KPI, key).scalar())))
+    return tuple(summaries_by_metric)
 
 
-def _objective_totals(today: date) -> ObjectiveTotals:
-    total, achieved, missed, overdue = _rows(objective_totals_query(today))[0]
-    return ObjectiveTotals(total, achieved, missed, total - achieved - missed, overdue)
+def _objective_totals(today: date, totals: Totals) -> ObjectiveTotals:
+    judged = _counts(totals, summaries.OBJECTIVE)
+    total = sum(judged.values())
+    achieved, missed = judged.get(summaries.ACHIEVED, 0), judged.get(summaries.MISSED, 0)
+    overdue = objectives_overdue_query(today).scalar() or 0
+    return ObjectiveTotals(total, achieved, missed, total - achieved - missed, int(overdue))
+
+
+def _runs_by_version(totals: Totals) -> tuple[tuple[str, int, int], ...]:
+    return tuple(sorted((key, int(version), count)
+                        for (key, version), (count, _) in totals[summaries.VERSION].items()))
 
 
 NO_VALUES = (None,) * len(METRICS)
 
 
-def _latest_values(values: list) -> tuple[Decimal | None, ...]:
-    """Each metric's latest value, with the metric's decimals; most accounts have none yet."""
-    if values.count(None) == len(values):
-        return NO_VALUES
-    return tuple(None if value is None else to_places(metric, value) for metric, value in zip(METRICS, values))
+class _LatestValues:
+    """Each metric's latest value, from cents to the metric's decimals; most accounts have none yet, and
+    many values recur (scores, ratings), so each (metric, cents) is converted once."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int], Decimal] = {}
+
+    def __call__(self, cents: list) -> tuple[Decimal | None, ...]:
+        if cents.count(None) == len(cents):
+            return NO_VALUES
+        return tuple(None if value is None else self._value(index, int(value)) for index, value in enumerate(cents))
+
+    def _value(self, index: int, cents: int) -> Decimal:
+        key = (index, cents)
+        if key not in self._known:
+            self._known[key] = to_places(METRICS[index], Decimal(cents).scaleb(-2))
+        return self._known[key]
 
 
 def _account_lines(today: date, template: Template, templates: TemplateCache,
@@ -560,6 +536,7 @@ def _account_lines(today: date, template: Template, templates: TemplateCache,
         waiting_since.setdefault(item.account_id, item.submitted_at)
     to_uuid, to_decimal, to_time = (field.python_value
                                     for field in (Account.id, Account.annual_revenue, Account.last_activity_at))
+    latest_values = _LatestValues()
     lines = []
     query = account_lines_query(today, _choice_field(template, SATISFACTION)[0])
     for (account_id, name, owner, segment, stage, industry, revenue, activity, done, total, current, next_gate,
@@ -568,16 +545,18 @@ def _account_lines(today: date, template: Template, templates: TemplateCache,
         title = templates.get(template_name, version).step(current).title if current else ""
         lines.append(AccountLine(
             account_id, name, owner, segment, stage, industry, to_decimal(revenue), done or 0, total or 0, current,
-            title, next_gate, waiting_since.get(account_id), overdue or 0, rating,
-            _latest_values(latest),
-            objectives_set or 0, achieved or 0, to_time(activity), version,
+            title, next_gate, waiting_since.get(account_id), int(overdue or 0), rating,
+            latest_values(latest),
+            int(objectives_set or 0), int(achieved or 0), to_time(activity), version,
         ))
     return tuple(lines)
 
 
-def portfolio_report(today: date | None = None, *, account_lines: bool = True) -> PortfolioReport:
+def portfolio_report(today: date | None = None, *, account_lines: bool = True,
+                     pending_limit: int | None = None) -> PortfolioReport:
     """Every number of the portfolio report, as of `today`. `account_lines=False` leaves out the line per
-    account (the CSV rows), which the Reports screen does not show: about half the work at 100,000 accounts.
+    account (the CSV rows), which the Reports screen does not show; `pending_limit` lists only the oldest
+    pending approvals (`pending_count` still counts them all).
 
     Runs may follow different versions of the template: gates and tallied fields are matched by key, and
     labelled and ordered as the current version has them."""
@@ -586,17 +565,14 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True) -
     with database.atomic():  # one snapshot: every number describes the same moment
         template = current_template()
         archived = archived_count_query().scalar()
-        shape = _shape()
-        pending = _pending(today, templates)
-        gates = _gate_stats(template, templates, pending)
+        totals = _read_totals()
+        pending = _pending(today, templates, None if account_lines else pending_limit)
+        gates = _gate_stats(template, templates, totals)
         owners = _overdue_by_owner(today)
-        ratings = _option_counts(SATISFACTION, template)
-        kpi_summaries = _kpi_summaries()
-        objective_totals = _objective_totals(today)
-        history = _option_counts(HISTORY_ISSUES, template)
-        categories = _option_counts(ISSUE_CATEGORIES, template)
+        objective_totals = _objective_totals(today, totals)
         lines = _account_lines(today, template, templates, pending) if account_lines else ()
-        runs_by_version = tuple(_rows(template_versions_query()))
+    shape = _shape(totals)
+    ratings = _option_counts(SATISFACTION, template, totals)
     ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
     satisfaction_options = _choice_field(template, SATISFACTION)[1]
     return PortfolioReport(
@@ -613,13 +589,16 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True) -
         gates=gates,
         overdue_by_owner=owners,
         satisfaction=_tallies((*satisfaction_options, NOT_ASSESSED), ratings),
-        kpis=kpi_summaries,
+        kpis=_kpi_summaries(totals),
         objectives=objective_totals,
-        history_issues=_ranked(_choice_field(template, HISTORY_ISSUES)[1], history),
-        issue_categories=_ranked(_choice_field(template, ISSUE_CATEGORIES)[1], categories),
+        history_issues=_ranked(_choice_field(template, HISTORY_ISSUES)[1],
+                               _option_counts(HISTORY_ISSUES, template, totals)),
+        issue_categories=_ranked(_choice_field(template, ISSUE_CATEGORIES)[1],
+                                 _option_counts(ISSUE_CATEGORIES, template, totals)),
         accounts=lines,
         template=template,
-        runs_by_version=runs_by_version,
+        runs_by_version=_runs_by_version(totals),
+        pending_count=sum(_counts(totals, summaries.PENDING_GATE).values()),
     )
 
 

@@ -37,6 +37,7 @@ from acct_tui.store.db import (
     retried_on_conflict,
     write_transaction,
 )
+from acct_tui.store import summaries
 from acct_tui.store.models import ALL_MODELS, SchemaVersion
 from acct_tui.workflow import APPROVED, REJECTED
 
@@ -78,6 +79,9 @@ TEAM_SCHEMA_SQL = (
     f"GRANT INSERT ON audit_event TO {MANAGER_ROLE}",
     # every change also writes the sync change log (acct_tui.sync), in the same transaction
     f"GRANT INSERT, UPDATE, DELETE ON sync_replica, sync_change, sync_tip TO {MANAGER_ROLE}",
+    # and the report summaries (acct_tui.store.summaries)
+    f"GRANT INSERT, UPDATE, DELETE ON summary_part, summary_total TO {MANAGER_ROLE}",
+    f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {MANAGER_ROLE}",
     f"GRANT INSERT ON approval_decision TO {APPROVER_ROLE}",
     f"""CREATE OR REPLACE FUNCTION acct_decision_rules() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
@@ -310,6 +314,7 @@ def import_portfolio(cli_db: str | None, file: str | os.PathLike[str]) -> Import
                 batch = records[start:start + 500]
                 count += model.insert_many(batch).on_conflict_ignore().as_rowcount().execute()
             added[model._meta.table_name] = count
+        summaries.refresh(record["id"] for record in rows[Account])
     return Imported(added)
 
 

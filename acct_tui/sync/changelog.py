@@ -20,6 +20,7 @@ from typing import Any, Iterable, Sequence
 
 import peewee
 
+from acct_tui.store import summaries
 from acct_tui.store.models import Account, AuditEvent, Run, StepState, utcnow
 from acct_tui.store.templates import TemplateCache
 from acct_tui.sync.entities import (
@@ -337,8 +338,23 @@ def merge(incoming: Sequence[Change]) -> MergeResult:
     recompute_runs(runs - {None}, templates)
     copy_due_dates({**{key: value for key, (value, _, _) in fresh.items()},
                     **{change.key: json.loads(change.value) for change, _ in later if change.kind == "field"}})
+    named_accounts, named_runs = records_named_by(ordered)
+    summaries.refresh(accounts | named_accounts, runs | named_runs)
     result.conflicts = len(conflict_keys())
     return result
+
+
+def records_named_by(changes: Iterable[Change]) -> tuple[set[str], set[str]]:
+    """The accounts and runs incoming changes name beyond those `apply_value` reports: the run of a decision or
+    an objective, the account of an audit event (a removed objective names no run, its event the account)."""
+    accounts, runs = set(), set()
+    for change in changes:
+        if change.kind in ("decision", "objective", "audit"):
+            value = json.loads(change.value)
+            if isinstance(value, dict):
+                runs.add(value.get("run"))
+                accounts.add(value.get("account_id"))
+    return accounts - {None}, runs - {None}
 
 
 def settle_names(account_ids: Iterable[str]) -> None:
