@@ -1,4 +1,4 @@
-"""Schema 8: the change log keeps values, not display text, so it can be replayed.
+"""Schema 9: the change log keeps values, not display text, so it can be replayed.
 
 Before, a `field.set` audit event logged each side as `{field key: the value as shown}` ("Paid, Open", "—");
 now each side is `{"key", "step_key", "value"}` with the value as JSON (`values.field_event`). Older events
