@@ -26,6 +26,8 @@ from acct_tui.store.models import (
     Run,
     SavedView,
     StepState,
+    SummaryPart,
+    SummaryTotal,
     TemplateVersion,
     database,
 )
@@ -33,10 +35,10 @@ from acct_tui.sync.changelog import MergeResult, changes_after, conflict_keys, m
 from acct_tui.sync.entities import plain
 from acct_tui.sync.models import SyncChange, SyncTip
 
-# In an order that respects foreign keys. Undo marks stay: they are one user's undo history on one machine.
-SNAPSHOT_MODELS = (TemplateVersion, Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry,
-                   Objective, SavedView, SyncChange, SyncTip)
-DATA_MODELS = SNAPSHOT_MODELS[1:-2]
+DATA_MODELS = (Account, Run, StepState, FieldValue, ApprovalDecision, AuditEvent, KpiEntry, Objective, SavedView)
+# In an order that respects foreign keys. The report summaries travel as they are (exact on the other side, and
+# rebuilding them would cost more than the copy). Undo marks stay: they are one user's undo history on one machine.
+SNAPSHOT_MODELS = (TemplateVersion, *DATA_MODELS, SummaryPart, SummaryTotal, SyncChange, SyncTip)
 ROWS_PER_MESSAGE = 2000
 COPY_CACHE_KIB = -262144  # SQLite's cache while a copy is written: 256 MiB (a negative size counts KiB)
 
