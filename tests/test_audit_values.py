@@ -1,5 +1,5 @@
 """The change log keeps values, not display strings: a form value's audit event holds the field, its step
-and the value before and after as JSON; history views show them as the field shows values; schema 8
+and the value before and after as JSON; history views show them as the field shows values; schema 9
 converts the events older versions logged as text (and their copies in the sync change log), leaving the
 ones it cannot read back as they were, still readable."""
 
@@ -49,7 +49,7 @@ def test_a_form_value_is_logged_as_a_value_and_shown_as_the_field_shows_it(db):
     assert f"set strengths: {', '.join(STRENGTHS)}" in lines and "set due: 2026-01-15" in lines
 
 
-def as_logged_before_schema_8(event: AuditEvent, before: dict, after: dict) -> None:
+def as_logged_before_schema_9(event: AuditEvent, before: dict, after: dict) -> None:
     """Make `event` (and its copy in the sync change log) look as an older acct-tui logged it."""
     AuditEvent.update(before=json.dumps(before), after=json.dumps(after)).where(AuditEvent.id == event.id).execute()
     item = audit_item(AuditEvent.get_by_id(event.id))
@@ -58,23 +58,23 @@ def as_logged_before_schema_8(event: AuditEvent, before: dict, after: dict) -> N
     SyncChange.update(value=item.value).where(SyncChange.id == change).execute()
 
 
-def test_schema_8_converts_older_events_and_leaves_what_it_cannot_read_back(db, db_target):
+def test_schema_9_converts_older_events_and_leaves_what_it_cannot_read_back(db, db_target):
     account = services.create_account("Contoso")
     run = account_detail(account).run_id
     services.set_field(run, 4, "strengths", STRENGTHS)
     services.set_field(run, 1, "notes", "Two\nlines")
     services.set_field(run, 4, "satisfaction", "Satisfied")
     events = field_events(account)
-    as_logged_before_schema_8(events["strengths"], {"strengths": None},
+    as_logged_before_schema_9(events["strengths"], {"strengths": None},
                               {"strengths": ", ".join(STRENGTHS)})
-    as_logged_before_schema_8(events["notes"], {"notes": None}, {"notes": "Two\nlines"})
+    as_logged_before_schema_9(events["notes"], {"notes": None}, {"notes": "Two\nlines"})
     # An option since renamed in the template: its text no longer reads back as a value.
-    as_logged_before_schema_8(events["satisfaction"], {"satisfaction": None}, {"satisfaction": "Delighted"})
-    SchemaVersion.update(version=7).where(SchemaVersion.version == 8).execute()
+    as_logged_before_schema_9(events["satisfaction"], {"satisfaction": None}, {"satisfaction": "Delighted"})
+    SchemaVersion.update(version=8).where(SchemaVersion.version == 9).execute()
     close_database()
 
     open_database(db_target)
-    assert SchemaVersion.select().where(SchemaVersion.version == 8).exists()
+    assert SchemaVersion.select().where(SchemaVersion.version == 9).exists()
     events = field_events(account)
     assert json.loads(events["strengths"].before)["value"] == []
     assert json.loads(events["strengths"].after) == {"key": "strengths", "step_key": "analyse-status",

@@ -56,5 +56,5 @@ def field_event(key: str, step_key: str, logged: object) -> dict[str, Any]:
 
 def is_field_event(side: dict[str, Any]) -> bool:
     """Whether a `field.set` side holds a value (`field_event`), not the text an older version logged
-    (`{key: shown text}`) and could not convert (see the schema 8 migration)."""
+    (`{key: shown text}`) and could not convert (see the schema 9 migration)."""
     return set(side) == {"key", "step_key", "value"}
