@@ -116,6 +116,26 @@ def test_the_summaries_equal_a_recomputation_after_any_changes(db, steps):
         assert summaries.differences() == [], (kind, argument)
 
 
+def test_a_transaction_of_many_changes_refreshes_each_account_once_and_a_rolled_back_one_not_at_all(db, monkeypatch):
+    refreshed: list[set] = []
+    refresh = summaries.refresh
+    monkeypatch.setattr(summaries, "refresh", lambda accounts: refreshed.append(set(accounts)) or refresh(accounts))
+    with write_transaction():  # as the demo load makes its changes: many services in one transaction
+        first = services.create_account("First", owner="ana")
+        second = services.create_account("Second")
+        services.edit_account(first, segment="Key")
+        services.archive_account(second)
+    assert refreshed == [{first, second}]
+    assert summaries.differences() == []
+
+    with pytest.raises(DomainError), write_transaction():
+        services.edit_account(first, owner="bob")
+        raise DomainError("the user changed their mind")
+    services.archive_account(second, archived=False)
+    assert refreshed[1:] == [{second}]  # nothing left over from the transaction that rolled back
+    assert summaries.differences() == []
+
+
 def test_the_report_reads_the_same_numbers_after_a_rebuild(db):
     account = services.create_account("Contoso", owner="ana")
     run = run_of(account)

@@ -12,11 +12,12 @@ import os
 import random
 import sqlite3
 import stat
+import threading
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, ParamSpec, TypeVar
+from typing import Callable, Hashable, Iterator, ParamSpec, TypeVar
 
 import peewee
 from platformdirs import user_data_path
@@ -681,15 +682,44 @@ def write_transaction() -> Iterator[None]:
     """
     db = database.obj
     backend = backend_for(db)
+    outermost = getattr(_commit_work, "pending", None) is None
+    if outermost:
+        _commit_work.pending = {}
     try:
         with backend.begin_write(db):
             yield
+            if outermost:
+                _do_commit_work(_commit_work.pending)
     except (peewee.IntegrityError, sqlite3.IntegrityError):
         raise  # a constraint the calling service did not foresee: a bug to see, not a state of the database
     except (peewee.DatabaseError, sqlite3.DatabaseError, peewee.InterfaceError) as error:
         if backend.name == "postgresql":
             raise explain_postgres(error, describe_database(db.database)) from None
         raise _explain(_cause(error), db.database) from None
+    finally:
+        if outermost:
+            _commit_work.pending = None
+
+
+# Work asked for during this thread's outermost write transaction, done once at its end (see `before_commit`).
+_commit_work = threading.local()
+
+
+def before_commit(work: Callable[[set[Hashable]], None], *items: Hashable) -> None:
+    """Have `work` done on `items` at the end of this thread's outermost write transaction, inside it (it
+    commits or rolls back with the rest), once for all the items asked for during the transaction: work that
+    follows every change (the report summaries of the accounts changed) is done once per account, not once
+    per change, when one transaction makes many."""
+    pending = getattr(_commit_work, "pending", None)
+    if pending is None:
+        raise RuntimeError("before_commit() is for work inside a write_transaction()")
+    pending.setdefault(work, set()).update(items)
+
+
+def _do_commit_work(pending: dict[Callable[[set[Hashable]], None], set[Hashable]]) -> None:
+    while pending:  # work done here may ask for more
+        work, items = pending.popitem()
+        work(items)
 
 
 # A service whose write transaction PostgreSQL aborted (serialization failure, deadlock) runs again from its

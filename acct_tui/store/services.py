@@ -18,7 +18,7 @@ import peewee
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store import summaries
-from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
+from acct_tui.store.db import before_commit, current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import (
     Account,
     ApprovalDecision,
@@ -86,8 +86,8 @@ def _audit(
         after=_json(after or {}),
     )
     record_audited_change(event)
-    if account_id is not None:  # every change audits once, naming its account: its summaries follow here
-        summaries.refresh([account_id])
+    if account_id is not None:  # every change audits once, naming its account: its summaries follow
+        before_commit(summaries.refresh, account_id)
 
 
 def _as_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
