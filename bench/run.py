@@ -189,6 +189,27 @@ class Frames:
         return future
 
 
+def drawn_for_filter(table: Callable[[], Any], filter_text: str) -> Callable[[], bool]:
+    """A frame check: the list `table()` finds has drawn its lines for `filter_text`, every row counted."""
+    def check() -> bool:
+        current = table()
+        return bool(current and getattr(current, "drawn_for", (None,))[0] == filter_text
+                    and current.drawn_for[1] == current.shown_count and current.filter_text == filter_text)
+    return check
+
+
+def note_drawn_lines(list_class) -> None:
+    """The list is drawn line by line: have each drawn line note which filter it belonged to and how many rows
+    there were (`drawn_for`), so a frame can be told to show the list for a given filter."""
+    draw_line = list_class.render_line
+
+    def render_line_noted(table, y: int):
+        table.drawn_for = (table.filter_text, table.shown_count)
+        return draw_line(table, y)
+
+    list_class.render_line = render_line_noted
+
+
 def key_presser(app: Any, frames: Frames) -> Callable:
     """`press(key, character, condition)`: posts a key the way terminal input reaches the app and returns the
     milliseconds to the first frame rendered once `condition` holds."""
@@ -212,14 +233,7 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_
     from acct_tui.widgets.account_table import AccountTable
 
     imported_at = time.time()
-    # The list is drawn line by line: note which filter each drawn line belonged to and how many rows there were.
-    draw_line = AccountTable.render_line
-
-    def render_line_noted(table: AccountTable, y: int):
-        table.drawn_for = (table.filter_text, table.shown_count)
-        return draw_line(table, y)
-
-    AccountTable.render_line = render_line_noted
+    note_drawn_lines(AccountTable)
     frames = Frames()
     frames.install()
     notify = AcctApp.notify
@@ -239,11 +253,7 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_
         return tables.first() if tables else None
 
     def drawn(filter_text: str) -> Callable[[], bool]:
-        def check() -> bool:
-            current = table()
-            return bool(current and getattr(current, "drawn_for", (None,))[0] == filter_text
-                        and current.drawn_for[1] == current.shown_count and current.filter_text == filter_text)
-        return check
+        return drawn_for_filter(table, filter_text)
 
     def list_shown() -> bool:
         """The list is in front again with all its rows drawn (reloaded only when something changed)."""
@@ -424,13 +434,7 @@ async def measure_reference(db: Path, size: tuple[int, int], launched_at: float)
     """The reference list (bench/reference.py), timed exactly as the app's list is in `measure_app`."""
     from reference import ReferenceApp, ReferenceList
 
-    draw_line = ReferenceList.render_line
-
-    def render_line_noted(table: ReferenceList, y: int):
-        table.drawn_for = (table.filter_text, table.shown_count)
-        return draw_line(table, y)
-
-    ReferenceList.render_line = render_line_noted
+    note_drawn_lines(ReferenceList)
     frames = Frames()
     frames.install()
     app = ReferenceApp(db)
@@ -442,11 +446,7 @@ async def measure_reference(db: Path, size: tuple[int, int], launched_at: float)
         return tables.first() if tables else None
 
     def drawn(filter_text: str) -> Callable[[], bool]:
-        def check() -> bool:
-            current = table()
-            return bool(current and getattr(current, "drawn_for", (None,))[0] == filter_text
-                        and current.drawn_for[1] == current.shown_count and current.filter_text == filter_text)
-        return check
+        return drawn_for_filter(table, filter_text)
 
     first_rows = frames.expect(lambda: bool(table() and table().shown_count and
                                             getattr(table(), "drawn_for", ("", 0))[1] > 0))

@@ -45,6 +45,20 @@ def queue_row(item: QueueItem) -> Content:
     )
 
 
+
+class RowMessage(Message):
+    """About the row `index` of a QueueList."""
+
+    def __init__(self, queue_list: QueueList, index: int) -> None:
+        super().__init__()
+        self.queue_list = queue_list
+        self.index = index
+
+    @property
+    def control(self) -> QueueList:
+        return self.queue_list
+
+
 class QueueList(ScrollView, can_focus=True):
     """`count` pending approvals, of which the rows of the pages loaded are known."""
 
@@ -86,41 +100,14 @@ class QueueList(ScrollView, can_focus=True):
     }
     """
 
-    class Highlighted(Message):
+    class Highlighted(RowMessage):
         """The cursor moved to the row `index` (its item may still be loading)."""
 
-        def __init__(self, queue_list: QueueList, index: int) -> None:
-            super().__init__()
-            self.queue_list = queue_list
-            self.index = index
-
-        @property
-        def control(self) -> QueueList:
-            return self.queue_list
-
-    class Selected(Message):
+    class Selected(RowMessage):
         """Enter (or a click) on the row `index`."""
 
-        def __init__(self, queue_list: QueueList, index: int) -> None:
-            super().__init__()
-            self.queue_list = queue_list
-            self.index = index
-
-        @property
-        def control(self) -> QueueList:
-            return self.queue_list
-
-    class PageWanted(Message):
+    class PageWanted(RowMessage):
         """The row `index` is to be shown and its page is not loaded: the screen loads it (`add_page`)."""
-
-        def __init__(self, queue_list: QueueList, index: int) -> None:
-            super().__init__()
-            self.queue_list = queue_list
-            self.index = index
-
-        @property
-        def control(self) -> QueueList:
-            return self.queue_list
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
