@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from portfolio_builder import finish_steps, run_of
 
 from acct_tui.errors import DomainError
-from acct_tui.store import kpis, services, summaries, undo
+from acct_tui.store import kpis, queries, services, summaries, undo
 from acct_tui.store.db import write_transaction
 from acct_tui.store.maintenance import check_database
 from acct_tui.store.models import Objective, SummaryPart, SummaryTotal
@@ -114,6 +114,7 @@ def test_the_summaries_equal_a_recomputation_after_any_changes(db, steps):
         except (DomainError, WorkflowError):
             pass  # refused: nothing was written, so the summaries must still be exact
         assert summaries.differences() == [], (kind, argument)
+        assert queries.approval_queue_count() == len(queries.approval_queue()), (kind, argument)
 
 
 def test_a_transaction_of_many_changes_refreshes_each_account_once_and_a_rolled_back_one_not_at_all(db, monkeypatch):

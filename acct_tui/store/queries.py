@@ -23,8 +23,10 @@ from acct_tui.store.models import (
     FieldValue,
     Run,
     StepState,
+    SummaryTotal,
     database,
 )
+from acct_tui.store import summaries
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
 from acct_tui.store.templates import TemplateCache, latest_version_number, run_template
 from acct_tui.store.values import decode_value, is_field_event, logged_text, shown_logged_value
@@ -513,8 +515,11 @@ def approval_queue(offset: int = 0, limit: int | None = None) -> list[QueueItem]
 
 
 def approval_queue_count() -> int:
-    """How many approvals the queue holds (`approval_queue` reads them a page at a time)."""
-    return _pending_approvals(fn.COUNT(StepState.id)).scalar() or 0
+    """How many approvals the queue holds (`approval_queue` reads them a page at a time): the report summaries'
+    count of approvals waiting, kept exact by every change (counting the queue's join took 130-350 ms at
+    100,000 accounts)."""
+    return (SummaryTotal.select(fn.SUM(SummaryTotal.count))
+            .where(SummaryTotal.topic == summaries.PENDING_GATE).scalar() or 0)
 
 
 def approval_queue_position(run_id: uuid.UUID, step: int) -> int | None:
