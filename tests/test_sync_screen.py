@@ -30,6 +30,14 @@ def make_conflict(tmp_path) -> tuple[Replica, Replica, str]:
     return laptop, host, run
 
 
+async def open_conflicts_view(app: AcctApp, pilot) -> None:
+    """From the account list, `!` as a user presses it, once the view has loaded what waits."""
+    await settle(pilot)
+    await pilot.press("exclamation_mark")
+    await app.workers.wait_for_complete()
+    await settle(pilot)
+
+
 def notes(run: str) -> str:
     return FieldValue.get((FieldValue.run == run) & (FieldValue.key == "notes")).value
 
@@ -38,10 +46,7 @@ async def test_take_theirs_from_the_conflicts_view(tmp_path):
     laptop, _, run = make_conflict(tmp_path)
     app = AcctApp(laptop.path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("exclamation_mark")
-        await app.workers.wait_for_complete()
-        await settle(pilot)
+        await open_conflicts_view(app, pilot)
         text = screen_text(app)
         assert "Acme" in text and "here: mine (ann" in text and "there: theirs (bob" in text
         await pilot.press("t")
@@ -56,10 +61,7 @@ async def test_edit_a_merge(tmp_path):
     laptop, _, run = make_conflict(tmp_path)
     app = AcctApp(laptop.path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("exclamation_mark")
-        await app.workers.wait_for_complete()
-        await settle(pilot)
+        await open_conflicts_view(app, pilot)
         await pilot.press("e", "end")
         for key in " and theirs":
             await pilot.press("space" if key == " " else key)
