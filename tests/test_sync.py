@@ -437,3 +437,11 @@ def test_the_far_side_on_a_file_starts_without_textual_or_the_postgresql_driver(
     done = subprocess.run([sys.executable, "-c", probe], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=60)
     assert done.stdout.splitlines()[-1] == "[]", done.stderr
+
+
+@pytest.mark.parametrize("line", [b"Welcome to the jump host\n", b"5\n", b'["hello"]\n'])
+def test_an_answer_that_is_not_a_message_ends_the_sync_with_one_line(line):
+    with pytest.raises(SyncError, match="not the sync protocol"):
+        session._receive(io.BytesIO(line), "hello")
+    with pytest.raises(SyncError, match="came in damaged"):
+        session._next_message(io.BytesIO(line))

@@ -75,18 +75,29 @@ def _send(stream: IO[bytes], message: dict[str, Any]) -> None:
     stream.write(json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=json_value).encode() + b"\n")
 
 
-def _receive(stream: IO[bytes], expected: str) -> dict[str, Any]:
+def _read_message(stream: IO[bytes], dropped: str, damaged: Callable[[bytes], str]) -> dict[str, Any]:
+    """The next message (one JSON object a line); an error the other side sent, a dropped connection
+    (`dropped`) or a line that is not a message (`damaged(line)`) end the sync."""
     line = stream.readline()
     if not line:
-        raise SyncError("The other side closed the connection before the sync finished; nothing was half-applied, "
-                        "run the sync again.")
+        raise SyncError(dropped)
     try:
         message = json.loads(line)
     except ValueError:
-        raise SyncError(f"The other side answered something that is not the sync protocol: {line[:80]!r}. "
-                        "Is acct-tui installed there, and does the login print nothing?") from None
+        message = None
+    if not isinstance(message, dict):
+        raise SyncError(damaged(line))
     if message.get("type") == "error":
         raise SyncError(f"The other side: {message.get('message', 'unknown error')}")
+    return message
+
+
+def _receive(stream: IO[bytes], expected: str) -> dict[str, Any]:
+    message = _read_message(
+        stream, "The other side closed the connection before the sync finished; nothing was half-applied, run "
+        "the sync again.",
+        lambda line: f"The other side answered something that is not the sync protocol: {line[:80]!r}. Is "
+        "acct-tui installed there, and does the login print nothing?")
     if message.get("type") != expected:
         raise SyncError(f"The other side sent {message.get('type')!r} where {expected!r} was expected.")
     return message
@@ -144,19 +155,9 @@ def _outgoing(theirs: dict[str, Any]) -> Callable[[IO[bytes], Progress], int]:
 
 
 def _next_message(stream: IO[bytes]) -> dict[str, Any]:
-    line = stream.readline()
-    if not line:
-        raise SyncError("The connection dropped while changes were coming in; nothing was applied here, run "
-                        "the sync again.")
-    try:
-        message = json.loads(line)
-    except ValueError:
-        raise SyncError("A change came in damaged; nothing was applied here, run the sync again.") from None
-    if not isinstance(message, dict):
-        raise SyncError("A change came in damaged; nothing was applied here, run the sync again.")
-    if message.get("type") == "error":
-        raise SyncError(f"The other side: {message.get('message')}")
-    return message
+    return _read_message(
+        stream, "The connection dropped while changes were coming in; nothing was applied here, run the sync "
+        "again.", lambda _: "A change came in damaged; nothing was applied here, run the sync again.")
 
 
 def _check_count(message: dict[str, Any], count: int) -> None:
