@@ -90,13 +90,16 @@ def _physical_now() -> int:
     return int(time.time() * 1000) << 16
 
 
-def tick(count: int = 1, seen: int = 0) -> int:
+def tick(count: int = 1, seen: int = 0) -> tuple[int, str]:
     """Advance the hybrid logical clock past `seen` (the largest clock received) and the wall clock; returns
-    the first of `count` consecutive values. A wall clock that is wrong only makes the values jump or creep."""
-    current = SyncReplica.select(SyncReplica.clock).where(SyncReplica.id == 1).scalar()
+    the first of `count` consecutive values and this replica's id, the origin of the changes stamped with
+    them (read together: every audited write asks for both). A wall clock that is wrong only makes the values
+    jump or creep."""
+    current, origin = SyncReplica.select(SyncReplica.clock, SyncReplica.replica_id).where(
+        SyncReplica.id == 1).tuples().get()
     first = max(current + 1, seen + 1, _physical_now())
     SyncReplica.update(clock=first + count - 1).where(SyncReplica.id == 1).execute()
-    return first
+    return first, origin
 
 
 # Recording local changes --------------------------------------------------------------------------------
@@ -129,8 +132,7 @@ def record(items: Sequence[Item], actor: str, at: datetime, *, resolving: bool =
         pending.append((item, replaced))
     if not pending:
         return 0
-    first = tick(len(pending))
-    origin = replica_id()
+    first, origin = tick(len(pending))
     changes, new_tips, gone = [], [], []
     for offset, (item, replaced) in enumerate(pending):
         change_id = str(uuid.uuid4())
@@ -149,8 +151,8 @@ def record_alternative(item: Item, actor: str, at: datetime) -> None:
     """Log `item`'s value as a second tip of its key, beside the head and replacing nothing: a conflict the
     user resolves, as if the value had come from another database (two accounts merged, each with its own)."""
     change_id = str(uuid.uuid4())
-    bulk_insert(SyncChange, CHANGE_FIELDS, [(change_id, replica_id(), tick(), item.kind, item.key, item.value, "[]",
-                                             actor, at)])
+    clock, origin = tick()
+    bulk_insert(SyncChange, CHANGE_FIELDS, [(change_id, origin, clock, item.kind, item.key, item.value, "[]", actor, at)])
     bulk_insert(SyncTip, TIP_FIELDS, [(change_id, item.key, item.kind, item.row, item.value, False)])
 
 
@@ -171,10 +173,11 @@ def record_audited_change(event: AuditEvent) -> None:
     """Called by the services with each audit event they write: logs the values of the record it names, and
     the event itself. A record that is gone leaves a deletion (null) on every key that came from its row."""
     items = items_of_entity(event.entity, event.entity_id)
-    live = {item.key for item in items}
-    for tip in SyncTip.select().where((SyncTip.row == str(event.entity_id)) & SyncTip.head):
-        if tip.key not in live and tip.value != "null":
-            items.append(Item(tip.kind, tip.key, "null", tip.row))
+    if event.entity in ROW_KINDS:  # the only records whose tips name their row
+        live = {item.key for item in items}
+        for tip in SyncTip.select().where((SyncTip.row == str(event.entity_id)) & SyncTip.head):
+            if tip.key not in live and tip.value != "null":
+                items.append(Item(tip.kind, tip.key, "null", tip.row))
     items.append(audit_item(event))
     record(items, event.actor, event.at)
 
@@ -185,8 +188,7 @@ def build_baseline(actor: str = "baseline") -> int:
     fresh = [item for item in all_items() if item.key not in known]
     if not fresh:
         return 0
-    first = tick(len(fresh))
-    origin = replica_id()
+    first, origin = tick(len(fresh))
     now = utcnow()
     changes, tips = [], []
     for offset, item in enumerate(fresh):
