@@ -22,6 +22,7 @@ import peewee
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import Account, KpiEntry, Objective, Run, utcnow
+from acct_tui.store.prepared import Prepared
 from acct_tui.store.services import _as_uuid, _audit, _get_account, _load_run
 from acct_tui.template import KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Step
 from acct_tui.workflow import RunState
@@ -111,12 +112,17 @@ def _role_step(state: RunState, role: str) -> Step:
     return step
 
 
+_RUN_OF_ACCOUNT = Prepared(lambda account_id: Run.select(Run.id).where(Run.account == account_id).tuples())
+_TOUCH_ACCOUNT = Prepared(lambda account_id, now: Account.update(last_activity_at=now.of(Account.last_activity_at))
+                          .where(Account.id == account_id))
+
+
 def _run_of(account_id: uuid.UUID) -> uuid.UUID | None:
-    return Run.select(Run.id).where(Run.account == account_id).scalar()
+    return _RUN_OF_ACCOUNT.scalar(account_id)
 
 
 def _touch_account(account_id: uuid.UUID, now: datetime) -> None:
-    Account.update(last_activity_at=now).where(Account.id == account_id).execute()
+    _TOUCH_ACCOUNT.execute(account_id, now)
 
 
 def _refuse_same_date(account_id: uuid.UUID, metric: str, measured_on: date, except_id: uuid.UUID | None = None) -> None:

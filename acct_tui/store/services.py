@@ -28,6 +28,7 @@ from acct_tui.store.models import (
     StepState,
     utcnow,
 )
+from acct_tui.store.prepared import Prepared, RowInsert, row_by_id
 from acct_tui.store.templates import current_template, run_template
 from acct_tui.store.values import decode_value, display_value, encode_value, field_event, logged_value
 from acct_tui.sync.changelog import record_audited_change
@@ -62,6 +63,9 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
 
 
+_INSERT_AUDIT_EVENT = RowInsert(AuditEvent)
+
+
 def _audit(
     action: str,
     entity: str,
@@ -74,7 +78,7 @@ def _audit(
     after: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    event = AuditEvent.create(
+    event = AuditEvent(
         at=at or utcnow(),
         actor=actor,
         action=action,
@@ -85,6 +89,7 @@ def _audit(
         before=_json(before or {}),
         after=_json(after or {}),
     )
+    _INSERT_AUDIT_EVENT(event)
     record_audited_change(event)
     if account_id is not None:  # every change audits once, naming its account: its summaries follow
         before_commit(summaries.refresh, account_id)
@@ -170,8 +175,11 @@ def create_account(
     return account.id
 
 
+_ACCOUNT = row_by_id(Account)
+
+
 def _get_account(account_id: uuid.UUID | str) -> Account:
-    account = Account.get_or_none(Account.id == _as_uuid(account_id, "account"))
+    account = _ACCOUNT.first(_as_uuid(account_id, "account"))
     if account is None:
         raise DomainError("That account no longer exists.")
     return account
@@ -275,13 +283,17 @@ def start_run(account_id: uuid.UUID | str, *, actor: str | None = None) -> uuid.
         return _start_run(account, actor, current_template(), utcnow()).id
 
 
+_RUN = row_by_id(Run)
+_STEP_STATUSES = Prepared(lambda run_id: StepState.select(StepState.step_key, StepState.status)
+                          .where(StepState.run == run_id).tuples())
+
+
 def _load_run(run_id: uuid.UUID | str) -> tuple[Run, RunState]:
     """The run and its state, read with the template version it follows (`state.template`)."""
-    run = Run.get_or_none(Run.id == _as_uuid(run_id, "run"))
+    run = _RUN.first(_as_uuid(run_id, "run"))
     if run is None:
         raise DomainError("That run no longer exists.")
-    statuses = dict(StepState.select(StepState.step_key, StepState.status).where(StepState.run == run.id).tuples())
-    return run, RunState.from_stored(run_template(run), statuses)
+    return run, RunState.from_stored(run_template(run), dict(_STEP_STATUSES.rows(run.id)))
 
 
 def _step_values(run: Run, step: int, template: Template) -> dict[str, object]:
@@ -330,6 +342,10 @@ def _field(template: Template, step: int, key: str) -> Field:
         raise DomainError(f"Step {step} has no field “{key}”.") from None
 
 
+_FIELD_VALUE = Prepared(lambda run_id, step_key, key: FieldValue.select().where(
+    (FieldValue.run == run_id) & (FieldValue.step_key == step_key) & (FieldValue.key == key)).limit(1))
+
+
 @retried_on_conflict
 def set_field(
     run_id: uuid.UUID | str,
@@ -354,9 +370,7 @@ def set_field(
         encoded = encode_value(field, normalized)
         step_key = state.template.step(step).key
         state.check_edit(step)
-        existing = FieldValue.get_or_none(
-            (FieldValue.run == run.id) & (FieldValue.step_key == step_key) & (FieldValue.key == key)
-        )
+        existing = _FIELD_VALUE.first(run.id, step_key, key)
         current_version = existing.version if existing else 0
         if expected_version is not None and expected_version != current_version:
             current = decode_value(field, existing.value if existing else None)

@@ -13,6 +13,7 @@ from peewee import JOIN, fn
 
 from acct_tui.errors import DomainError
 from acct_tui.store.models import Run, TemplateVersion
+from acct_tui.store.prepared import Prepared
 from acct_tui.template import Template, parse_stored_template
 
 
@@ -27,11 +28,13 @@ class VersionRow:
     current: bool  # new runs start on this version
 
 
+_TEMPLATE_TEXT = Prepared(lambda name, version: TemplateVersion.select(TemplateVersion.text).where(
+    (TemplateVersion.name == name) & (TemplateVersion.version == version)).tuples())
+
+
 def template_version(name: str, version: int) -> Template:
     """Version `version` of the template `name`, as the database keeps it."""
-    text = TemplateVersion.select(TemplateVersion.text).where(
-        (TemplateVersion.name == name) & (TemplateVersion.version == version)
-    ).scalar()
+    text = _TEMPLATE_TEXT.scalar(name, version)
     if text is None:
         raise DomainError(f"Version {version} of the template “{name}” is not in this database.")
     return parse_stored_template(text, version)

@@ -22,6 +22,7 @@ import peewee
 
 from acct_tui.store import summaries
 from acct_tui.store.models import Account, AuditEvent, Run, StepState, utcnow
+from acct_tui.store.prepared import Prepared
 from acct_tui.store.templates import TemplateCache
 from acct_tui.sync.entities import (
     APPEND_ONLY,
@@ -95,11 +96,15 @@ def tick(count: int = 1, seen: int = 0) -> tuple[int, str]:
     the first of `count` consecutive values and this replica's id, the origin of the changes stamped with
     them (read together: every audited write asks for both). A wall clock that is wrong only makes the values
     jump or creep."""
-    current, origin = SyncReplica.select(SyncReplica.clock, SyncReplica.replica_id).where(
-        SyncReplica.id == 1).tuples().get()
+    current, origin = _CLOCK.first()
     first = max(current + 1, seen + 1, _physical_now())
-    SyncReplica.update(clock=first + count - 1).where(SyncReplica.id == 1).execute()
+    _SET_CLOCK.execute(first + count - 1)
     return first, origin
+
+
+_CLOCK = Prepared(lambda: SyncReplica.select(SyncReplica.clock, SyncReplica.replica_id)
+                  .where(SyncReplica.id == 1).tuples())
+_SET_CLOCK = Prepared(lambda clock: SyncReplica.update(clock=clock.of(SyncReplica.clock)).where(SyncReplica.id == 1))
 
 
 # Recording local changes --------------------------------------------------------------------------------
@@ -108,9 +113,12 @@ def _tips(keys: Iterable[str]) -> dict[str, list[SyncTip]]:
     found: dict[str, list[SyncTip]] = defaultdict(list)
     keys = list(dict.fromkeys(keys))
     for start in range(0, len(keys), CHUNK):
-        for tip in SyncTip.select().where(SyncTip.key.in_(keys[start:start + CHUNK])):
+        for tip in _TIPS_OF_KEYS.rows(keys[start:start + CHUNK]):
             found[tip.key].append(tip)
     return found
+
+
+_TIPS_OF_KEYS = Prepared(lambda keys: SyncTip.select().where(SyncTip.key.in_(keys)))
 
 
 def record(items: Sequence[Item], actor: str, at: datetime, *, resolving: bool = False) -> int:
@@ -165,8 +173,11 @@ def head_change(key: str) -> tuple[str, datetime] | None:
 def _replace_tips(gone: list[str], new_tips: list[tuple[Any, ...]]) -> None:
     """Remove the tips `gone`, add `new_tips` (rows in the order of TIP_FIELDS)."""
     for start in range(0, len(gone), CHUNK):
-        SyncTip.delete().where(SyncTip.change.in_(gone[start:start + CHUNK])).execute()
+        _DELETE_TIPS.execute(gone[start:start + CHUNK])
     bulk_insert(SyncTip, TIP_FIELDS, new_tips)
+
+
+_DELETE_TIPS = Prepared(lambda changes: SyncTip.delete().where(SyncTip.change.in_(changes)))
 
 
 def record_audited_change(event: AuditEvent) -> None:

@@ -28,6 +28,7 @@ from acct_tui.store.models import (
     StepState,
     TemplateVersion,
 )
+from acct_tui.store.prepared import Prepared, row_by_id
 from acct_tui.sync.bulk import CONFLICT_IGNORE, bulk_insert, bulk_update, on_conflict_update
 from acct_tui.workflow.fields import SEGMENTS, STAGES
 
@@ -127,37 +128,43 @@ def audit_item(event: AuditEvent) -> Item:
     return _item("audit", (event.id,), _record(event, AUDIT_COLUMNS))
 
 
+_ROW = {model: row_by_id(model) for model in (Account, Run, FieldValue, KpiEntry, Objective, SavedView,
+                                                TemplateVersion)}
+_STEPS_OF_RUN = Prepared(lambda run_id: StepState.select().where(StepState.run == run_id))
+_DECISIONS_OF_RUN = Prepared(lambda run_id: ApprovalDecision.select().where(ApprovalDecision.run == run_id))
+
+
 def items_of_run(run_id: object) -> list[Item]:
-    run = Run.get_or_none(Run.id == run_id)
+    run = _ROW[Run].first(run_id)
     if run is None:
         return []
     items = list(run_items(run))
-    items += [step_item(step) for step in StepState.select().where(StepState.run == run.id)]
-    items += [decision_item(d) for d in ApprovalDecision.select().where(ApprovalDecision.run == run.id)]
+    items += [step_item(step) for step in _STEPS_OF_RUN.rows(run.id)]
+    items += [decision_item(d) for d in _DECISIONS_OF_RUN.rows(run.id)]
     return items
 
 
 def items_of_entity(entity: str, entity_id: object) -> list[Item]:
     """The keyed values of the record an audit event names (after the change); [] when it is gone."""
     if entity == "account":
-        account = Account.get_or_none(Account.id == entity_id)
+        account = _ROW[Account].first(entity_id)
         return list(account_items(account)) if account else []
     if entity == "run":
         return items_of_run(entity_id)
     if entity == "field":
-        value = FieldValue.get_or_none(FieldValue.id == entity_id)
+        value = _ROW[FieldValue].first(entity_id)
         return [field_item(value)] if value else []
     if entity == "kpi":
-        entry = KpiEntry.get_or_none(KpiEntry.id == entity_id)
+        entry = _ROW[KpiEntry].first(entity_id)
         return [kpi_item(entry)] if entry else []
     if entity == "objective":
-        objective = Objective.get_or_none(Objective.id == entity_id)
+        objective = _ROW[Objective].first(entity_id)
         return [objective_item(objective)] if objective else [_item("objective", (entity_id,), None)]
     if entity == "view":
-        view = SavedView.get_or_none(SavedView.id == entity_id)
+        view = _ROW[SavedView].first(entity_id)
         return [view_item(view)] if view else []
     if entity == "template":
-        version = TemplateVersion.get_or_none(TemplateVersion.id == entity_id)
+        version = _ROW[TemplateVersion].first(entity_id)
         return [template_item(version)] if version else []
     return []
 
