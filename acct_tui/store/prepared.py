@@ -85,6 +85,11 @@ class Prepared:
         bound = [param.value(values) if isinstance(param, _Bound) else param for param in params]
         return database.execute_sql(sql, bound), query
 
+    def build(self, *values: Any) -> Any:
+        """The query itself, built by Peewee with these values (for a statement run too rarely to prepare, such
+        as one without the condition the prepared one has)."""
+        return self._build(*values)
+
     def execute(self, *values: Any) -> Any:
         """Run the statement; returns the driver's cursor (its `rowcount` for a write)."""
         return self._run(values)[0]

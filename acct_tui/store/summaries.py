@@ -35,6 +35,7 @@ from acct_tui.store.models import (
     SummaryPart,
     SummaryTotal,
 )
+from acct_tui.store.prepared import Prepared, Slot
 from acct_tui.sync.bulk import bulk_insert
 from acct_tui.template import ASSIGNEE_KEY
 from acct_tui.workflow import OPEN, PENDING, REJECT
@@ -94,8 +95,52 @@ class Measure:
 Parts = dict[uuid.UUID, dict[Label, Measure]]
 
 
-def _in(column, ids: list | None) -> Expression | bool:
+def _in(column, ids: Slot | list | None) -> Expression | bool:
     return True if ids is None else column.in_(ids)
+
+
+def _rows(query: Prepared, ids: list | None) -> Iterable[tuple]:
+    """The rows of `query` over these ids: prepared for a refresh's few ids, built once for None (every row)."""
+    return query.rows(ids) if ids is not None else query.build(None)
+
+
+_ACCOUNTS = Prepared(lambda ids: (
+    Account.select(Account.id, Account.stage, Account.segment, Account.owner, Run.id, Run.done_count, Run.step_count,
+                   Run.current_step, Run.template_name, Run.template_version)
+    .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
+    .where(_in(Account.id, ids) & (Account.archived == False)).tuples()))  # noqa: E712
+_TALLIED_VALUES = Prepared(lambda run_ids: (
+    FieldValue.select(FieldValue.run, FieldValue.step_key, FieldValue.key, FieldValue.value)
+    .where(_in(FieldValue.run, run_ids) & FieldValue.key.in_((ASSIGNEE_KEY, *TALLIED_FIELDS))).tuples()))
+_WAITING_STEPS = Prepared(lambda run_ids: (
+    StepState.select(StepState.run, StepState.step_key, StepState.status, StepState.due_on)
+    .where(_in(StepState.run, run_ids)
+           & (((StepState.status == OPEN) & StepState.due_on.is_null(False)) | (StepState.status == PENDING)))
+    .tuples()))
+_DECISIONS = Prepared(lambda run_ids: (
+    ApprovalDecision.select(ApprovalDecision.run, ApprovalDecision.step_key, ApprovalDecision.decision,
+                            ApprovalDecision.turnaround_seconds)
+    .where(_in(ApprovalDecision.run, run_ids)).tuples()))
+_KPI_VALUES = Prepared(lambda ids: (
+    KpiEntry.select(KpiEntry.account, KpiEntry.metric, KpiEntry.measured_on, KpiEntry.value)
+    .where(_in(KpiEntry.account, ids)).tuples()))
+_OBJECTIVES = Prepared(lambda run_ids: (
+    Objective.select(Objective.run, Objective.achieved, Objective.due_on).where(_in(Objective.run, run_ids)).tuples()))
+_STORED_PARTS = Prepared(lambda ids: (
+    SummaryPart.select(SummaryPart.account, SummaryPart.topic, SummaryPart.key, SummaryPart.detail,
+                       SummaryPart.due_on, SummaryPart.count, SummaryPart.total, SummaryPart.low, SummaryPart.high)
+    .where(_in(SummaryPart.account, ids)).tuples()))
+_ACCOUNTS_OF_RUNS = Prepared(lambda run_ids: Run.select(Run.account).where(Run.id.in_(run_ids)).tuples())
+_DELETE_PARTS = Prepared(lambda ids: SummaryPart.delete().where(SummaryPart.account.in_(ids)))
+_TOTALS_OF_KEYS = Prepared(lambda topic, keys: (
+    SummaryTotal.select(SummaryTotal.id, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count, SummaryTotal.total)
+    .where((SummaryTotal.topic == topic) & SummaryTotal.key.in_(keys)).tuples()))
+_DELETE_TOTAL = Prepared(lambda row_id: SummaryTotal.delete().where(SummaryTotal.id == row_id))
+_SET_TOTAL = Prepared(lambda row_id, count, total: SummaryTotal.update(
+    count=count.of(SummaryTotal.count), total=total.of(SummaryTotal.total)).where(SummaryTotal.id == row_id))
+_ADD_TOTAL = Prepared(lambda topic, key, detail, count, total: SummaryTotal.insert(
+    topic=topic.of(SummaryTotal.topic), key=key.of(SummaryTotal.key), detail=detail.of(SummaryTotal.detail),
+    count=count.of(SummaryTotal.count), total=total.of(SummaryTotal.total)))
 
 
 def _holder(assignee: str | None, owner: str) -> str:
@@ -112,11 +157,8 @@ def _parts(account_ids: list[uuid.UUID] | None) -> Parts:
     parts: Parts = {}
     account_of_run: dict[uuid.UUID, uuid.UUID] = {}
     owner_of: dict[uuid.UUID, str] = {}
-    accounts = (Account.select(Account.id, Account.stage, Account.segment, Account.owner, Run.id, Run.done_count,
-                               Run.step_count, Run.current_step, Run.template_name, Run.template_version)
-                .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
-                .where(_in(Account.id, account_ids) & (Account.archived == False)))  # noqa: E712
-    for account_id, stage, segment, owner, run_id, done, total, current, template, version in accounts.tuples():
+    for account_id, stage, segment, owner, run_id, done, total, current, template, version in _rows(_ACCOUNTS,
+                                                                                                   account_ids):
         own = parts[account_id] = {Label(STAGE, stage): Measure(1), Label(SEGMENT, segment): Measure(1)}
         owner_of[account_id] = owner
         if run_id is not None:
@@ -131,43 +173,31 @@ def _parts(account_ids: list[uuid.UUID] | None) -> Parts:
             parts[account_id].setdefault(label, Measure()).add(count, total, value)
 
     assignees: dict[tuple[uuid.UUID, str], str] = {}
-    for run_id, step_key, key, value in (FieldValue.select(FieldValue.run, FieldValue.step_key, FieldValue.key,
-                                                           FieldValue.value)
-                                         .where(_in(FieldValue.run, run_ids)
-                                                & FieldValue.key.in_((ASSIGNEE_KEY, *TALLIED_FIELDS))).tuples()):
+    for run_id, step_key, key, value in _rows(_TALLIED_VALUES, run_ids):
         if key == ASSIGNEE_KEY:
             assignees[(run_id, step_key)] = value
         elif value != "":
             add(account_of_run.get(run_id), Label(OPTION + key, step_key, value))
-    steps = (StepState.select(StepState.run, StepState.step_key, StepState.status, StepState.due_on)
-             .where(_in(StepState.run, run_ids)
-                    & (((StepState.status == OPEN) & StepState.due_on.is_null(False)) | (StepState.status == PENDING))))
-    for run_id, step_key, status, due_on in steps.tuples():
+    for run_id, step_key, status, due_on in _rows(_WAITING_STEPS, run_ids):
         account_id = account_of_run.get(run_id)
         if status == PENDING:
             add(account_id, Label(PENDING_GATE, step_key))
         elif account_id is not None:
             add(account_id, Label(OVERDUE_TASK, _holder(assignees.get((run_id, step_key)), owner_of[account_id]),
                                   due_on=due_on))
-    decisions = (ApprovalDecision.select(ApprovalDecision.run, ApprovalDecision.step_key, ApprovalDecision.decision,
-                                         ApprovalDecision.turnaround_seconds)
-                 .where(_in(ApprovalDecision.run, run_ids)))
-    for run_id, step_key, decision, seconds in decisions.tuples():
+    for run_id, step_key, decision, seconds in _rows(_DECISIONS, run_ids):
         account_id = account_of_run.get(run_id)
         add(account_id, Label(DECIDED, step_key), total=int(decision == REJECT))
         if seconds is not None:
             add(account_id, Label(TURNAROUND, step_key), total=seconds, value=seconds)
     latest: dict[tuple[uuid.UUID, str], tuple[date, Decimal]] = {}
-    for account_id, metric, measured_on, value in (KpiEntry.select(KpiEntry.account, KpiEntry.metric,
-                                                                   KpiEntry.measured_on, KpiEntry.value)
-                                                   .where(_in(KpiEntry.account, account_ids)).tuples()):
+    for account_id, metric, measured_on, value in _rows(_KPI_VALUES, account_ids):
         if account_id in parts and ((account_id, metric) not in latest
                                     or measured_on > latest[(account_id, metric)][0]):
             latest[(account_id, metric)] = (measured_on, value)
     for (account_id, metric), (_, value) in latest.items():
         add(account_id, Label(LATEST_KPI, metric), total=value, value=_cents(value))
-    for run_id, achieved, due_on in (Objective.select(Objective.run, Objective.achieved, Objective.due_on)
-                                     .where(_in(Objective.run, run_ids)).tuples()):
+    for run_id, achieved, due_on in _rows(_OBJECTIVES, run_ids):
         account_id = account_of_run.get(run_id)
         add(account_id, Label(OBJECTIVE, NOT_JUDGED if achieved is None else ACHIEVED if achieved else MISSED))
         if achieved is None and due_on is not None:
@@ -177,11 +207,7 @@ def _parts(account_ids: list[uuid.UUID] | None) -> Parts:
 
 def _stored_parts(account_ids: list[uuid.UUID] | None) -> Parts:
     parts: Parts = defaultdict(dict)
-    for account_id, topic, key, detail, due_on, count, total, low, high in (
-            SummaryPart.select(SummaryPart.account, SummaryPart.topic, SummaryPart.key, SummaryPart.detail,
-                               SummaryPart.due_on, SummaryPart.count, SummaryPart.total, SummaryPart.low,
-                               SummaryPart.high)
-            .where(_in(SummaryPart.account, account_ids)).tuples()):
+    for account_id, topic, key, detail, due_on, count, total, low, high in _rows(_STORED_PARTS, account_ids):
         parts[account_id][Label(topic, key, detail, due_on)] = Measure(count, Decimal(total), low, high)
     return parts
 
@@ -222,8 +248,7 @@ def refresh(account_ids: Iterable[uuid.UUID | str | None], run_ids: Iterable[uui
     wanted_set = {uuid.UUID(str(account_id)) for account_id in account_ids if account_id is not None}
     runs = sorted({uuid.UUID(str(run_id)) for run_id in run_ids if run_id is not None})
     for start in range(0, len(runs), CHUNK):
-        wanted_set.update(account_id for (account_id,) in Run.select(Run.account).where(
-            Run.id.in_(runs[start:start + CHUNK])).tuples())
+        wanted_set.update(account_id for (account_id,) in _ACCOUNTS_OF_RUNS.rows(runs[start:start + CHUNK]))
     wanted = sorted(wanted_set)
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
@@ -232,7 +257,7 @@ def refresh(account_ids: Iterable[uuid.UUID | str | None], run_ids: Iterable[uui
                    if not _same(old.get(account_id, {}), new.get(account_id, {}))]
         if not changed:
             continue
-        SummaryPart.delete().where(SummaryPart.account.in_(changed)).execute()
+        _DELETE_PARTS.execute(changed)
         _insert_parts({account_id: new[account_id] for account_id in changed if account_id in new})
         delta = _totals((new.get(account_id, {}) for account_id in changed))
         _totals((old.get(account_id, {}) for account_id in changed), sign=-1, into=delta)
@@ -246,22 +271,18 @@ def _move_totals(delta: dict[tuple[str, str, str], list]) -> None:
     stored: dict[tuple[str, str, str], tuple[int, int, Decimal]] = {}
     for topic in {topic for topic, _, _ in moved}:
         keys = [key for label_topic, key, _ in moved if label_topic == topic]
-        for row_id, key, detail, count, total in (
-                SummaryTotal.select(SummaryTotal.id, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count,
-                                    SummaryTotal.total)
-                .where((SummaryTotal.topic == topic) & SummaryTotal.key.in_(keys)).tuples()):
+        for row_id, key, detail, count, total in _TOTALS_OF_KEYS.rows(topic, keys):
             stored[(topic, key, detail)] = (row_id, count, Decimal(total))
     for label, (count, total) in moved.items():
         if label in stored:
             row_id, old_count, old_total = stored[label]
             count, total = count + old_count, total + old_total
             if count == 0:  # nobody contributes any more: gone, as a rebuild would leave it
-                SummaryTotal.delete().where(SummaryTotal.id == row_id).execute()
+                _DELETE_TOTAL.execute(row_id)
             else:
-                SummaryTotal.update(count=count, total=str(total)).where(SummaryTotal.id == row_id).execute()
+                _SET_TOTAL.execute(row_id, count, str(total))
         else:
-            topic, key, detail = label
-            SummaryTotal.insert(topic=topic, key=key, detail=detail, count=count, total=str(total)).execute()
+            _ADD_TOTAL.execute(*label, count, str(total))
 
 
 def _expected_totals(parts: Parts) -> dict[tuple[str, str, str], tuple[int, Decimal]]:
