@@ -23,7 +23,7 @@ from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
 from acct_tui.store.models import Account, KpiEntry, Objective, Run, utcnow
 from acct_tui.store.prepared import Prepared
-from acct_tui.store.services import _as_uuid, _audit, _get_account, _load_run
+from acct_tui.store.services import _as_uuid, _audit, _get_account, _load_run, touch_account
 from acct_tui.template import KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Step
 from acct_tui.workflow import RunState
 from acct_tui.workflow.fields import MAX_COMMENT, multi_line_text, parse_date
@@ -113,16 +113,10 @@ def _role_step(state: RunState, role: str) -> Step:
 
 
 _RUN_OF_ACCOUNT = Prepared(lambda account_id: Run.select(Run.id).where(Run.account == account_id).tuples())
-_TOUCH_ACCOUNT = Prepared(lambda account_id, now: Account.update(last_activity_at=now.of(Account.last_activity_at))
-                          .where(Account.id == account_id))
 
 
 def _run_of(account_id: uuid.UUID) -> uuid.UUID | None:
     return _RUN_OF_ACCOUNT.scalar(account_id)
-
-
-def _touch_account(account_id: uuid.UUID, now: datetime) -> None:
-    _TOUCH_ACCOUNT.execute(account_id, now)
 
 
 def _refuse_same_date(account_id: uuid.UUID, metric: str, measured_on: date, except_id: uuid.UUID | None = None) -> None:
@@ -178,7 +172,7 @@ def add_kpi(
         entry = KpiEntry.create(id=entry_id or uuid.uuid4(), account=account.id, metric=chosen.key, value=number,
                                 measured_on=measured, step=step, step_key=step_key, created_at=now, created_by=actor,
                                 updated_at=now, updated_by=actor)
-        _touch_account(account.id, now)
+        touch_account(account.id, now)
         _audit("kpi.add", "kpi", entry.id, actor, account_id=account.id, step=step,
                after={"metric": chosen.key, "value": number, "measured_on": measured}, at=now)
     return entry.id
@@ -231,7 +225,7 @@ def edit_kpi(
         now = utcnow()
         KpiEntry.update(value=number, measured_on=measured, version=KpiEntry.version + 1, updated_at=now,
                         updated_by=actor).where(KpiEntry.id == entry.id).execute()
-        _touch_account(entry.account_id, now)
+        touch_account(entry.account_id, now)
         # The metric and date on both sides: what the entry is, in any database it is synced to.
         _audit("kpi.edit", "kpi", entry.id, actor, account_id=entry.account_id, step=entry.step,
                before={"metric": entry.metric, "measured_on": entry.measured_on,
@@ -256,7 +250,7 @@ def delete_kpi(
         _check_step_open(_run_of(entry.account_id), entry.step_key)
         now = utcnow()
         entry.delete_instance()
-        _touch_account(entry.account_id, now)
+        touch_account(entry.account_id, now)
         _audit("kpi.delete", "kpi", entry.id, actor, account_id=entry.account_id, step=entry.step,
                before=_kpi_record(entry), at=now)
 
@@ -319,7 +313,7 @@ def add_objective(
             result=restoring.result, achieved=restoring.achieved, created_at=now, created_by=actor, updated_at=now,
             updated_by=actor,
         )
-        _touch_account(run.account_id, now)
+        touch_account(run.account_id, now)
         judged = {"result": objective.result, "achieved": objective.achieved} if restoring.judged else {}
         _audit("objective.add", "objective", objective.id, actor, account_id=run.account_id, step=step.number,
                after=_objective_record(objective) | {"position": objective.position} | judged, at=now)
@@ -387,7 +381,7 @@ def edit_objective(
             title=fields.title, target=fields.target, metric=fields.metric, target_value=fields.target_value,
             due_on=due_on, version=Objective.version + 1, updated_at=now, updated_by=actor,
         ).where(Objective.id == objective.id).execute()
-        _touch_account(account_id, now)
+        touch_account(account_id, now)
         _audit("objective.edit", "objective", objective.id, actor, account_id=account_id, step=step,
                before={key: current[key] for key in changed}, after={key: after[key] for key in changed}, at=now)
     return objective.version + 1
@@ -406,7 +400,7 @@ def remove_objective(
         objective, account_id, step = _open_objective(objective_id, expected_version, OBJECTIVES_ROLE)
         now = utcnow()
         objective.delete_instance()
-        _touch_account(account_id, now)
+        touch_account(account_id, now)
         _audit("objective.remove", "objective", objective.id, actor, account_id=account_id, step=step,
                before=_objective_record(objective) | {"position": objective.position, "result": objective.result,
                                                       "achieved": objective.achieved},
@@ -436,7 +430,7 @@ def record_result(
         now = utcnow()
         Objective.update(result=text, achieved=achieved, version=Objective.version + 1, updated_at=now,
                          updated_by=actor).where(Objective.id == objective.id).execute()
-        _touch_account(account_id, now)
+        touch_account(account_id, now)
         _audit("objective.result", "objective", objective.id, actor, account_id=account_id, step=step,
                before={"title": objective.title, **before}, after={"title": objective.title, **after}, at=now)
     return objective.version + 1

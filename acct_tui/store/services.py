@@ -28,10 +28,11 @@ from acct_tui.store.models import (
     StepState,
     utcnow,
 )
-from acct_tui.store.prepared import Prepared, RowInsert, row_by_id
+from acct_tui.store.prepared import Prepared, RowInsert, Slot, row_by_id
 from acct_tui.store.templates import current_template, run_template
 from acct_tui.store.values import decode_value, display_value, encode_value, field_event, logged_value
 from acct_tui.sync.changelog import record_audited_change
+from acct_tui.sync.bulk import bulk_insert
 from acct_tui.template import DUE_KEY, Field, Template
 from acct_tui.workflow import (
     APPROVE,
@@ -246,10 +247,15 @@ def archive_account(account_id: uuid.UUID | str, archived: bool = True, *, actor
 
 # Runs -----------------------------------------------------------------------------------------------------
 
+_INSERT_RUN = RowInsert(Run)
+_NEW_STEP_FIELDS = (StepState.id, StepState.run, StepState.number, StepState.step_key, StepState.status,
+                    StepState.updated_at)
+
+
 def _start_run(account: Account, actor: str, template: Template, now: datetime) -> Run:
     state = RunState.new(template)
     progress = state.progress()
-    run = Run.create(
+    run = Run(
         account=account,
         template_name=template.key,
         template_version=template.version,
@@ -261,11 +267,9 @@ def _start_run(account: Account, actor: str, template: Template, now: datetime) 
         next_approval=progress.next_approval,
         updated_at=now,
     )
-    StepState.insert_many(
-        [{"id": uuid.uuid4(), "run": run.id, "number": step.number, "step_key": step.key,
-          "status": state.statuses[step.number], "updated_at": now}
-         for step in template.steps]
-    ).execute()
+    _INSERT_RUN(run)
+    bulk_insert(StepState, _NEW_STEP_FIELDS, [(uuid.uuid4(), run.id, step.number, step.key, state.statuses[step.number],
+                                               now) for step in template.steps])
     _audit("run.start", "run", run.id, actor, account_id=account.id,
            after={"template": template.name, "version": template.version}, at=now)
     return run
@@ -296,12 +300,43 @@ def _load_run(run_id: uuid.UUID | str) -> tuple[Run, RunState]:
     return run, RunState.from_stored(run_template(run), dict(_STEP_STATUSES.rows(run.id)))
 
 
+_STEP_VALUES = Prepared(lambda run_id, step_key: FieldValue.select(FieldValue.key, FieldValue.value).where(
+    (FieldValue.run == run_id) & (FieldValue.step_key == step_key)).tuples())
+
+
 def _step_values(run: Run, step: int, template: Template) -> dict[str, object]:
     fields = {f.key: f for f in template.step(step).fields}
-    rows = FieldValue.select(FieldValue.key, FieldValue.value).where(
-        (FieldValue.run == run.id) & (FieldValue.step_key == template.step(step).key)
-    ).tuples()
+    rows = _STEP_VALUES.rows(run.id, template.step(step).key)
     return {key: decode_value(fields[key], text) for key, text in rows if key in fields}
+
+
+def _step_update(submitted: bool, finished: bool) -> Prepared:
+    """A step's new status; a submission also records who submitted it and when, a finish who finished it."""
+    def build(run_id: Slot, step_key: Slot, status: Slot, now: Slot, actor: Slot) -> peewee.Update:
+        update = {StepState.status: status.of(StepState.status), StepState.updated_at: now.of(StepState.updated_at)}
+        if submitted:
+            update.update({StepState.submitted_at: now.of(StepState.submitted_at),
+                           StepState.submitted_by: actor.of(StepState.submitted_by)})
+        if finished:
+            update.update({StepState.finished_at: now.of(StepState.finished_at),
+                           StepState.finished_by: actor.of(StepState.finished_by)})
+        return StepState.update(update).where((StepState.run == run_id) & (StepState.step_key == step_key))
+
+    return Prepared(build)
+
+
+_STEP_UPDATES = {(submitted, finished): _step_update(submitted, finished)
+                 for submitted in (False, True) for finished in (False, True)}
+_SET_RUN_PROGRESS = Prepared(lambda run_id, done, current, next_approval, now: Run.update(
+    done_count=done.of(Run.done_count), current_step=current.of(Run.current_step),
+    next_approval=next_approval.of(Run.next_approval), updated_at=now.of(Run.updated_at)).where(Run.id == run_id))
+_TOUCH_ACCOUNT = Prepared(lambda account_id, now: Account.update(last_activity_at=now.of(Account.last_activity_at))
+                          .where(Account.id == account_id))
+
+
+def touch_account(account_id: uuid.UUID, now: datetime) -> None:
+    """The account was worked on now (the list's "last activity")."""
+    _TOUCH_ACCOUNT.execute(account_id, now)
 
 
 def _apply(run: Run, before: RunState, transition: Transition, actor: str, action: str, step: int,
@@ -312,20 +347,11 @@ def _apply(run: Run, before: RunState, transition: Transition, actor: str, actio
     changed = {n: s for n, s in after.statuses.items() if before.statuses[n] != s}
     template = after.template
     for number, status in changed.items():
-        update: dict[Any, Any] = {StepState.status: status, StepState.updated_at: now}
-        if number in transition.submitted:
-            update.update({StepState.submitted_at: now, StepState.submitted_by: actor})
-        if status in (DONE, APPROVED, REJECTED):
-            update.update({StepState.finished_at: now, StepState.finished_by: actor})
-        StepState.update(update).where(
-            (StepState.run == run.id) & (StepState.step_key == template.step(number).key)
-        ).execute()
+        update = _STEP_UPDATES[(number in transition.submitted, status in (DONE, APPROVED, REJECTED))]
+        update.execute(run.id, template.step(number).key, status, now, actor)
     progress = after.progress()
-    Run.update(
-        done_count=progress.done, current_step=progress.current_step, next_approval=progress.next_approval,
-        updated_at=now,
-    ).where(Run.id == run.id).execute()
-    Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
+    _SET_RUN_PROGRESS.execute(run.id, progress.done, progress.current_step, progress.next_approval, now)
+    touch_account(run.account_id, now)
     _audit(
         action, "run", run.id, actor, account_id=run.account_id, step=step,
         before={"states": {str(n): before.statuses[n] for n in changed}},
@@ -342,6 +368,11 @@ def _field(template: Template, step: int, key: str) -> Field:
         raise DomainError(f"Step {step} has no field “{key}”.") from None
 
 
+_INSERT_FIELD_VALUE = RowInsert(FieldValue)
+_SET_FIELD_VALUE = Prepared(lambda value_id, value, now, actor: FieldValue.update(
+    value=value.of(FieldValue.value), version=FieldValue.version + 1, updated_at=now.of(FieldValue.updated_at),
+    updated_by=actor.of(FieldValue.updated_by)).where(FieldValue.id == value_id))
+_TOUCH_RUN = Prepared(lambda run_id, now: Run.update(updated_at=now.of(Run.updated_at)).where(Run.id == run_id))
 _FIELD_VALUE = Prepared(lambda run_id, step_key, key: FieldValue.select().where(
     (FieldValue.run == run_id) & (FieldValue.step_key == step_key) & (FieldValue.key == key)).limit(1))
 
@@ -386,18 +417,17 @@ def set_field(
         now = utcnow()
         previous = decode_value(field, existing.value if existing else None)
         if existing is None:
-            existing = FieldValue.create(run=run.id, step=step, step_key=step_key, key=key, value=encoded, version=1,
-                                         updated_at=now, updated_by=actor)
+            existing = FieldValue(run=run.id, step=step, step_key=step_key, key=key, value=encoded, version=1,
+                                  updated_at=now, updated_by=actor)
+            _INSERT_FIELD_VALUE(existing)
         else:
-            FieldValue.update(value=encoded, version=FieldValue.version + 1, updated_at=now, updated_by=actor).where(
-                FieldValue.id == existing.id
-            ).execute()
+            _SET_FIELD_VALUE.execute(existing.id, encoded, now, actor)
         if key == DUE_KEY:
             StepState.update(due_on=normalized).where(
                 (StepState.run == run.id) & (StepState.step_key == step_key)
             ).execute()
-        Run.update(updated_at=now).where(Run.id == run.id).execute()
-        Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
+        _TOUCH_RUN.execute(run.id, now)
+        touch_account(run.account_id, now)
         _audit("field.set", "field", existing.id, actor, account_id=run.account_id, step=step,
                before=field_event(key, step_key, logged_value(field, previous)),
                after=field_event(key, step_key, logged_value(field, normalized)), at=now)

@@ -22,7 +22,7 @@ from acct_tui.store.models import (
     TemplateVersion,
     utcnow,
 )
-from acct_tui.store.services import _as_uuid, _audit, _load_run
+from acct_tui.store.services import _as_uuid, _audit, _load_run, touch_account
 from acct_tui.store.templates import latest_version_number, template_version
 from acct_tui.store.values import decode_value, display_value, encode_value
 from acct_tui.template import Template, parse_template
@@ -175,7 +175,7 @@ def _apply(run: Run, plan: UpgradePlan, actor: str) -> None:
     Run.update(template_version=new.version, step_count=progress.total, done_count=progress.done,
                current_step=progress.current_step, next_approval=progress.next_approval, updated_at=now).where(
         Run.id == run.id).execute()
-    Account.update(last_activity_at=now).where(Account.id == run.account_id).execute()
+    touch_account(run.account_id, now)
     moved = [f"“{move.label}” {display_value(new.step_by_key(move.step_key).field(move.field_key), move.new_value)}"
              f" from step {move.old_number} to {move.new_number}"
              for move in plan.moves if move.old_number != move.new_number or move.old_value != move.new_value]
