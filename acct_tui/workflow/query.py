@@ -63,6 +63,23 @@ class Condition:
     test: Test = field(compare=False)
     cheap: bool = field(default=False, compare=False)  # a flag, read straight off the row
     timed: bool = field(default=False, compare=False)  # its answer changes with the time (not-touched:N)
+    # owner:, stage: and segment: (not negated): the key and the folded value, for `implies`.
+    key: str = field(default="", compare=False)
+    value: str = field(default="", compare=False)
+
+    def implies(self, other: Condition) -> bool:
+        """Whether every account this term matches is matched by `other` too: the same term, or the same key
+        typed on (`owner:ali` after `owner:al`: any part of the owner; `stage:onb` after `stage:on`: the
+        start of the stage). Not a term whose meaning changes as it is typed (`progress:<5` then
+        `progress:<50` matches more), nor one that depends on the time (`not-touched:30` matches more
+        accounts as time passes)."""
+        if self.timed or other.timed:
+            return False
+        if self == other:
+            return True
+        if not self.key or self.key != other.key:
+            return False
+        return other.value in self.value if self.key == "owner" else self.value.startswith(other.value)
 
 
 @dataclass(frozen=True)
@@ -96,10 +113,11 @@ class AccountQuery:
         return kept
 
     def narrows(self, earlier: AccountQuery) -> bool:
-        """Whether every account this query matches was matched by `earlier` too (typing on in a word):
-        then only what `earlier` matched needs testing."""
-        return (self.conditions == earlier.conditions and len(self.words) >= len(earlier.words)
-                and all(old in new for old, new in zip(earlier.words, self.words)))
+        """Whether every account this query matches was matched by `earlier` too (typing on in a word or in
+        a term's value, or adding a term): then only what `earlier` matched needs testing. Each of
+        `earlier`'s words is part of one of these words, and each of its terms is implied by one of these."""
+        return (all(any(old in new for new in self.words) for old in earlier.words)
+                and all(any(new.implies(old) for new in self.conditions) for old in earlier.conditions))
 
 
 def _progress_test(value: str) -> Test | None:
@@ -172,8 +190,10 @@ def parse_query(text: str, now: datetime) -> AccountQuery:
                 words.append(word)
                 continue
             test = lambda a, word=word: word in a[SEARCH_TEXT]  # noqa: E731
+        typed_on = folded_key in ("owner", "stage", "segment") and not negated
         conditions.append(Condition(match.group().casefold(), (lambda a, test=test: not test(a)) if negated else test,
-                                    cheap=key is None and not negated, timed=folded_key == "not-touched"))
+                                    cheap=key is None and not negated, timed=folded_key == "not-touched",
+                                    key=folded_key if typed_on else "", value=value.casefold() if typed_on else ""))
     # Flags first: each pass tests only what the last one kept, and a flag is the quickest test there is.
     conditions.sort(key=lambda condition: not condition.cheap)
     return AccountQuery(tuple(words), tuple(conditions), tuple(problems))
