@@ -283,20 +283,22 @@ def account_list(include_archived: bool = False, today: date | None = None, limi
         accounts = accounts.limit(limit)
         runs = runs.where(Run.account.in_(accounts.select(Account.id)))
         page_runs = Run.select(Run.id).where(Run.account.in_(accounts.select(Account.id)))
-    # Keyed by the ids as the driver hands them back (text on SQLite, UUIDs on PostgreSQL): only the ids
-    # returned are turned into hex digits.
+    # Ids as the driver hands them back (text on SQLite, UUIDs on PostgreSQL); only those returned are
+    # turned into hex digits. Each run's figures are gathered as the runs are read, so no run id is kept.
     overdue = dict(database.execute(_overdue_query(today, page_runs)))
     rejected = dict(database.execute(_rejected_query(page_runs)))
     waiting = {run for (run,) in database.execute(_waiting_query(page_runs))}
-    summaries = {summary[0]: summary for summary in database.execute(runs)}
-    no_run = (None, None, 0, 0, None, None)
+    summaries = {account: (done or 0, total or 0, current, next_gate, overdue.get(run, 0), rejected.get(run),
+                           run in waiting)
+                 for account, run, done, total, current, next_gate in database.execute(runs)}
+    no_run = (0, 0, None, None, 0, None, False)
     from_text = datetime.fromisoformat
     for account_id, name, owner, segment, stage, activity, archived in database.execute(accounts):
-        _, run_id, done, total, current, next_gate = summaries.get(account_id, no_run)
+        done, total, current, next_gate, overdue_count, rejected_gate, waits = summaries.get(account_id, no_run)
         yield (account_id if account_id.__class__ is str else account_id.hex, name, owner, segment, stage,
-               done or 0, total or 0, current, next_gate, overdue.get(run_id, 0),
+               done, total, current, next_gate, overdue_count,
                from_text(activity) if activity.__class__ is str else activity,
-               bool(archived), rejected.get(run_id), run_id in waiting)
+               bool(archived), rejected_gate, waits)
 
 
 def _detail(account: Account, run_id: uuid.UUID | None) -> AccountDetail:

@@ -43,6 +43,7 @@ CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
 ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
 FILTERED_ROWS_KEPT = 300_000  # rows in the filter results kept for backspace (8 bytes each)
+FILTERED_CURSORS_KEPT = 64  # where the cursor was in the rows of each recent query
 CONFLICT_GLYPH = "≠"  # a sync found a value changed on both sides (the Conflicts view, `!`, settles it)
 REJECTED_GLYPH = "✘"  # an approval was rejected: its steps wait to be redone (the checklist's mark too)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
@@ -341,6 +342,9 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._shown: list[Row] = []  # the candidates that pass the filter
         self._shown_query = AccountQuery()  # the filter `_shown` was computed for
         self._filtered: dict[AccountQuery, list[Row]] = {}  # earlier results over `_candidates`
+        # The selected row and the cursor when each query's rows were shown last: backspace finds the cursor
+        # without looking through tens of thousands of rows for the account.
+        self._cursor_in: dict[AccountQuery, tuple[Row | None, int]] = {}
         self._orders: dict[tuple[str, bool, bool], list[Row]] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
@@ -456,6 +460,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
                 del self._orders[next(iter(self._orders))]
         self._candidates = self._orders[order]
         self._filtered.clear()
+        self._cursor_in.clear()
         self._shown_query = AccountQuery()
         self._shown = self._candidates
         self._apply_filter()
@@ -464,10 +469,18 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         query = parse_query(self._filter, datetime.now(timezone.utc).replace(tzinfo=None))  # rows hold naive UTC
         self.query_problems = query.problems
         earlier, earlier_query = self._shown, self._shown_query
+        if len(self._cursor_in) > FILTERED_CURSORS_KEPT:
+            self._cursor_in.clear()
+        self._cursor_in[earlier_query] = (self._selected, self._cursor)
         self._shown, self._shown_query = self._matches(query), query
-        # Where the selected account can be now: a narrower query keeps the rows it had before the cursor (or
-        # fewer), a wider one keeps every row it had, in the same order.
-        if not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
+        # Where the selected account can be now: where it was when this query's rows were shown last (typed
+        # text taken back), else a narrower query keeps the rows it had before the cursor (or fewer), a wider
+        # one keeps every row it had, in the same order.
+        selected, cursor = self._cursor_in.get(query, (None, -1))
+        if selected is not None and selected is self._selected and cursor < len(self._shown) \
+                and self._shown[cursor] is selected:
+            self._cursor = cursor
+        elif not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
             self._restore_cursor(0, len(self._shown))
         elif query.narrows(earlier_query):
             self._restore_cursor(0, self._cursor + 1)
