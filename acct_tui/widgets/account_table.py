@@ -605,7 +605,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._base_style = self.rich_style
         self._row_styles = tuple(map(self.get_component_rich_style, ROW_STYLES))
         self._now = datetime.now(timezone.utc)
-        drawn_with = (self._base_style, self._row_styles, self._columns())
+        drawn_with = (self._base_style, self._row_styles, self.scrollable_content_region.width, self._columns())
         if drawn_with != self._drawn_with or len(self._drawn) > LINES_KEPT:
             self._drawn_with = drawn_with
             self._drawn.clear()
@@ -669,7 +669,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not self.empty_message:
             return Strip.blank(width, base)
         style = base + self.get_component_rich_style("account-table--hint")
-        wrapped_for = (self.empty_message, width, style)
+        wrapped_for = (self.empty_message, width, base, style)
         if self._hint[0] != wrapped_for:
             lines = Text(self.empty_message, style=style).wrap(self.app.console, max(10, width - MARKER_WIDTH * 2))
             # Rendered text can carry segments without a style; colour filters (NO_COLOR) need one on each.
