@@ -34,7 +34,7 @@ from acct_tui.widgets.account_table import (
     COLUMNS,
     NAME_COLUMN,
     AccountTable,
-    Row,
+    Rows,
     owners_of,
     prepare_rows,
 )
@@ -226,7 +226,7 @@ class AccountsScreen(Screen):
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
-    def _load_rows(self) -> tuple[datetime | None, list[Row], tuple[str, ...], list[View]]:
+    def _load_rows(self) -> tuple[datetime | None, Rows, tuple[str, ...], list[View]]:
         change = latest_change()  # read first: rows at least this new follow
         conflicted = accounts_with_conflicts()
         if not self.loaded_once:  # the first screenful at once, the whole portfolio after it
@@ -247,7 +247,7 @@ class AccountsScreen(Screen):
             self._loaded_change, accounts, self.suggester.owners, self.views = worker.result
             self._show_rows(accounts)
 
-    def _show_rows(self, accounts: list[Row], complete: bool = True) -> None:
+    def _show_rows(self, accounts: Rows, complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
         self.loaded_once = True
         self.showing_first_page = not complete

@@ -13,9 +13,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import compress, count, islice, repeat
+from itertools import compress, count, filterfalse, islice, repeat
 from operator import is_, itemgetter
-from typing import Callable, Collection, Iterable, Literal, NamedTuple
+from typing import Callable, Collection, Iterable, Literal, NamedTuple, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -101,12 +101,15 @@ class ListedAccount(NamedTuple):
 
 
 Row = tuple  # one account of the list: `ListedAccount`'s fields, in its order
+# Rows the list holds (every account, an order, a filter's matches) are tuples of rows, not lists: see
+# `AccountQuery.filter` (the garbage collector stops walking a tuple of plain-valued rows after one look).
+Rows = tuple[Row, ...]
 # Positions in a row after the query's own (`acct_tui.workflow.query.SEARCH_TEXT`…), in the fields' order.
 (ID_HEX, STORED_NAME, STORED_OWNER, SEGMENT, STAGE, DONE, TOTAL, CURRENT_STEP, NEXT_APPROVAL, ARCHIVED,
  REJECTED_GATE, CONFLICTED) = range(len(QUERIED_FIELDS), len(ListedAccount._fields))
 
 
-def prepare_rows(rows: Iterable[AccountRow | tuple], conflicted: Collection[uuid.UUID] = ()) -> list[Row]:
+def prepare_rows(rows: Iterable[AccountRow | tuple], conflicted: Collection[uuid.UUID] = ()) -> Rows:
     """The list's rows, everything per-row it needs computed once (in the loading worker, not on the UI
     thread), from rows in `AccountRow`'s field order (`account_list`'s plain tuples, or `AccountRow`s). They
     come in name order, which is also the list's default order; `conflicted` are the accounts a sync left
@@ -131,7 +134,7 @@ def prepare_rows(rows: Iterable[AccountRow | tuple], conflicted: Collection[uuid
         append((f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, overdue,
                 rejected_gate is not None, waiting, percent, activity, account_id, name, owner, segment, stage, done,
                 total, current_step, next_approval, archived, rejected_gate, account_id in conflicted))
-    return listed
+    return tuple(listed)
 
 
 def owners_of(rows: Iterable[Row]) -> tuple[str, ...]:
@@ -139,7 +142,7 @@ def owners_of(rows: Iterable[Row]) -> tuple[str, ...]:
     return tuple(sorted({row[STORED_OWNER] for row in rows if row[STORED_OWNER]}, key=str.casefold))
 
 
-def _index_of(row: Row, rows: list[Row], start: int, end: int) -> int | None:
+def _index_of(row: Row, rows: Rows, start: int, end: int) -> int | None:
     """Where this very `row` is in `rows[start:end]`, or None. Compared by identity (a list holds the loaded
     tuples themselves), which reads no row: comparing by value reads every row passed, and at 100,000 rows
     that was a few milliseconds of a keystroke."""
@@ -337,15 +340,15 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._by_name: list[Row] = []  # every loaded account, in name order
-        self._candidates: list[Row] = []  # in sort order, archived ones only when shown
-        self._shown: list[Row] = []  # the candidates that pass the filter
+        self._by_name: Rows = ()  # every loaded account, in name order
+        self._candidates: Rows = ()  # in sort order, archived ones only when shown
+        self._shown: Rows = ()  # the candidates that pass the filter
         self._shown_query = AccountQuery()  # the filter `_shown` was computed for
-        self._filtered: dict[AccountQuery, list[Row]] = {}  # earlier results over `_candidates`
+        self._filtered: dict[AccountQuery, Rows] = {}  # earlier results over `_candidates`
         # The selected row and the cursor when each query's rows were shown last: backspace finds the cursor
         # without looking through tens of thousands of rows for the account.
         self._cursor_in: dict[AccountQuery, tuple[Row | None, int]] = {}
-        self._orders: dict[tuple[str, bool, bool], list[Row]] = {}  # (column, descending, archived)
+        self._orders: dict[tuple[str, bool, bool], Rows] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
         self._selected: Row | None = None
@@ -402,12 +405,12 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     # What the screen changes ------------------------------------------------------------------------
 
-    def set_rows(self, rows: list[Row], select: uuid.UUID | None = None) -> None:
+    def set_rows(self, rows: Sequence[Row], select: uuid.UUID | None = None) -> None:
         """Show freshly loaded rows (`prepare_rows`, in name order). The cursor moves to the account
         `select`, else stays on the account it was on when that is still shown."""
         wanted = select.hex if select else (self._selected[ID_HEX] if self._selected else None)
         self._selected = next((row for row in rows if row[ID_HEX] == wanted), None)
-        self._by_name = rows
+        self._by_name = tuple(rows)
         self._orders.clear()
         self._active_count = sum(1 for row in rows if not row[ARCHIVED])
         self._sort()
@@ -451,11 +454,12 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         few orders are kept until new rows arrive: switching between saved views then sorts nothing."""
         order = (self.sort_column.key, self.sort_descending, self.show_archived)
         if order not in self._orders:
-            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a[ARCHIVED]]
+            accounts = self._by_name if self.show_archived else tuple(filterfalse(itemgetter(ARCHIVED), self._by_name))
             if self.sort_column.sort_key is None:
                 self._orders[order] = accounts[::-1] if self.sort_descending else accounts
             else:
-                self._orders[order] = sorted(accounts, key=self.sort_column.sort_key, reverse=self.sort_descending)
+                self._orders[order] = tuple(sorted(accounts, key=self.sort_column.sort_key,
+                                                   reverse=self.sort_descending))
             if len(self._orders) > ORDERS_KEPT:
                 del self._orders[next(iter(self._orders))]
         self._candidates = self._orders[order]
@@ -493,7 +497,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self.post_message(self.Highlighted(self, self.selected))
 
-    def _matches(self, query: AccountQuery) -> list[Row]:
+    def _matches(self, query: AccountQuery) -> Rows:
         """The candidates that match `query`. Results are kept until the candidates change, so taking back
         what was typed (backspace) filters nothing; a new query is tested only over the shortest result shown
         or kept that it narrows (typing on in a word), else over every candidate."""

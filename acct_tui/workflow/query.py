@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import contains, itemgetter
 from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 FLAGS = ("overdue", "rejected", "waiting")
@@ -48,6 +49,7 @@ PERCENT_DONE = 7  # -1 without a run
 LAST_ACTIVITY = 8  # naive UTC datetime
 QUERIED_FIELDS = ("search_text", "owner_key", "stage_key", "segment_key", "overdue", "rejected", "waiting",
                   "percent_done", "last_activity")
+_search_text = itemgetter(SEARCH_TEXT)
 _FLAG_POSITIONS = {"overdue": OVERDUE, "rejected": REJECTED, "waiting": WAITING}
 
 
@@ -101,15 +103,17 @@ class AccountQuery:
         text = account[SEARCH_TEXT]
         return all(word in text for word in self.words) and all(c.test(account) for c in self.conditions)
 
-    def filter(self, accounts: Sequence[Account]) -> list[Account]:
+    def filter(self, accounts: Sequence[Account]) -> tuple[Account, ...]:
         """The accounts that match, in their order. One pass per term, each over what the last one kept:
         at 100,000 accounts a pass of one plain test is a few milliseconds, a test of every term per row
-        several times that."""
-        kept = list(accounts)
+        several times that. A tuple, built by C iterators: once the garbage collector has seen that it holds
+        only rows (tuples of plain values) it never walks it again, where it walks a list of them at every
+        pass (at 100,000 rows a pass took 10-25 ms, now and then in the middle of a keystroke)."""
+        kept = tuple(accounts)
         for word in self.words:
-            kept = [account for account in kept if word in account[SEARCH_TEXT]]
+            kept = tuple(compress(kept, map(contains, map(_search_text, kept), repeat(word))))
         for condition in self.conditions:
-            kept = list(filter(condition.test, kept))
+            kept = tuple(filter(condition.test, kept))
         return kept
 
     def narrows(self, earlier: AccountQuery) -> bool:
