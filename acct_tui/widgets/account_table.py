@@ -142,10 +142,13 @@ def owners_of(rows: Iterable[Row]) -> tuple[str, ...]:
     return tuple(sorted({row[STORED_OWNER] for row in rows if row[STORED_OWNER]}, key=str.casefold))
 
 
-def _index_of(row: Row, rows: Rows, start: int, end: int) -> int | None:
-    """Where this very `row` is in `rows[start:end]`, or None. Compared by identity (a list holds the loaded
-    tuples themselves), which reads no row: comparing by value reads every row passed, and at 100,000 rows
-    that was a few milliseconds of a keystroke."""
+def _index_of(row: Row, rows: Rows, start: int, end: int, backwards: bool = False) -> int | None:
+    """Where this very `row` is in `rows[start:end]` (looked for from `end` down with `backwards`), or None.
+    Compared by identity (the list holds the loaded tuples themselves), which reads no row: comparing by
+    value reads every row passed, and at 100,000 rows that was a few milliseconds of a keystroke."""
+    if backwards:
+        positions = range(min(end, len(rows)) - 1, start - 1, -1)
+        return next(compress(positions, map(is_, map(rows.__getitem__, positions), repeat(row))), None)
     return next(compress(count(start), map(is_, islice(rows, start, end), repeat(row))), None)
 
 
@@ -487,7 +490,8 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         elif not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
             self._restore_cursor(0, len(self._shown))
         elif query.narrows(earlier_query):
-            self._restore_cursor(0, self._cursor + 1)
+            # At or before the cursor, and the nearer it the more rows still match: looked for from there.
+            self._restore_cursor(0, self._cursor + 1, backwards=True)
         elif earlier_query.narrows(query):
             self._restore_cursor(self._cursor, len(self._shown))
         else:
@@ -518,12 +522,13 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._filtered[query] = self._filtered.pop(query)  # most recently used last
         return matches
 
-    def _restore_cursor(self, start: int, end: int) -> None:
+    def _restore_cursor(self, start: int, end: int, backwards: bool = False) -> None:
         """Keep the cursor on the selected account when it is still shown (looked for between `start` and
-        `end`), else at the same position."""
+        `end`, from the end with `backwards`), else at the same position."""
         if self._selected is None:
             self._cursor = 0
-        elif (found := _index_of(self._selected, self._shown, start, end)) is not None:
+        elif self._shown_query.matches(self._selected) and (
+                found := _index_of(self._selected, self._shown, start, end, backwards)) is not None:
             self._cursor = found
         else:
             self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
