@@ -208,3 +208,22 @@ async def test_an_empty_list_says_why_on_every_line_it_needs(app):
         assert "No account matches “qqq”. Press Escape to clear the filter." in " ".join(text.split())
         await pilot.press("backspace", "backspace", "backspace")
         assert shown_ids(app) == fresh_ids(app, "")
+
+
+@pytest.mark.parametrize("narrower", ["-zzz", "-alpha", "-owner:bob", "-overdue"])
+async def test_a_narrower_filter_keeps_the_highlighted_account_far_down_the_list(app, narrower):
+    """The account is looked for at and before the cursor: where it stays (every row before it still
+    matches: -zzz) and where it moves up."""
+    async with app.run_test(size=SIZE) as pilot:
+        await show_rows(pilot)
+        listed = table(app)
+        expected = fresh_ids(app, narrower)
+        deep = next(index for index, row in enumerate(listed._shown)
+                    if index > 150 and row[account_table.ID_HEX] in expected)
+        listed.move_cursor(deep)
+        highlighted = listed.selected.id_hex
+        app.screen.filter_input.value = narrower
+        await pilot.pause()
+        assert shown_ids(app) == expected
+        assert listed.selected.id_hex == highlighted
+        assert listed._cursor == expected.index(highlighted)
