@@ -272,15 +272,19 @@ def account_list(include_archived: bool = False, today: date | None = None, limi
     Five queries whatever the portfolio size: the runs are read in one table scan and joined here, which
     costs SQLite half the time of a join's 100,000 index lookups; the step states' figures are read per run
     from one covering index, without the runs."""
-    accounts = (Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage,
-                               Account.last_activity_at, Account.archived)
-                .order_by(Account.name_key))
+    accounts = Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage,
+                              Account.last_activity_at, Account.archived)
     if not include_archived:
         accounts = accounts.where(Account.archived == False)  # noqa: E712 (Peewee expression)
     runs = Run.select(Run.account, Run.id, Run.done_count, Run.step_count, Run.current_step, Run.next_approval)
     page_runs = None
-    if limit is not None:  # the summaries of those accounts only
-        accounts = accounts.limit(limit)
+    if limit is None:
+        # In name order, by an expression rather than the name index: SQLite then reads the table straight
+        # through and sorts it (170 ms at 100,000 accounts), where following the index looks the table up
+        # once per account (270 ms). The same order: the index holds the same values, compared the same way.
+        accounts = accounts.order_by(Account.name_key.concat(""))
+    else:  # the first accounts by the index, and the summaries of those accounts only
+        accounts = accounts.order_by(Account.name_key).limit(limit)
         runs = runs.where(Run.account.in_(accounts.select(Account.id)))
         page_runs = Run.select(Run.id).where(Run.account.in_(accounts.select(Account.id)))
     # Ids as the driver hands them back (text on SQLite, UUIDs on PostgreSQL); only those returned are
