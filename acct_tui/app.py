@@ -142,9 +142,9 @@ class AcctApp(KeysInOrderApp):
         self.writer: Writer | None = None
 
     def on_mount(self) -> None:
-        # What exists by now (modules, classes, Textual's and the first screen's objects) lives as long as the
-        # app: kept out of the collector's full passes, which otherwise walk all of it again and again while
-        # 100,000 accounts load (40-70 ms a pass) and now and then between two keystrokes.
+        # What exists by now (modules, classes, Textual's own objects) lives as long as the app: kept out of
+        # the collector's full passes, which otherwise walk all of it again and again while 100,000 accounts
+        # load and now and then between two keystrokes (35-110 ms a pass).
         gc.freeze()
         # Textual handles neither SIGHUP (SSH dropped, terminal closed) nor SIGTERM: without these handlers
         # the process dies at once and leaves the terminal in the alternate screen.
