@@ -53,6 +53,8 @@ def column_text(text: object) -> str:
     """One line of `text` for a column of a table on a terminal: printable, and without the characters
     terminals draw at different widths (skin tones, joiners, variation selectors, fillers, format
     characters), so `rich.cells.cell_len` is the width every terminal draws."""
+    if text.__class__ is str and text.isascii() and text.isprintable():
+        return text  # nothing to replace or drop: the usual case, checked in C (the list draws this per row)
     shown = _SKIN_TONES.sub("", printable(text, keep_newlines=False))
     return "".join(character for character in shown if not invisible_character(character))
 

@@ -470,12 +470,13 @@ async def test_taking_back_typed_text_shows_what_typing_it_showed(app):
 
 
 def test_rows_hold_what_the_query_reads_first_then_the_columns_by_name():
-    row = AccountRow(uuid.uuid4(), "Acme", "Bob", "Key", "Retention", 5, 20, 6, 7, 2, datetime(2026, 1, 2), True, 7)
-    [listed] = prepare_rows([row], waiting={row.id})
+    row = AccountRow(uuid.uuid4(), "Acme", "Bob", "Key", "Retention", 5, 20, 6, 7, 2, datetime(2026, 1, 2), True, 7,
+                     True)
+    [listed] = prepare_rows([row])
     assert ListedAccount._fields[:len(QUERIED_FIELDS)] == QUERIED_FIELDS
     for field in ListedAccount._fields[len(QUERIED_FIELDS):]:
         assert ListedAccount._fields[getattr(account_table, field.upper())] == field
     view = ListedAccount._make(listed)
     assert view.row == row
     assert (view.search_text, view.owner_key, view.percent_done, view.waiting, view.rejected) == (
-        "acme\nbob", "bob", 25.0, True, False)
+        "acme\nbob", "bob", 25.0, True, True)

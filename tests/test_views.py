@@ -17,8 +17,8 @@ from acct_tui.errors import DomainError
 from acct_tui.screens.accounts import AccountCommands, AccountsScreen, SavedViewCommands
 from acct_tui.screens.help import KeysScreen
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
-from acct_tui.store import services
-from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
+from acct_tui.store import queries, services
+from acct_tui.store.views import View, delete_view, save_view, saved_views
 from acct_tui.template import DUE_KEY
 from acct_tui.widgets.account_table import AccountTable
 from acct_tui.workflow.query import QUERIED_FIELDS, complete, parse_query
@@ -109,9 +109,11 @@ def portfolio(db):
 
 
 def test_waiting_and_rejected_flags_come_from_the_approvals(portfolio):
-    waiting, rejected = attention_flags()
-    assert waiting == {portfolio["Bravo"]}
-    assert rejected == {portfolio["Charlie"]}
+    rows = queries.account_rows()
+    assert {row.id for row in rows if row.waiting} == {portfolio["Bravo"]}
+    assert {row.id: row.rejected_gate for row in rows if row.rejected_gate is not None} == {portfolio["Charlie"]: 5}
+    for limit in (2, 4):  # the first screenful reads the same figures for its accounts only
+        assert queries.account_rows(limit=limit) == rows[:limit]
 
 
 def table(app: AcctApp) -> AccountTable:

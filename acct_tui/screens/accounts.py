@@ -27,14 +27,14 @@ from acct_tui.screens.account_form import AccountForm, ArchiveDialog
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
 from acct_tui.store.queries import account_detail, account_list, latest_change
 from acct_tui.store.services import archive_account
-from acct_tui.store.views import View, attention_flags, delete_view, save_view, saved_views
+from acct_tui.store.views import View, delete_view, save_view, saved_views
 from acct_tui.sync.conflicts import accounts_with_conflicts
 from acct_tui.text import printable
 from acct_tui.widgets.account_table import (
     COLUMNS,
     NAME_COLUMN,
     AccountTable,
-    Row,
+    Rows,
     owners_of,
     prepare_rows,
 )
@@ -226,15 +226,13 @@ class AccountsScreen(Screen):
         self._load_rows()
 
     @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
-    def _load_rows(self) -> tuple[datetime | None, list[Row], tuple[str, ...], list[View]]:
+    def _load_rows(self) -> tuple[datetime | None, Rows, tuple[str, ...], list[View]]:
         change = latest_change()  # read first: rows at least this new follow
-        waiting, rejected = attention_flags()
         conflicted = accounts_with_conflicts()
         if not self.loaded_once:  # the first screenful at once, the whole portfolio after it
-            first_page = prepare_rows(account_list(include_archived=True, limit=FIRST_PAGE), waiting, rejected,
-                                      conflicted)
+            first_page = prepare_rows(account_list(include_archived=True, limit=FIRST_PAGE), conflicted)
             self.app.call_from_thread(self._show_rows, first_page, False)
-        accounts = prepare_rows(account_list(include_archived=True), waiting, rejected, conflicted)
+        accounts = prepare_rows(account_list(include_archived=True), conflicted)
         return change, accounts, owners_of(accounts), saved_views()
 
     @on(Worker.StateChanged)
@@ -249,7 +247,7 @@ class AccountsScreen(Screen):
             self._loaded_change, accounts, self.suggester.owners, self.views = worker.result
             self._show_rows(accounts)
 
-    def _show_rows(self, accounts: list[Row], complete: bool = True) -> None:
+    def _show_rows(self, accounts: Rows, complete: bool = True) -> None:
         """Show loaded rows: every account, or (`complete` false) the first screenful while the rest loads."""
         self.loaded_once = True
         self.showing_first_page = not complete

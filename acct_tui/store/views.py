@@ -1,4 +1,4 @@
-"""Saved views of the account list, per user, and the per-account flags their queries read.
+"""Saved views of the account list, per user.
 
 A view is a filter query, a sort, the archived toggle and the columns shown, saved under a name and a key
 that switches to it. Views live in the database (they travel with the user's data) and each save or
@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from acct_tui.errors import DomainError
 from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
-from acct_tui.store.models import Run, SavedView, StepState, utcnow
+from acct_tui.store.models import SavedView, utcnow
 from acct_tui.store.services import _audit
-from acct_tui.workflow import PENDING, REJECTED
 from acct_tui.workflow.fields import one_line_text
 
 MAX_VIEW_NAME = 60
@@ -107,20 +105,3 @@ def delete_view(name: str, *, user: str | None = None) -> None:
         before = _view(existing).as_json()
         existing.delete_instance()
         _audit("view.delete", "view", existing.id, user, before=before)
-
-
-def accounts_with_approval_in(status: str) -> set[uuid.UUID]:
-    """The accounts whose run has an approval in `status` (pending: waiting for a decision; rejected:
-    refused, waiting for its covered steps to be redone)."""
-    query = (
-        Run.select(Run.account).distinct()
-        .join(StepState, on=(StepState.run == Run.id))
-        .where(StepState.status == status)
-        .tuples()
-    )
-    return {account_id for (account_id,) in query}
-
-
-def attention_flags() -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """(accounts waiting for an approval, accounts with a rejected approval to redo)."""
-    return accounts_with_approval_in(PENDING), accounts_with_approval_in(REJECTED)

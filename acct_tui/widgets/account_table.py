@@ -13,15 +13,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from operator import itemgetter
-from typing import Callable, Collection, Iterable, Literal, NamedTuple
+from itertools import compress, count, filterfalse, islice, repeat
+from operator import is_, itemgetter
+from typing import Callable, Collection, Iterable, Literal, NamedTuple, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -42,10 +43,13 @@ CURSOR_GLYPH = "▶"
 ARCHIVED_GLYPH = "⊘"
 ORDERS_KEPT = 4  # sorted copies of the loaded rows kept (each 0.8 MB at 100,000 accounts)
 FILTERED_ROWS_KEPT = 300_000  # rows in the filter results kept for backspace (8 bytes each)
+FILTERED_CURSORS_KEPT = 64  # where the cursor was in the rows of each recent query
 CONFLICT_GLYPH = "≠"  # a sync found a value changed on both sides (the Conflicts view, `!`, settles it)
 REJECTED_GLYPH = "✘"  # an approval was rejected: its steps wait to be redone (the checklist's mark too)
 MARKER_WIDTH = 2  # the cursor glyph and a space: the selected row is visible without colour
 NAME_COLUMN = "name"
+LINES_KEPT = 500  # drawn rows kept to draw again (a filter taken back shows the same rows)
+ROW_STYLES = ("account-table--archived", "account-table--cursor", "account-table--overdue")
 
 
 class ListedAccount(NamedTuple):
@@ -93,29 +97,31 @@ class ListedAccount(NamedTuple):
         """The account's row as `account_rows` returns it."""
         return AccountRow(uuid.UUID(self.id_hex), self.stored_name, self.stored_owner, self.segment, self.stage,
                           self.done, self.total, self.current_step, self.next_approval, self.overdue,
-                          self.last_activity, self.archived, self.rejected_gate)
+                          self.last_activity, self.archived, self.rejected_gate, self.waiting)
 
 
 Row = tuple  # one account of the list: `ListedAccount`'s fields, in its order
+# Rows the list holds (every account, an order, a filter's matches) are tuples of rows, not lists: see
+# `AccountQuery.filter` (the garbage collector stops walking a tuple of plain-valued rows after one look).
+Rows = tuple[Row, ...]
 # Positions in a row after the query's own (`acct_tui.workflow.query.SEARCH_TEXT`…), in the fields' order.
 (ID_HEX, STORED_NAME, STORED_OWNER, SEGMENT, STAGE, DONE, TOTAL, CURRENT_STEP, NEXT_APPROVAL, ARCHIVED,
  REJECTED_GATE, CONFLICTED) = range(len(QUERIED_FIELDS), len(ListedAccount._fields))
 
 
-def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UUID] = (),
-                 rejected: Collection[uuid.UUID] = (), conflicted: Collection[uuid.UUID] = ()) -> list[Row]:
+def prepare_rows(rows: Iterable[AccountRow | tuple], conflicted: Collection[uuid.UUID] = ()) -> Rows:
     """The list's rows, everything per-row it needs computed once (in the loading worker, not on the UI
     thread), from rows in `AccountRow`'s field order (`account_list`'s plain tuples, or `AccountRow`s). They
-    come in name order, which is also the list's default order; `waiting` and `rejected` are the accounts
-    with an approval in that state. Strings and numbers that repeat across rows (owners, stages, segments,
-    progress) are kept once. Written for speed: it runs over every account."""
-    waiting, rejected, conflicted = ({account.hex for account in ids} for ids in (waiting, rejected, conflicted))
+    come in name order, which is also the list's default order; `conflicted` are the accounts a sync left
+    a conflict on. Strings and numbers that repeat across rows (owners, stages, segments, progress) are kept
+    once. Written for speed: it runs over every account."""
+    conflicted = {account.hex for account in conflicted}
     folded: dict[str, tuple[str, str]] = {}  # owner, stage or segment -> (the one copy kept, folded)
     percents: dict[tuple[int, int], float] = {}
     listed: list[Row] = []
     append = listed.append
     for (account_id, name, owner, segment, stage, done, total, current_step, next_approval, overdue, activity,
-         archived, rejected_gate) in rows:
+         archived, rejected_gate, waiting) in rows:
         if account_id.__class__ is not str:
             account_id = account_id.hex
         owner, owner_key = folded.get(owner) or folded.setdefault(owner, (owner, owner.casefold()))
@@ -125,15 +131,25 @@ def prepare_rows(rows: Iterable[AccountRow | tuple], waiting: Collection[uuid.UU
         percent = percents.get(progress)
         if percent is None:
             percent = percents[progress] = 100 * done / total if total else -1.0
-        append((f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, overdue, account_id in rejected,
-                account_id in waiting, percent, activity, account_id, name, owner, segment, stage, done, total,
-                current_step, next_approval, archived, rejected_gate, account_id in conflicted))
-    return listed
+        append((f"{name}\n{owner}".casefold(), owner_key, stage_key, segment_key, overdue,
+                rejected_gate is not None, waiting, percent, activity, account_id, name, owner, segment, stage, done,
+                total, current_step, next_approval, archived, rejected_gate, account_id in conflicted))
+    return tuple(listed)
 
 
 def owners_of(rows: Iterable[Row]) -> tuple[str, ...]:
     """The owners named in `rows`, each once, in alphabetical order (what completion offers)."""
     return tuple(sorted({row[STORED_OWNER] for row in rows if row[STORED_OWNER]}, key=str.casefold))
+
+
+def _index_of(row: Row, rows: Rows, start: int, end: int, backwards: bool = False) -> int | None:
+    """Where this very `row` is in `rows[start:end]` (looked for from `end` down with `backwards`), or None.
+    Compared by identity (the list holds the loaded tuples themselves), which reads no row: comparing by
+    value reads every row passed, and at 100,000 rows that was a few milliseconds of a keystroke."""
+    if backwards:
+        positions = range(min(end, len(rows)) - 1, start - 1, -1)
+        return next(compress(positions, map(is_, map(rows.__getitem__, positions), repeat(row))), None)
+    return next(compress(count(start), map(is_, islice(rows, start, end), repeat(row))), None)
 
 
 def _local_time(utc: datetime) -> datetime:
@@ -327,12 +343,15 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._by_name: list[Row] = []  # every loaded account, in name order
-        self._candidates: list[Row] = []  # in sort order, archived ones only when shown
-        self._shown: list[Row] = []  # the candidates that pass the filter
+        self._by_name: Rows = ()  # every loaded account, in name order
+        self._candidates: Rows = ()  # in sort order, archived ones only when shown
+        self._shown: Rows = ()  # the candidates that pass the filter
         self._shown_query = AccountQuery()  # the filter `_shown` was computed for
-        self._filtered: dict[AccountQuery, list[Row]] = {}  # earlier results over `_candidates`
-        self._orders: dict[tuple[str, bool, bool], list[Row]] = {}  # (column, descending, archived)
+        self._filtered: dict[AccountQuery, Rows] = {}  # earlier results over `_candidates`
+        # The selected row and the cursor when each query's rows were shown last: backspace finds the cursor
+        # without looking through tens of thousands of rows for the account.
+        self._cursor_in: dict[AccountQuery, tuple[Row | None, int]] = {}
+        self._orders: dict[tuple[str, bool, bool], Rows] = {}  # (column, descending, archived)
         self._active_count = 0
         self._cursor = 0
         self._selected: Row | None = None
@@ -345,6 +364,14 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.empty_message = ""
         self._layout_width = -1
         self._layout: list[PlacedColumn] = []
+        # Drawn rows by row (its id, and whether it is the cursor's): (row, time-dependent text, line); holding
+        # the row keeps its id its own. Valid while the styles and columns they were drawn with hold.
+        self._drawn: dict[tuple[int, bool], tuple[Row, str, Strip]] = {}
+        self._drawn_with: tuple[object, ...] = ()
+        self._base_style = Style()
+        self._row_styles: tuple[Style, ...] = ()
+        self._now = datetime.now(timezone.utc)
+        self._hint: tuple[tuple[object, ...], list[Strip]] = ((), [])
 
     # What the screen reads --------------------------------------------------------------------------
 
@@ -381,12 +408,12 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     # What the screen changes ------------------------------------------------------------------------
 
-    def set_rows(self, rows: list[Row], select: uuid.UUID | None = None) -> None:
+    def set_rows(self, rows: Sequence[Row], select: uuid.UUID | None = None) -> None:
         """Show freshly loaded rows (`prepare_rows`, in name order). The cursor moves to the account
         `select`, else stays on the account it was on when that is still shown."""
         wanted = select.hex if select else (self._selected[ID_HEX] if self._selected else None)
         self._selected = next((row for row in rows if row[ID_HEX] == wanted), None)
-        self._by_name = rows
+        self._by_name = tuple(rows)
         self._orders.clear()
         self._active_count = sum(1 for row in rows if not row[ARCHIVED])
         self._sort()
@@ -430,15 +457,17 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         few orders are kept until new rows arrive: switching between saved views then sorts nothing."""
         order = (self.sort_column.key, self.sort_descending, self.show_archived)
         if order not in self._orders:
-            accounts = self._by_name if self.show_archived else [a for a in self._by_name if not a[ARCHIVED]]
+            accounts = self._by_name if self.show_archived else tuple(filterfalse(itemgetter(ARCHIVED), self._by_name))
             if self.sort_column.sort_key is None:
                 self._orders[order] = accounts[::-1] if self.sort_descending else accounts
             else:
-                self._orders[order] = sorted(accounts, key=self.sort_column.sort_key, reverse=self.sort_descending)
+                self._orders[order] = tuple(sorted(accounts, key=self.sort_column.sort_key,
+                                                   reverse=self.sort_descending))
             if len(self._orders) > ORDERS_KEPT:
                 del self._orders[next(iter(self._orders))]
         self._candidates = self._orders[order]
         self._filtered.clear()
+        self._cursor_in.clear()
         self._shown_query = AccountQuery()
         self._shown = self._candidates
         self._apply_filter()
@@ -447,13 +476,22 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         query = parse_query(self._filter, datetime.now(timezone.utc).replace(tzinfo=None))  # rows hold naive UTC
         self.query_problems = query.problems
         earlier, earlier_query = self._shown, self._shown_query
+        if len(self._cursor_in) > FILTERED_CURSORS_KEPT:
+            self._cursor_in.clear()
+        self._cursor_in[earlier_query] = (self._selected, self._cursor)
         self._shown, self._shown_query = self._matches(query), query
-        # Where the selected account can be now: a narrower query keeps the rows it had before the cursor (or
-        # fewer), a wider one keeps every row it had, in the same order.
-        if not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
+        # Where the selected account can be now: where it was when this query's rows were shown last (typed
+        # text taken back), else a narrower query keeps the rows it had before the cursor (or fewer), a wider
+        # one keeps every row it had, in the same order.
+        selected, cursor = self._cursor_in.get(query, (None, -1))
+        if selected is not None and selected is self._selected and cursor < len(self._shown) \
+                and self._shown[cursor] is selected:
+            self._cursor = cursor
+        elif not (self._cursor < len(earlier) and earlier[self._cursor] is self._selected):
             self._restore_cursor(0, len(self._shown))
         elif query.narrows(earlier_query):
-            self._restore_cursor(0, self._cursor + 1)
+            # At or before the cursor, and the nearer it the more rows still match: looked for from there.
+            self._restore_cursor(0, self._cursor + 1, backwards=True)
         elif earlier_query.narrows(query):
             self._restore_cursor(self._cursor, len(self._shown))
         else:
@@ -463,7 +501,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self.post_message(self.Highlighted(self, self.selected))
 
-    def _matches(self, query: AccountQuery) -> list[Row]:
+    def _matches(self, query: AccountQuery) -> Rows:
         """The candidates that match `query`. Results are kept until the candidates change, so taking back
         what was typed (backspace) filters nothing; a new query is tested only over the shortest result shown
         or kept that it narrows (typing on in a word), else over every candidate."""
@@ -484,12 +522,15 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._filtered[query] = self._filtered.pop(query)  # most recently used last
         return matches
 
-    def _restore_cursor(self, start: int, end: int) -> None:
+    def _restore_cursor(self, start: int, end: int, backwards: bool = False) -> None:
         """Keep the cursor on the selected account when it is still shown (looked for between `start` and
-        `end`: rows compare by value, each row looked at costs a comparison), else at the same position."""
-        try:
-            self._cursor = self._shown.index(self._selected, start, end) if self._selected is not None else 0
-        except ValueError:
+        `end`, from the end with `backwards`), else at the same position."""
+        if self._selected is None:
+            self._cursor = 0
+        elif self._shown_query.matches(self._selected) and (
+                found := _index_of(self._selected, self._shown, start, end, backwards)) is not None:
+            self._cursor = found
+        else:
             self._cursor = max(0, min(self._cursor, len(self._shown) - 1))
         self._selected = self._cursor_row
 
@@ -567,9 +608,21 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._layout = fit_columns(width, self.column_keys)
         return self._layout
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line is drawn with, worked out once a frame: Textual computes a widget's style anew at
+        # each reading, which cost as much as drawing the rows.
+        self._base_style = self.rich_style
+        self._row_styles = tuple(map(self.get_component_rich_style, ROW_STYLES))
+        self._now = datetime.now(timezone.utc)
+        drawn_with = (self._base_style, self._row_styles, self.scrollable_content_region.width, self._columns())
+        if drawn_with != self._drawn_with or len(self._drawn) > LINES_KEPT:
+            self._drawn_with = drawn_with
+            self._drawn.clear()
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style
         if y == 0:
             return self._header_line(width, base)
         if not self._shown:
@@ -577,7 +630,7 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
         index = round(self.scroll_y) + y - 1
         if index >= len(self._shown):
             return Strip.blank(width, base)
-        return self._row_line(ListedAccount._make(self._shown[index]), index == self._cursor, width, base)
+        return self._row_line(self._shown[index], index == self._cursor, width)
 
     def _header_line(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("account-table--header")
@@ -590,32 +643,50 @@ class AccountTable(ScrollView, can_focus=True, inherit_bindings=False):
             cells.append(fit_cells(title, placed.width, placed.column.align))
         return Strip([Segment(" " * MARKER_WIDTH + " ".join(cells), style)]).adjust_cell_length(width, base)
 
-    def _row_line(self, account: ListedAccount, is_cursor: bool, width: int, base: Style) -> Strip:
-        style = base
+    def _row_line(self, row: Row, is_cursor: bool, width: int) -> Strip:
+        """The row's line, drawn again only when it would look different: the age in a narrow "last
+        activity" column is the one part that changes with time alone."""
+        columns = self._columns()
+        aged = next((_age(row[LAST_ACTIVITY], self._now) for placed in columns
+                     if placed.short and placed.column.key == "activity"), "")
+        kept = self._drawn.get((id(row), is_cursor))
+        if kept is not None and kept[1] == aged:
+            return kept[2]
+        account = ListedAccount._make(row)
+        archived_style, cursor_style, overdue_style = self._row_styles
+        style = self._base_style
         if account.archived:
-            style += self.get_component_rich_style("account-table--archived")
+            style += archived_style
         if is_cursor:
-            style += self.get_component_rich_style("account-table--cursor")
-        now = datetime.now(timezone.utc)
+            style += cursor_style
         segments = [Segment(f"{CURSOR_GLYPH} " if is_cursor else " " * MARKER_WIDTH, style)]
-        for number, placed in enumerate(self._columns()):
-            text = fit_cells(placed.column.cell(account, placed.short, now), placed.width, placed.column.align)
+        for number, placed in enumerate(columns):
+            text = fit_cells(placed.column.cell(account, placed.short, self._now), placed.width,
+                             placed.column.align)
             cell_style = style
             if placed.column.key == "overdue" and account.overdue:
-                cell_style += self.get_component_rich_style("account-table--overdue")
+                cell_style += overdue_style
             if number:
                 segments.append(Segment(" ", style))
             segments.append(Segment(text, cell_style))
-        return Strip(segments).adjust_cell_length(width, style)
+        line = Strip(segments).adjust_cell_length(width, style)
+        self._drawn[id(row), is_cursor] = (row, aged, line)
+        return line
 
     def _hint_line(self, line: int, width: int, base: Style) -> Strip:
-        """The empty list explains itself (what to press), wrapped to the width."""
+        """The empty list explains itself (what to press), wrapped to the width (once, not for each line)."""
         if not self.empty_message:
             return Strip.blank(width, base)
         style = base + self.get_component_rich_style("account-table--hint")
-        lines = Text(self.empty_message, style=style).wrap(self.app.console, max(10, width - MARKER_WIDTH * 2))
+        wrapped_for = (self.empty_message, width, base, style)
+        if self._hint[0] != wrapped_for:
+            lines = Text(self.empty_message, style=style).wrap(self.app.console, max(10, width - MARKER_WIDTH * 2))
+            # Rendered text can carry segments without a style; colour filters (NO_COLOR) need one on each.
+            self._hint = (wrapped_for, [
+                Strip([Segment(" " * MARKER_WIDTH, base),
+                       *Strip(text.render(self.app.console)).apply_style(style)]).adjust_cell_length(width, base)
+                for text in lines])
+        lines = self._hint[1]
         if line == 0 or line > len(lines):
             return Strip.blank(width, base)
-        # Rendered text can carry segments without a style; colour filters (NO_COLOR) need one on each.
-        text = Strip(lines[line - 1].render(self.app.console)).apply_style(style)
-        return Strip([Segment(" " * MARKER_WIDTH, base), *text]).adjust_cell_length(width, base)
+        return lines[line - 1]
