@@ -559,7 +559,8 @@ def _objective_counts(parts: Iterable[tuple]) -> dict[object, tuple[int, int]]:
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector pauses every few hundred new tuples and, now and then, walks every live
-    object: while 100,000 lines (none of them in a cycle) are built, about a tenth of their time."""
+    object: while 100,000 lines and the rows they come from (none of them in a cycle) are read, about a
+    tenth of their time."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -587,24 +588,23 @@ def _account_lines(today: date, template: Template, templates: TemplateCache) ->
     titles: dict[tuple[str, int, int], str] = {}
     new_line = AccountLine._make
     lines = []
-    with _no_cycle_collection():
-        for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
-             next_gate, template_name, version) in _driver_rows(account_lines_query()):
-            title = ""
-            if current:
-                title = titles.get((template_name, version, current))
-                if title is None:
-                    title = titles[(template_name, version, current)] = templates.get(
-                        template_name, version).step(current).title
-            # SQLite hands most amounts back as int, which the field would make Decimal(str(int)) of in two calls
-            amount = Decimal(revenue) if type(revenue) is int else to_decimal(revenue)
-            objectives_set, achieved = goals.get(account_id, (0, 0))
-            lines.append(new_line((
-                _id_text(account_id), name, owner, segment, stage, industry, amount, done or 0, total or 0, current,
-                title, next_gate, to_time(waiting_since.get(run_id)), overdue.get(account_id, 0),
-                ratings.get(run_id), latest.get(account_id, NO_VALUES), objectives_set, achieved, to_time(activity),
-                version,
-            )))
+    for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
+         next_gate, template_name, version) in _driver_rows(account_lines_query()):
+        title = ""
+        if current:
+            title = titles.get((template_name, version, current))
+            if title is None:
+                title = titles[(template_name, version, current)] = templates.get(
+                    template_name, version).step(current).title
+        # SQLite hands most amounts back as int, which the field would make Decimal(str(int)) of in two calls
+        amount = Decimal(revenue) if type(revenue) is int else to_decimal(revenue)
+        objectives_set, achieved = goals.get(account_id, (0, 0))
+        lines.append(new_line((
+            _id_text(account_id), name, owner, segment, stage, industry, amount, done or 0, total or 0, current,
+            title, next_gate, to_time(waiting_since.get(run_id)), overdue.get(account_id, 0),
+            ratings.get(run_id), latest.get(account_id, NO_VALUES), objectives_set, achieved, to_time(activity),
+            version,
+        )))
     return tuple(lines)
 
 
@@ -627,7 +627,8 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True,
         gates = _gate_stats(template, templates, totals)
         owners = _overdue_by_owner(today)
         objective_totals = _objective_totals(today, totals)
-        lines = _account_lines(today, template, templates) if account_lines else ()
+        with _no_cycle_collection():
+            lines = _account_lines(today, template, templates) if account_lines else ()
     shape = _shape(totals)
     ratings = _option_counts(SATISFACTION, template, totals)
     ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
