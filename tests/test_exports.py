@@ -31,7 +31,7 @@ from acct_tui.reports import (
     write_export,
 )
 from acct_tui.reports.document import Document, Facts, Paragraph, Table
-from acct_tui.reports.to_csv import cell
+from acct_tui.reports.to_csv import _moment, _number, cell
 from acct_tui.reports.to_html import render_html
 from acct_tui.reports.to_json import FORMAT_VERSION
 from acct_tui.reports.to_markdown import escape as markdown_escape
@@ -76,6 +76,12 @@ def test_csv_cells_are_quoted_exactly_as_the_csv_module_quotes_them(texts):
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(texts)
     assert ",".join(cell(text) for text in texts) + "\r\n" == buffer.getvalue()
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False), st.datetimes())
+def test_csv_numbers_are_written_out_in_full_and_times_to_the_second(number, moment):
+    assert _number(number) == format(number, "f")  # never 1E+16
+    assert _moment(moment) == moment.isoformat(timespec="seconds") + "Z"
 
 
 def test_csv_text_with_commas_and_quotes_reads_back_as_typed(portfolio):

@@ -28,7 +28,7 @@ BUILDERS = {
     "account_lines_query": (),
     "ratings_query": ("analyse-status",),
     "waiting_query": (),
-    "account_parts_query": (summaries.LATEST_KPI,),
+    "account_parts_query": ((summaries.OBJECTIVE, summaries.LATEST_KPI),),
     "overdue_parts_query": (TODAY,),
 }
 # SQLite's own spellings: planner hints, its aggregate and date functions, its unary-plus index trick.

@@ -308,10 +308,10 @@ def ratings_query(satisfaction_step: str | None) -> ModelSelect:
                    & (FieldValue.value != "")))
 
 
-def account_parts_query(topic: str) -> ModelSelect:
-    """Every account's parts under `topic` (by the parts' (topic, account, key, count, low) index alone)."""
-    return SummaryPart.select(SummaryPart.account, SummaryPart.key, SummaryPart.count, SummaryPart.low).where(
-        SummaryPart.topic == topic)
+def account_parts_query(topics: tuple[str, ...]) -> ModelSelect:
+    """Every account's parts under these topics (by the parts' (topic, account, key, count, low) index alone)."""
+    return SummaryPart.select(SummaryPart.account, SummaryPart.topic, SummaryPart.key, SummaryPart.count,
+                              SummaryPart.low).where(SummaryPart.topic.in_(topics))
 
 
 def waiting_query() -> ModelSelect:
@@ -527,33 +527,33 @@ def _id_text(value: object) -> str:
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-def _latest_values(parts: Iterable[tuple]) -> dict[object, tuple[Decimal | None, ...]]:
-    """Each account's latest value of each metric (in `METRICS` order), from its parts' cents; many values
-    recur (scores, ratings), so each metric's cents are converted once."""
-    columns = {metric.key: (index, metric, {}) for index, metric in enumerate(METRICS)}
-    latest: dict[object, list] = {}
-    for account_id, key, _, cents in parts:
-        column = columns.get(key)
-        if column is None or cents is None:
+NO_PARTS = (0, 0, NO_VALUES)
+
+
+def _objectives_and_latest_values(parts: Iterable[tuple]) -> dict[object, tuple[int, int, tuple]]:
+    """Each account's objectives (set, achieved) and latest value of each metric (in `METRICS` order, from
+    its parts' cents), from one pass over both topics' parts. Many values recur (scores, ratings): each
+    metric's cents are converted once."""
+    metrics = {metric.key: (index, metric, {}) for index, metric in enumerate(METRICS)}
+    found: dict[object, list] = {}
+    for account_id, topic, key, count, cents in parts:
+        own = found.get(account_id)
+        if own is None:
+            own = found[account_id] = [0, 0, *NO_VALUES]
+        if topic == summaries.OBJECTIVE:
+            own[0] += count
+            own[1] += count if key == summaries.ACHIEVED else 0
             continue
-        index, metric, known = column
+        metric = metrics.get(key)
+        if metric is None or cents is None:
+            continue
+        index, kind, known = metric
         value = known.get(cents)
         if value is None:
-            value = known[cents] = to_places(metric, Decimal(int(cents)).scaleb(-2))
-        values = latest.get(account_id)
-        if values is None:
-            values = latest[account_id] = [None] * len(METRICS)
-        values[index] = value
-    return {account_id: tuple(values) for account_id, values in latest.items()}
-
-
-def _objective_counts(parts: Iterable[tuple]) -> dict[object, tuple[int, int]]:
-    """Each account's objectives: (set, achieved)."""
-    counts: dict[object, tuple[int, int]] = {}
-    for account_id, judged, count, _ in parts:
-        total, achieved = counts.get(account_id, (0, 0))
-        counts[account_id] = (total + count, achieved + (count if judged == summaries.ACHIEVED else 0))
-    return counts
+            value = known[cents] = to_places(kind, Decimal(int(cents)).scaleb(-2))
+        own[2 + index] = value
+    return {account_id: (own[0], own[1], tuple(own[2:]) if own.count(None) < len(METRICS) else NO_VALUES)
+            for account_id, own in found.items()}
 
 
 @contextmanager
@@ -582,8 +582,8 @@ def _account_lines(today: date, template: Template, templates: TemplateCache) ->
     overdue: Counter = Counter()
     for account_id, tasks in _driver_rows(overdue_parts_query(today)):
         overdue[account_id] += tasks
-    goals = _objective_counts(_driver_rows(account_parts_query(summaries.OBJECTIVE)))
-    latest = _latest_values(_driver_rows(account_parts_query(summaries.LATEST_KPI)))
+    parts = _objectives_and_latest_values(_driver_rows(account_parts_query((summaries.OBJECTIVE,
+                                                                            summaries.LATEST_KPI))))
     to_decimal, to_time = Account.annual_revenue.python_value, Account.last_activity_at.python_value
     titles: dict[tuple[str, int, int], str] = {}
     new_line = AccountLine._make
@@ -598,11 +598,11 @@ def _account_lines(today: date, template: Template, templates: TemplateCache) ->
                     template_name, version).step(current).title
         # SQLite hands most amounts back as int, which the field would make Decimal(str(int)) of in two calls
         amount = Decimal(revenue) if type(revenue) is int else to_decimal(revenue)
-        objectives_set, achieved = goals.get(account_id, (0, 0))
+        objectives_set, achieved, latest = parts.get(account_id, NO_PARTS)
         lines.append(new_line((
             _id_text(account_id), name, owner, segment, stage, industry, amount, done or 0, total or 0, current,
             title, next_gate, to_time(waiting_since.get(run_id)), overdue.get(account_id, 0),
-            ratings.get(run_id), latest.get(account_id, NO_VALUES), objectives_set, achieved, to_time(activity),
+            ratings.get(run_id), latest, objectives_set, achieved, to_time(activity),
             version,
         )))
     return tuple(lines)
