@@ -2,8 +2,9 @@
 
 Both return plain frozen data that renderers (`acct_tui.reports`) and the Reports screen turn into text.
 The portfolio report reads the summaries every change keeps (`acct_tui.store.summaries`), so its figures cost
-a few small reads whatever the portfolio's size; its line per account (the CSV rows) is one pass over the
-accounts, no query per account. Archived accounts are left out of every number but their count.
+a few small reads whatever the portfolio's size; its line per account (the CSV rows) is one ordered pass over
+the accounts and one pass over each figure they show, no query per account. Archived accounts are left out
+of every number but their count.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from peewee import JOIN, Case, Expression, ModelSelect, fn
+from peewee import JOIN, Expression, ModelSelect, fn
 
 from acct_tui.store import summaries
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
@@ -216,8 +217,8 @@ def decision_turnaround(decision: DecisionView) -> float | None:
 # The figures are read from the summaries every change keeps up to date (`acct_tui.store.summaries`): one
 # read of the totals (a few hundred rows), an index seek for each lowest and highest value, and one range of
 # the parts for what depends on the day (overdue tasks and objectives). Archived accounts have no parts, so
-# no query leaves them out. The line per account (the CSV rows) is a separate, optional query, so the
-# screen, which does not show them, does not pay for them.
+# no query leaves them out. The line per account (the CSV rows) comes from separate, optional queries, so
+# the screen, which does not show them, does not pay for them.
 #
 # Portable by rule: every query is built with Peewee's query builder from standard SQL (joins, subqueries,
 # COUNT/SUM/MIN/MAX, CASE) and runs unchanged on SQLite and PostgreSQL: no planner hints, no date functions,
@@ -516,7 +517,6 @@ def _runs_by_version(totals: Totals) -> tuple[tuple[str, int, int], ...]:
 
 
 NO_VALUES = (None,) * len(METRICS)
-_METRIC_INDEX = {key: index for index, key in enumerate(METRIC_KEYS)}
 
 
 def _id_text(value: object) -> str:
