@@ -84,12 +84,16 @@ def test_csv_numbers_are_written_out_in_full_and_times_to_the_second(number, mom
     assert _moment(moment) == moment.isoformat(timespec="seconds") + "Z"
 
 
+@pytest.mark.both_backends
 def test_csv_text_with_commas_and_quotes_reads_back_as_typed(portfolio):
-    services.create_account('Quote "and", comma', owner='o,"wner"', industry='"', stage="Retention")
+    account = services.create_account('Quote "and", comma', owner='o,"wner"', industry='"', stage="Retention",
+                                      annual_revenue="1250000.50")
     [row] = [row for row in csv_rows(render_portfolio(portfolio_report(TODAY), "csv")) if row["stage"] == "Retention"]
     assert (row["name"], row["owner"], row["industry"]) == ('Quote "and", comma', 'o,"wner"', '"')
+    assert (row["account_id"], row["annual_revenue"]) == (str(account), "1250000.5")
 
 
+@pytest.mark.both_backends
 def test_each_format_exports_the_report_it_renders(portfolio, monkeypatch):
     """What the CLI and the Reports screen write is the rendered report, byte for byte, although the CSV (one
     row per account) is read without the list of pending approvals."""
