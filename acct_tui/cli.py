@@ -304,18 +304,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     from acct_tui.reports import (
         ExportExists,
         default_export_path,
+        export_portfolio,
         render_account,
-        render_portfolio,
         write_export,
     )
     from acct_tui.store.queries import find_account
-    from acct_tui.store.reports import account_report, portfolio_report
+    from acct_tui.store.reports import account_report
 
     _open(args)
     today = date.today()
     progress = _export_progress if args.output != "-" and sys.stderr.isatty() else None
     if args.kind == "portfolio":
-        subject, content = "portfolio", render_portfolio(portfolio_report(today), args.format, progress)
+        subject, content = "portfolio", export_portfolio(args.format, today, progress)
     else:
         account = find_account(args.name)
         subject, content = account.name, render_account(account_report(account.id, today), args.format, progress)

@@ -26,6 +26,8 @@ def _picture(match: re.Match[str]) -> str:
 
 def printable(text: object, keep_newlines: bool = True) -> str:
     """`text` with every terminal control character replaced by a visible stand-in."""
+    if isinstance(text, str) and text.isprintable():  # no control character, tab or newline: as it is
+        return text
     result = _CONTROL.sub(_picture, str(text))
     return result if keep_newlines else result.replace("\n", " ⏎ ").replace("\t", " ")
 

@@ -9,28 +9,34 @@ import json
 import os
 import re
 import stat
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from acct_tui.cli import main
 from acct_tui.errors import DomainError
 from acct_tui.reports import (
+    FORMATS,
+    PORTFOLIO,
     ExportExists,
     default_export_path,
+    export_portfolio,
     render_account,
     render_portfolio,
     slug,
     write_export,
 )
 from acct_tui.reports.document import Document, Facts, Paragraph, Table
+from acct_tui.reports.to_csv import _moment, _number, cell
 from acct_tui.reports.to_html import render_html
 from acct_tui.reports.to_json import FORMAT_VERSION
 from acct_tui.reports.to_markdown import escape as markdown_escape
 from acct_tui.reports.to_markdown import render_markdown
-from acct_tui.store import services
+from acct_tui.store import reports, services
 from acct_tui.store.reports import account_report, portfolio_report
 from tests.portfolio_builder import HOSTILE_COMMENT, TODAY, build_small_portfolio
 
@@ -63,6 +69,38 @@ def test_csv_has_one_row_per_active_account_with_the_entered_numbers(portfolio):
     assert (beta["current_step"], beta["next_approval"], beta["pending_since"]) == ("5", "5", "2026-06-02T09:00:00Z")
     assert beta["overdue_tasks"] == "2" and beta["csat"] == "3.00"
     assert rows[HOSTILE_NAME]["owner"] == "'=cmd|' /C calc'!A0"  # a formula would run in a spreadsheet
+
+
+@given(st.lists(st.text(alphabet=st.characters(), max_size=12), min_size=2, max_size=4))
+def test_csv_cells_are_quoted_exactly_as_the_csv_module_quotes_them(texts):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(texts)
+    assert ",".join(cell(text) for text in texts) + "\r\n" == buffer.getvalue()
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False), st.datetimes())
+def test_csv_numbers_are_written_out_in_full_and_times_to_the_second(number, moment):
+    assert _number(number) == format(number, "f")  # never 1E+16
+    assert _moment(moment) == moment.isoformat(timespec="seconds") + "Z"
+
+
+@pytest.mark.both_backends
+def test_csv_text_with_commas_and_quotes_reads_back_as_typed(portfolio):
+    account = services.create_account('Quote "and", comma', owner='o,"wner"', industry='"', stage="Retention",
+                                      annual_revenue="1250000.50")
+    [row] = [row for row in csv_rows(render_portfolio(portfolio_report(TODAY), "csv")) if row["stage"] == "Retention"]
+    assert (row["name"], row["owner"], row["industry"]) == ('Quote "and", comma', 'o,"wner"', '"')
+    assert (row["account_id"], row["annual_revenue"]) == (str(account), "1250000.5")
+
+
+@pytest.mark.both_backends
+def test_each_format_exports_the_report_it_renders(portfolio, monkeypatch):
+    """What the CLI and the Reports screen write is the rendered report, byte for byte, although the CSV (one
+    row per account) is read without the list of pending approvals."""
+    monkeypatch.setattr(reports, "utcnow", lambda: datetime(2026, 6, 30, 12, 0))
+    assert portfolio_report(TODAY, pending_limit=0).pending == ()
+    for fmt in FORMATS[PORTFOLIO]:
+        assert export_portfolio(fmt, TODAY) == render_portfolio(portfolio_report(TODAY), fmt)
 
 
 def test_json_numbers_match_what_was_entered(portfolio):

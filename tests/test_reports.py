@@ -117,6 +117,13 @@ def test_the_account_lines_add_up_to_the_portfolio_numbers(portfolio):
     assert portfolio_report(TODAY, account_lines=False).accounts == ()
 
 
+def test_the_account_lines_are_the_same_without_the_pending_list(portfolio):
+    lines = portfolio_report(TODAY).accounts
+    assert portfolio_report(TODAY, pending_limit=0).accounts == lines
+    assert [line.id for line in lines] == [str(account) for account in (portfolio.acme, portfolio.beta,
+                                                                        portfolio.gamma)]
+
+
 def test_the_portfolio_report_costs_the_same_queries_whatever_its_size(db, monkeypatch):
     build_small_portfolio(monkeypatch)
     with count_queries() as small:

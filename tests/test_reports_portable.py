@@ -25,7 +25,11 @@ BUILDERS = {
     "objectives_overdue_query": (TODAY,),
     "installed_versions_query": (),
     "pending_query": (),
-    "account_lines_query": (TODAY, "analyse-status"),
+    "account_lines_query": (),
+    "ratings_query": ("analyse-status",),
+    "waiting_query": (),
+    "account_parts_query": ((summaries.OBJECTIVE, summaries.LATEST_KPI),),
+    "overdue_parts_query": (TODAY,),
 }
 # SQLite's own spellings: planner hints, its aggregate and date functions, its unary-plus index trick.
 SQLITE_ONLY = ("INDEXED BY", "NOT INDEXED", "CROSS JOIN", "TOTAL(", "JULIANDAY", "STRFTIME", "DATETIME(",

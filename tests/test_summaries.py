@@ -195,7 +195,7 @@ def _exports(today: date) -> dict[str, str]:
     from acct_tui.reports import render_portfolio
 
     report = dataclasses.replace(portfolio_report(today), generated_at=datetime(2026, 6, 1, 12, 0))
-    return {fmt: render_portfolio(report, fmt) for fmt in ("json", "csv", "md")}
+    return {fmt: render_portfolio(report, fmt) for fmt in ("json", "csv", "md", "html")}
 
 
 @pytest.mark.sqlite_only

@@ -1,11 +1,12 @@
 """Reports and exports: documents built from the report data (`build`), rendered as Markdown, HTML, CSV or
 JSON, and written safely to a file (`files`). Pure: no Textual, and no database access here (the report
-data comes from `acct_tui.store.reports`).
+data comes from `acct_tui.store.reports`; `export_portfolio` asks it for what a format shows).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 from acct_tui.errors import DomainError
@@ -16,7 +17,7 @@ from acct_tui.reports.to_csv import render_csv
 from acct_tui.reports.to_html import render_html
 from acct_tui.reports.to_json import account_json, dumps, portfolio_json
 from acct_tui.reports.to_markdown import render_markdown
-from acct_tui.store.reports import AccountReport, PortfolioReport
+from acct_tui.store.reports import AccountReport, PortfolioReport, portfolio_report
 
 PORTFOLIO = "portfolio"
 ACCOUNT = "account"
@@ -31,6 +32,7 @@ class ExportFormat:
     name: str
     portfolio: Callable[[PortfolioReport, ProgressCallback | None], str] | None
     account: Callable[[AccountReport, ProgressCallback | None], str] | None
+    lines_only: bool = False  # the portfolio comes as its line per account alone: no approvals listed
 
 
 # Every export format, in the order the CLI and the export dialog offer them; adding one is one entry here.
@@ -38,7 +40,7 @@ EXPORT_FORMATS = {fmt.extension: fmt for fmt in (
     ExportFormat("md", "Markdown",
                  lambda report, progress: render_markdown(portfolio_document(report), progress),
                  lambda report, progress: render_markdown(account_document(report), progress)),
-    ExportFormat("csv", "CSV (one row per account)", render_csv, None),
+    ExportFormat("csv", "CSV (one row per account)", render_csv, None, lines_only=True),
     ExportFormat("json", "JSON",
                  lambda report, progress: dumps(portfolio_json(report, progress)),
                  lambda report, progress: dumps(account_json(report))),
@@ -63,6 +65,15 @@ def render_portfolio(report: PortfolioReport, fmt: str, on_progress: ProgressCal
     return _export_format(PORTFOLIO, fmt).portfolio(report, on_progress)
 
 
+def export_portfolio(fmt: str, today: date | None = None, on_progress: ProgressCallback | None = None) -> str:
+    """The portfolio report as of `today`, read as `fmt` shows it and rendered: how the CLI and the Reports
+    screen export it. A format of lines only (CSV) does not read the list of pending approvals (each line
+    reads its own oldest one), about a tenth of the export at 100,000 accounts."""
+    export_format = _export_format(PORTFOLIO, fmt)
+    report = portfolio_report(today, pending_limit=0 if export_format.lines_only else None)
+    return export_format.portfolio(report, on_progress)
+
+
 def render_account(report: AccountReport, fmt: str, on_progress: ProgressCallback | None = None) -> str:
     return _export_format(ACCOUNT, fmt).account(report, on_progress)
 
@@ -76,6 +87,7 @@ __all__ = [
     "ExportExists",
     "ExportFormat",
     "default_export_path",
+    "export_portfolio",
     "render_account",
     "render_portfolio",
     "slug",

@@ -7,8 +7,8 @@ return) gets a leading apostrophe: account names are user text, and user text is
 
 from __future__ import annotations
 
-import csv
-import io
+import re
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -24,36 +24,68 @@ COLUMNS = (
     "template_version",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+LINE_END = "\r\n"
+
+
+def cell(text: str) -> str:
+    """One cell as RFC 4180 (and `csv.writer`'s default dialect) writes it: in quotes, with its quotes
+    doubled, when it holds a comma, a quote or a line break; else as it is. Only text cells can: ids,
+    numbers and timestamps are written as they are."""
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
 
 
 def _text(value: str | None) -> str:
+    """User text: printable, never a formula, quoted as needed."""
     text = printable(value or "", keep_newlines=False)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return cell("'" + text if text.startswith(_FORMULA_START) else text)
 
 
 def _number(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
+    """A decimal written out in full: `str` does that (seven times faster than `format(value, "f")`) unless
+    it would write an exponent (1E+16)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
+
+
+NO_NUMBERS = "," * (len(METRIC_KEYS) - 1)
+
+
+def _numbers(values: tuple[Decimal | None, ...]) -> str:
+    """The latest value of each metric, as cells; most accounts have none yet."""
+    if values.count(None) == len(values):
+        return NO_NUMBERS
+    return ",".join(map(_number, values))
+
+
+def _percent(done: int, total: int) -> str:
+    return f"{100 * done / total:.1f}" if total else ""
+
+
+def _moment(value: datetime | None) -> str:
+    """To the second, in UTC: the naive timestamp's ISO form cut after the seconds (`isoformat()` with no
+    argument costs two thirds of `isoformat(timespec="seconds")`)."""
+    return value.isoformat()[:19] + "Z" if value else ""
 
 
 def render_csv(report: PortfolioReport, on_progress: ProgressCallback | None = None) -> str:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    """Each line is written with one f-string: `csv.writer` costs four times as much per line, for quoting
+    that only the text cells can need (`cell`)."""
     ticker = Ticker(len(report.accounts), on_progress)
-    shared_text = lru_cache(maxsize=4096)(_text)  # owners and industries recur line after line
-    for line in report.accounts:
-        writer.writerow((
-            str(line.id), _text(line.name), shared_text(line.owner), line.segment, line.stage,
-            shared_text(line.industry),
-            _number(line.annual_revenue), line.done, line.total,
-            f"{100 * line.done / line.total:.1f}" if line.total else "",
-            line.current_step or "", line.current_title, line.next_approval or "",
-            line.pending_since.isoformat(timespec="seconds") + "Z" if line.pending_since else "",
-            line.overdue, line.satisfaction or "", *(_number(value) for value in line.latest),
-            line.objectives, line.objectives_achieved, line.last_activity.isoformat(timespec="seconds") + "Z",
-            line.template_version or "",
-        ))
+    # Owners, industries, stages, titles and progress recur line after line: each cell is made once.
+    shared_text, shared_cell, percent = (lru_cache(maxsize=4096)(make) for make in (_text, cell, _percent))
+    out = ["\ufeff" + ",".join(COLUMNS)]
+    for (account_id, name, owner, segment, stage, industry, revenue, done, total, current, title, next_gate,
+         pending_since, overdue, satisfaction, latest, objectives, achieved, last_activity, version) in report.accounts:
+        out.append(
+            f"{account_id},{_text(name)},{shared_text(owner)},{shared_cell(segment)},{shared_cell(stage)},"
+            f"{shared_text(industry)},{_number(revenue)},{done},{total},{percent(done, total)},{current or ''},"
+            f"{shared_cell(title)},{next_gate or ''},{_moment(pending_since)},{overdue},"
+            f"{shared_cell(satisfaction or '')},{_numbers(latest)},{objectives},{achieved},"
+            f"{_moment(last_activity)},{version or ''}")
         ticker.advance()
     ticker.finish()
-    return buffer.getvalue()
+    out.append("")
+    return LINE_END.join(out)

@@ -29,8 +29,8 @@ from acct_tui.reports import (
     PORTFOLIO,
     ExportExists,
     default_export_path,
+    export_portfolio,
     render_account,
-    render_portfolio,
     write_export,
 )
 from acct_tui.reports.build import account_document, portfolio_document
@@ -221,7 +221,7 @@ class ReportsScreen(Screen):
             self.app.call_from_thread(self._show_progress, READ_SHARE + RENDER_SHARE * fraction)
 
         if view == PORTFOLIO:
-            content = render_portfolio(portfolio_report(), fmt, rendered)
+            content = export_portfolio(fmt, on_progress=rendered)
         else:
             if account_id is None:
                 raise DomainError(NO_ACCOUNT)

@@ -2,22 +2,25 @@
 
 Both return plain frozen data that renderers (`acct_tui.reports`) and the Reports screen turn into text.
 The portfolio report reads the summaries every change keeps (`acct_tui.store.summaries`), so its figures cost
-a few small reads whatever the portfolio's size; its line per account (the CSV rows) is one pass over the
-accounts, no query per account. Archived accounts are left out of every number but their count.
+a few small reads whatever the portfolio's size; its line per account (the CSV rows) is one ordered pass over
+the accounts and one pass over each figure they show, no query per account. Archived accounts are left out
+of every number but their count.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from peewee import JOIN, Case, Expression, ModelSelect, fn
+from peewee import JOIN, Expression, ModelSelect, fn
 
 from acct_tui.store import summaries
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
@@ -110,7 +113,7 @@ class ObjectiveTotals(NamedTuple):
 class AccountLine(NamedTuple):
     """One active account, for the portfolio table and the CSV export (one row per account)."""
 
-    id: uuid.UUID
+    id: str  # the account's id as text, as `str(uuid)` writes it
     name: str
     owner: str
     segment: str
@@ -214,8 +217,8 @@ def decision_turnaround(decision: DecisionView) -> float | None:
 # The figures are read from the summaries every change keeps up to date (`acct_tui.store.summaries`): one
 # read of the totals (a few hundred rows), an index seek for each lowest and highest value, and one range of
 # the parts for what depends on the day (overdue tasks and objectives). Archived accounts have no parts, so
-# no query leaves them out. The line per account (the CSV rows) is a separate, optional query, so the
-# screen, which does not show them, does not pay for them.
+# no query leaves them out. The line per account (the CSV rows) comes from separate, optional queries, so
+# the screen, which does not show them, does not pay for them.
 #
 # Portable by rule: every query is built with Peewee's query builder from standard SQL (joins, subqueries,
 # COUNT/SUM/MIN/MAX, CASE) and runs unchanged on SQLite and PostgreSQL: no planner hints, no date functions,
@@ -284,43 +287,45 @@ def pending_query() -> ModelSelect:
     )
 
 
-def account_lines_query(today: date, satisfaction_step: str | None) -> ModelSelect:
-    """One row per active account, by name, with everything its line shows: overdue tasks, objectives and
-    the latest value of each metric come from the account's summary parts (grouped subqueries, left-joined,
-    each read from a covering index), so nothing is matched up row by row in Python. `satisfaction_step` is
-    the key of the step that asks for the satisfaction rating."""
-    rating = FieldValue.alias("rating")
-    overdue = (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count).alias("tasks"))
-               .where((SummaryPart.topic == summaries.OVERDUE_TASK) & (SummaryPart.due_on < today))
-               .group_by(SummaryPart.account)
-               .alias("overdue"))
-    goals = (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count).alias("total"),
-                                fn.SUM(Case(None, ((SummaryPart.key == summaries.ACHIEVED, SummaryPart.count),),
-                                            0)).alias("achieved"))
-             .where(SummaryPart.topic == summaries.OBJECTIVE)
-             .group_by(SummaryPart.account)
-             .alias("goals"))
-    # One column per metric, in cents: each account has one latest value per metric, so MAX picks it.
-    latest = (SummaryPart.select(SummaryPart.account, *(
-        fn.MAX(Case(SummaryPart.key, ((metric, SummaryPart.low),))).alias(metric) for metric in METRIC_KEYS))
-              .where(SummaryPart.topic == summaries.LATEST_KPI)
-              .group_by(SummaryPart.account)
-              .alias("latest"))
+def account_lines_query() -> ModelSelect:
+    """Every active account with its run's figures, by name: the rows of the line per account. What else a
+    line shows is read by the queries below, one pass each, and matched up by id in Python: joined here, their
+    100,000 index look-ups cost SQLite more than reading them whole."""
     return (
         Account.select(Account.id, Account.name, Account.owner, Account.segment, Account.stage, Account.industry,
-                       Account.annual_revenue, Account.last_activity_at, Run.done_count, Run.step_count,
-                       Run.current_step, Run.next_approval, rating.value, overdue.c.tasks, goals.c.total,
-                       goals.c.achieved, Run.template_name, Run.template_version,
-                       *(getattr(latest.c, metric) for metric in METRIC_KEYS))
+                       Account.annual_revenue, Account.last_activity_at, Run.id, Run.done_count, Run.step_count,
+                       Run.current_step, Run.next_approval, Run.template_name, Run.template_version)
         .join(Run, JOIN.LEFT_OUTER, on=(Run.account == Account.id))
-        .join(rating, JOIN.LEFT_OUTER, on=((rating.run == Run.id) & (rating.step_key == satisfaction_step)
-                                           & (rating.key == SATISFACTION) & (rating.value != "")))
-        .join(overdue, JOIN.LEFT_OUTER, on=(overdue.c.account == Account.id))
-        .join(goals, JOIN.LEFT_OUTER, on=(goals.c.account == Account.id))
-        .join(latest, JOIN.LEFT_OUTER, on=(latest.c.account == Account.id))
         .where(_active())
         .order_by(Account.name_key)
     )
+
+
+def ratings_query(satisfaction_step: str | None) -> ModelSelect:
+    """Each run's satisfaction rating, asked in the step `satisfaction_step` (by the field values' (key,
+    step_key, value, run) index alone)."""
+    return (FieldValue.select(FieldValue.run, FieldValue.value)
+            .where((FieldValue.key == SATISFACTION) & (FieldValue.step_key == satisfaction_step)
+                   & (FieldValue.value != "")))
+
+
+def account_parts_query(topics: tuple[str, ...]) -> ModelSelect:
+    """Every account's parts under these topics (by the parts' (topic, account, key, count, low) index alone)."""
+    return SummaryPart.select(SummaryPart.account, SummaryPart.topic, SummaryPart.key, SummaryPart.count,
+                              SummaryPart.low).where(SummaryPart.topic.in_(topics))
+
+
+def waiting_query() -> ModelSelect:
+    """Every approval waiting, oldest first (by the (status, submitted_at) index), with its run: the first of
+    a run is the one its account has waited on longest, as in the pending list (`pending_query`)."""
+    return (StepState.select(StepState.run, StepState.submitted_at).where(StepState.status == PENDING)
+            .order_by(StepState.submitted_at))
+
+
+def overdue_parts_query(today: date) -> ModelSelect:
+    """Open tasks past their due date, each account's by holder (one range of the (topic, due_on) index)."""
+    return SummaryPart.select(SummaryPart.account, SummaryPart.count).where(
+        (SummaryPart.topic == summaries.OVERDUE_TASK) & (SummaryPart.due_on < today))
 
 
 def _rows(query: ModelSelect) -> list[tuple]:
@@ -328,9 +333,9 @@ def _rows(query: ModelSelect) -> list[tuple]:
 
 
 def _driver_rows(query: ModelSelect) -> Iterable[tuple]:
-    """The rows as the database driver returns them, for the query with a row per account: the few columns
-    that need it go through their field's own converter (`python_value`), the work `.tuples()` does on every
-    column of every row, which would cost more than the query at 100,000 accounts."""
+    """The rows as the database driver returns them, for the queries of many rows: the few columns that need
+    it go through their field's own converter (`python_value`), the work `.tuples()` does on every column of
+    every row, which would cost more than the query at 100,000 accounts."""
     return database.execute(query)
 
 
@@ -427,10 +432,15 @@ def _option_counts(key: str, template: Template, totals: Totals) -> Counter:
 def _pending(today: date, templates: TemplateCache, limit: int | None) -> tuple[PendingApproval, ...]:
     pending = []
     query = pending_query() if limit is None else pending_query().limit(limit)
-    for account_id, name, owner, step_key, submitted_at, template_name, version in _rows(query):
-        gate = templates.get(template_name, version).step_by_key(step_key)
+    to_uuid, to_time = Account.id.python_value, StepState.submitted_at.python_value
+    gates: dict[tuple[str, int, str], Step | None] = {}
+    for account_id, name, owner, step_key, submitted_at, template_name, version in _driver_rows(query):
+        if (template_name, version, step_key) not in gates:
+            gates[(template_name, version, step_key)] = templates.get(template_name, version).step_by_key(step_key)
+        gate = gates[(template_name, version, step_key)]
         if gate is not None:
-            pending.append(PendingApproval(account_id, name, owner, gate.number, gate.title, submitted_at,
+            submitted_at = to_time(submitted_at)
+            pending.append(PendingApproval(to_uuid(account_id), name, owner, gate.number, gate.title, submitted_at,
                                            (today - submitted_at.date()).days if submitted_at else None, gate.key))
     return tuple(pending)
 
@@ -509,46 +519,92 @@ def _runs_by_version(totals: Totals) -> tuple[tuple[str, int, int], ...]:
 NO_VALUES = (None,) * len(METRICS)
 
 
-class _LatestValues:
-    """Each metric's latest value, from cents to the metric's decimals; most accounts have none yet, and
-    many values recur (scores, ratings), so each (metric, cents) is converted once."""
-
-    def __init__(self) -> None:
-        self._known: dict[tuple[int, int], Decimal] = {}
-
-    def __call__(self, cents: list) -> tuple[Decimal | None, ...]:
-        if cents.count(None) == len(cents):
-            return NO_VALUES
-        return tuple(None if value is None else self._value(index, int(value)) for index, value in enumerate(cents))
-
-    def _value(self, index: int, cents: int) -> Decimal:
-        key = (index, cents)
-        if key not in self._known:
-            self._known[key] = to_places(METRICS[index], Decimal(cents).scaleb(-2))
-        return self._known[key]
+def _id_text(value: object) -> str:
+    """An id as the driver hands it back (32 hex digits from SQLite, a UUID from PostgreSQL) in the text form
+    `str(uuid)` gives, without making a UUID of each of 100,000 ids."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-def _account_lines(today: date, template: Template, templates: TemplateCache,
-                   pending: tuple[PendingApproval, ...]) -> tuple[AccountLine, ...]:
-    """One line per active account, by name, from one query; each step named as its run's version names it."""
-    waiting_since: dict[uuid.UUID, datetime | None] = {}
-    for item in pending:  # oldest first: the first one of an account is what it waits on longest
-        waiting_since.setdefault(item.account_id, item.submitted_at)
-    to_uuid, to_decimal, to_time = (field.python_value
-                                    for field in (Account.id, Account.annual_revenue, Account.last_activity_at))
-    latest_values = _LatestValues()
+NO_PARTS = (0, 0, NO_VALUES)
+
+
+def _objectives_and_latest_values(parts: Iterable[tuple]) -> dict[object, tuple[int, int, tuple]]:
+    """Each account's objectives (set, achieved) and latest value of each metric (in `METRICS` order, from
+    its parts' cents), from one pass over both topics' parts. Many values recur (scores, ratings): each
+    metric's cents are converted once."""
+    metrics = {metric.key: (index, metric, {}) for index, metric in enumerate(METRICS)}
+    found: dict[object, list] = {}
+    for account_id, topic, key, count, cents in parts:
+        own = found.get(account_id)
+        if own is None:
+            own = found[account_id] = [0, 0, *NO_VALUES]
+        if topic == summaries.OBJECTIVE:
+            own[0] += count
+            own[1] += count if key == summaries.ACHIEVED else 0
+            continue
+        metric = metrics.get(key)
+        if metric is None or cents is None:
+            continue
+        index, kind, known = metric
+        value = known.get(cents)
+        if value is None:
+            value = known[cents] = to_places(kind, Decimal(int(cents)).scaleb(-2))
+        own[2 + index] = value
+    return {account_id: (own[0], own[1], tuple(own[2:]) if own.count(None) < len(METRICS) else NO_VALUES)
+            for account_id, own in found.items()}
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector pauses every few hundred new tuples and, now and then, walks every live
+    object: while 100,000 lines and the rows they come from (none of them in a cycle) are read, about a
+    tenth of their time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
+    """One line per active account, by name: the accounts and their runs from one ordered query, what else
+    a line shows from one pass each over the ratings, the waiting approvals and the accounts' summary parts,
+    matched up by id as the driver returns it (compared as the database compares it); each step named as its
+    run's version names it."""
+    ratings = dict(_driver_rows(ratings_query(_choice_field(template, SATISFACTION)[0])))
+    waiting_since: dict[object, object] = {}
+    for run_id, submitted_at in _driver_rows(waiting_query()):
+        waiting_since.setdefault(run_id, submitted_at)
+    overdue: Counter = Counter()
+    for account_id, tasks in _driver_rows(overdue_parts_query(today)):
+        overdue[account_id] += tasks
+    parts = _objectives_and_latest_values(_driver_rows(account_parts_query((summaries.OBJECTIVE,
+                                                                            summaries.LATEST_KPI))))
+    to_decimal, to_time = Account.annual_revenue.python_value, Account.last_activity_at.python_value
+    titles: dict[tuple[str, int, int], str] = {}
+    new_line = AccountLine._make
     lines = []
-    query = account_lines_query(today, _choice_field(template, SATISFACTION)[0])
-    for (account_id, name, owner, segment, stage, industry, revenue, activity, done, total, current, next_gate,
-         rating, overdue, objectives_set, achieved, template_name, version, *latest) in _driver_rows(query):
-        account_id = to_uuid(account_id)
-        title = templates.get(template_name, version).step(current).title if current else ""
-        lines.append(AccountLine(
-            account_id, name, owner, segment, stage, industry, to_decimal(revenue), done or 0, total or 0, current,
-            title, next_gate, waiting_since.get(account_id), int(overdue or 0), rating,
-            latest_values(latest),
-            int(objectives_set or 0), int(achieved or 0), to_time(activity), version,
-        ))
+    for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
+         next_gate, template_name, version) in _driver_rows(account_lines_query()):
+        title = ""
+        if current:
+            title = titles.get((template_name, version, current))
+            if title is None:
+                title = titles[(template_name, version, current)] = templates.get(
+                    template_name, version).step(current).title
+        # SQLite hands most amounts back as int, which the field would make Decimal(str(int)) of in two calls
+        amount = Decimal(revenue) if type(revenue) is int else to_decimal(revenue)
+        objectives_set, achieved, latest = parts.get(account_id, NO_PARTS)
+        lines.append(new_line((
+            _id_text(account_id), name, owner, segment, stage, industry, amount, done or 0, total or 0, current,
+            title, next_gate, to_time(waiting_since.get(run_id)), overdue.get(account_id, 0),
+            ratings.get(run_id), latest, objectives_set, achieved, to_time(activity),
+            version,
+        )))
     return tuple(lines)
 
 
@@ -556,7 +612,8 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True,
                      pending_limit: int | None = None) -> PortfolioReport:
     """Every number of the portfolio report, as of `today`. `account_lines=False` leaves out the line per
     account (the CSV rows), which the Reports screen does not show; `pending_limit` lists only the oldest
-    pending approvals (`pending_count` still counts them all).
+    pending approvals (`pending_count` still counts them all; 0 lists none, for the CSV, which shows only the
+    lines: each line reads its own oldest waiting approval).
 
     Runs may follow different versions of the template: gates and tallied fields are matched by key, and
     labelled and ordered as the current version has them."""
@@ -566,11 +623,12 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True,
         template = current_template()
         archived = archived_count_query().scalar()
         totals = _read_totals()
-        pending = _pending(today, templates, None if account_lines else pending_limit)
+        pending = _pending(today, templates, pending_limit)
         gates = _gate_stats(template, templates, totals)
         owners = _overdue_by_owner(today)
         objective_totals = _objective_totals(today, totals)
-        lines = _account_lines(today, template, templates, pending) if account_lines else ()
+        with _no_cycle_collection():
+            lines = _account_lines(today, template, templates) if account_lines else ()
     shape = _shape(totals)
     ratings = _option_counts(SATISFACTION, template, totals)
     ratings[NOT_ASSESSED] = shape.active - sum(ratings.values())
