@@ -281,6 +281,7 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_
             return results
         await press("escape", "\x1b", lambda: app.focused is table())
         await measure_view_switches(press, table, results)
+        await measure_typing_in_view(app, press, table, drawn, results)
 
         # Opening checklists of accounts spread through the list; after each, back to the list, which loads
         # every account again: the next checklist is opened once that is done (measured on its own).
@@ -360,6 +361,35 @@ async def measure_view_switches(press: Callable, table: Callable[[], Any], resul
     results["view_first_ms"] = statistics.median(first)
     results["view_switch_median_ms"] = statistics.median(again)
     results["view_switch_p95_ms"] = p95(again)
+
+
+# Typing on in a saved view's filter (issue 15): its key, then a term typed after the view's own, taken back.
+VIEW_TYPED = ("alt+3", "north", 5)
+
+
+async def measure_typing_in_view(app: Any, press: Callable, table: Callable[[], Any],
+                                 drawn: Callable[[str], Callable[[], bool]], results: dict[str, Any]) -> None:
+    """Filter keystrokes within a saved view, key to frame, as `measure_filter_keys` times them; afterwards the
+    last view (every account by name) is in front again."""
+    key, typed, backspaces = VIEW_TYPED
+    text = next(filter_text for view_key, filter_text, _, _ in BENCH_VIEWS if view_key == key)
+    await press(key, "\x1b" + key[-1], drawn(text))
+    await press("slash", "/", lambda: app.focused is not None and app.focused.id == "filter")
+    await press("end", None, lambda: app.focused.cursor_position == len(text))  # "/" selects the filter's text
+    text += " "
+    await press("space", " ", lambda: app.focused.value == text)  # a space alone leaves the rows as they are
+    keystrokes = []
+    for character in typed:
+        text += character
+        keystrokes.append(await press(character, character, drawn(text)))
+    for _ in range(backspaces):
+        text = text[:-1]
+        keystrokes.append(await press("backspace", "\x08", drawn(text)))
+    results["view_keystroke_median_ms"] = statistics.median(keystrokes)
+    results["view_keystroke_p95_ms"] = p95(keystrokes)
+    await press("escape", "\x1b", lambda: app.focused is table())
+    last_key, last_filter, _, _ = BENCH_VIEWS[-1]
+    await press(last_key, "\x1b" + last_key[-1], drawn(last_filter))
 
 
 async def measure_filter_keys(app: Any, press: Callable, drawn: Callable[[str], Callable[[], bool]],
@@ -667,6 +697,8 @@ ROWS = (
     ("view_first_ms", "saved view key, first switch to each (sorts), median (ms)", "{:,.1f}"),
     ("view_switch_median_ms", "saved view key, switch, median (ms)", "{:,.1f}"),
     ("view_switch_p95_ms", "saved view key, switch, p95 (ms)", "{:,.1f}"),
+    ("view_keystroke_median_ms", "filter keystroke within a saved view, median (ms)", "{:,.1f}"),
+    ("view_keystroke_p95_ms", "filter keystroke within a saved view, p95 (ms)", "{:,.1f}"),
     ("checklist_first_ms", "open a checklist, first (ms)", "{:,.0f}"),
     ("checklist_median_ms", "open a checklist, median (ms)", "{:,.0f}"),
     ("checklist_p95_ms", "open a checklist, p95 (ms)", "{:,.0f}"),
