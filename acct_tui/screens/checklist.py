@@ -20,7 +20,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Header, OptionList, Static
+from textual.widgets import Header, OptionList, Select, Static
+from textual.widgets._select import SelectCurrent  # the chosen value in a Select; not exported by Textual
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
@@ -36,6 +37,7 @@ from acct_tui.text import printable
 from acct_tui.typeahead import hold_keys_for
 from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.kpi_editor import KpiEditor
+from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
     NOW,
@@ -103,6 +105,9 @@ def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | N
 
 class ChecklistScreen(ModeScreen):
     COMMANDS = {ScreenBindingCommands}
+    # Shown for some steps only: the KPI and objectives editors, with their dropdowns (a Select shows its value
+    # in a SelectCurrent; the list it drops down is an OptionList, whose CSS the step list brings).
+    LATER_WIDGETS = (KpiEditor, ObjectivesEditor, Select, SelectCurrent)
     BINDINGS = [
         Binding("d", "complete", "Done", tooltip="Mark the selected step done", id="checklist.complete"),
         Binding("o", "reopen", "Reopen", tooltip="Reopen the selected step, or take back a granted approval",
@@ -120,6 +125,7 @@ class ChecklistScreen(ModeScreen):
         self._form: StepForm | None = None  # the form of the step shown; None when it has none
         self._form_widget: StepForm | None = None  # kept (hidden) while a step without a form is shown
         self._shown_step: int | None = None
+        self._shown_from: RunView | None = None  # the load the shown step was last shown from
         self._save_timer: Timer | None = None
         self._save_problem_shown = False  # the message line shows why a save failed
         # When the message line stops being true (e.g. a refusal for a field now filled in): checked on each load.
@@ -229,6 +235,14 @@ class ChecklistScreen(ModeScreen):
         step_list.show_steps(view.steps, next_step_to_do(view) if self._place_cursor else None, conflicted)
         self._place_cursor = False
         await self._show_step(step_list.highlighted_step)
+        self._show_when_whole()
+
+    @on(ListEditor.Shown)
+    def _show_when_whole(self) -> None:
+        """Once the loaded account's step is on the screen whole, its editors' lists too, it is drawn (the
+        first frame after opening an account shows it loaded)."""
+        if self._view is not None and all(editor.has_shown for editor in self.query(ListEditor)):
+            self.show_now()
 
     # Showing ---------------------------------------------------------------------------------------------
     def _show_summary(self, view: RunView) -> None:
@@ -245,9 +259,11 @@ class ChecklistScreen(ModeScreen):
             lines.append(one_line(f"This run follows version {view.template.version} of the template; version "
                                   f"{view.latest_version} is available: press U to preview the upgrade."))
         self.query_one("#checklist-blocker", Static).update(Content("\n").join(lines))
-        self.query_one("#checklist-rejection", Static).update(
+        rejection = self.query_one("#checklist-rejection", Static)
+        rejection.update(
             Content("\n").join(one_line(rejection_text(gate, decision)) for gate, decision in view.rejections()))
-        self.set_class(bool(view.rejections()), "-rejected")
+        # On the line itself, not the screen: a class of the screen would restyle every widget on it.
+        rejection.set_class(bool(view.rejections()), "-shown")
 
     @on(OptionList.OptionHighlighted, "#step-list")
     async def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -281,6 +297,9 @@ class ChecklistScreen(ModeScreen):
         view = self._view
         if view is None or number is None:
             return
+        if number == self._shown_step and view is self._shown_from:
+            return  # shown already (the highlight a load moves to arrives after the load showed its step)
+        self._shown_from = view
         step = view.step(number)
         if number != self._shown_step:
             self._save_drafts()  # what cannot be saved is held, and shown again in the step
