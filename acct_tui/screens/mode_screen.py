@@ -18,8 +18,15 @@ from typing import Callable, ClassVar
 from textual import events
 from textual.app import App
 from textual.dom import DOMNode
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
+
+
+# Rounds of messages and layouts before the first frame after a switch (a widget's answer to one may need
+# another); Textual's wait after the switch bounds them too.
+SETTLING_ROUNDS = 8
+ROUND_SECONDS = 0.0001
 
 
 def _style_state(app: App) -> tuple[object, ...]:
@@ -73,15 +80,38 @@ class ModeScreen(Screen):
             return
         super()._compositor_refresh()
 
+    def _screen_resized(self, size: Size) -> None:
+        # A switch to the screen lays it out at once, before its resume handlers update it and while nothing is
+        # drawn: at the same size, it is laid out once, when the wait ends.
+        if self.app._batch_count and self.is_current and self._size == size:
+            self._layout_required = True
+            self.check_idle()
+            return
+        super()._screen_resized(size)
+
     def show_now(self) -> None:
         """What the screen was switched to for is on it: draw it now, rather than when Textual's wait after the
-        switch runs out. Two rounds after this call, so that the widgets have caught up with the updates made
-        before it (the footer shows the keys the loaded data allows after a round of its own)."""
-        self.call_after_refresh(self.call_after_refresh, self._end_update_delays)
+        switch runs out; first let its widgets catch up (see `_settle_then_show`)."""
+        self._settle_then_show(SETTLING_ROUNDS)
 
-    def _end_update_delays(self) -> None:
-        if self.is_current and isinstance(self.app, ModeSwitchApp):
-            self.app.end_update_delays()
+    def _settle_then_show(self, rounds: int) -> None:
+        app = self.app
+        if not self.is_current or not isinstance(app, ModeSwitchApp) or not app.updates_delayed:
+            return
+        if rounds and self._layout_required:
+            # Laid out while nothing is drawn: the widgets answer their new sizes (a list measures its rows, a
+            # scroll bar follows) before the first frame, not in the frames after it.
+            self._layout_required = False
+            self._refresh_layout()
+        elif rounds and (self._callbacks or any(not node._message_queue.empty() or node._next_callbacks
+                                                for node in self.walk_children(with_self=True))):
+            pass  # widgets still answering the updates (the footer shows the keys the loaded data allows)
+        else:
+            app.end_update_delays()
+            return
+        # The next round once every widget has had a turn (a message pump handles what is in its queue in one go;
+        # Textual's timers fail with no delay at all).
+        self.set_timer(ROUND_SECONDS, lambda: self._settle_then_show(rounds - 1), name="settle before drawing")
 
 
 class ModeSwitchApp(App):
@@ -105,6 +135,10 @@ class ModeSwitchApp(App):
 
         self._update_delays.append(end)
         self.set_timer(delay, end, name="delay_update")
+
+    @property
+    def updates_delayed(self) -> bool:
+        return bool(self._update_delays)
 
     def end_update_delays(self) -> None:
         """Draw the screen now, without waiting for the end of the delays set since the last switch."""
