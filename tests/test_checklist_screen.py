@@ -413,3 +413,21 @@ async def test_an_account_opened_from_the_list_is_drawn_whole_in_the_first_frame
         assert "Northwind" in drawn[0] and "Step 6: Define account management objectives" in drawn[0]
         assert "d Done" in drawn[0]
         assert drawn[0] == screen_text(app)
+
+
+async def test_the_editors_shown_for_some_steps_bring_no_new_css_when_first_shown(db, db_path, account):
+    """Their CSS is loaded with the screen: shown first later, each made Textual parse the whole stylesheet again
+    and restyle the next screen switched to (a slow open now and then)."""
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        sources = set(app.stylesheet.source)
+        for step in (6, 10, 20):  # objectives, KPI values, results: each with a dropdown
+            app.screen.query_one(StepList).highlighted = step - 1
+            await settle(pilot)
+            assert app.screen.query("ObjectivesEditor, KpiEditor") and app.screen.query("Select")
+            await pilot.press("enter")  # into the step: the dropdown opens on enter too
+            await settle(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert set(app.stylesheet.source) == sources

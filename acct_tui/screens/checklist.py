@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import DOMQuery
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Header, OptionList, Select, Static
@@ -241,7 +242,7 @@ class ChecklistScreen(ModeScreen):
     def _show_when_whole(self) -> None:
         """Once the loaded account's step is on the screen whole, its editors' lists too, it is drawn (the
         first frame after opening an account shows it loaded)."""
-        if self._view is not None and all(editor.has_shown for editor in self.query(ListEditor)):
+        if self._view is not None and all(editor.has_shown for editor in self._extras()):
             self.show_now()
 
     # Showing ---------------------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ class ChecklistScreen(ModeScreen):
                 self._form.focus_first()
         elif self._form is not None:
             self._form.refresh_from(step)
-            for extras in self.query("KpiEditor, ObjectivesEditor").results():
+            for extras in self._extras():
                 extras.set_refusal(step.edit_refusal)
                 extras.load()
         self.query_one("#step-heading", Static).update(self._heading(view, step))
@@ -339,7 +340,11 @@ class ChecklistScreen(ModeScreen):
         self._form = None
         if self._form_widget is not None:
             self._form_widget.display = False
-        return self.query("KpiEditor, ObjectivesEditor").remove()
+        return self._extras().remove()
+
+    def _extras(self) -> DOMQuery[ListEditor]:
+        """The step's editors of its own below its fields (the KPI and objectives editors)."""
+        return self.query_one("#step-form-holder").query_children(ListEditor)
 
     def _keep_focus_in_view(self) -> None:
         """The focused field stays on screen when the step's page is redrawn or scrolled home: a key must
