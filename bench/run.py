@@ -55,6 +55,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import postgres  # noqa: E402
 
+if CODE_UNDER_TEST != str(ROOT):  # another checkout measured (--against): generate.py put this tree first
+    sys.path.insert(0, CODE_UNDER_TEST)
+    for module in [name for name in sys.modules if name == "acct_tui" or name.startswith("acct_tui.")]:
+        del sys.modules[module]
+
 TERMINALS = ((80, 24), (200, 50))
 # Targets at 100,000 accounts (milliseconds; memory in MB).
 TARGETS = {"first_rows_ms": 1500, "keystroke_p95_ms": 50, "checklist_ms": 100, "report_ms": 1000,
@@ -700,6 +705,9 @@ def child_main(args: list[str]) -> int:
     else:
         width, height = map(int, rest[0].split("x"))
         results = asyncio.run(measure_app(db, (width, height), float(rest[1])))
+    import acct_tui
+
+    results["code"] = str(Path(acct_tui.__file__).parents[1])
     print(json.dumps(results))
     return 0
 
