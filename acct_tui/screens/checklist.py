@@ -30,7 +30,7 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import UpgradeDialog
 from acct_tui.screens.mode_screen import ModeScreen
-from acct_tui.store import queries, services, upgrades
+from acct_tui.store import kpis, queries, services, upgrades
 from acct_tui.store.held import FIELD, WAITING, new_held_edit
 from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
@@ -87,20 +87,32 @@ def rejection_text(gate: StepView, decision: DecisionView) -> str:
             f"{local_time(decision.decided_at)}: “{decision.comment}”")
 
 
-def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | None:
+def _step_extras(view: RunView, number: int, items: tuple | None = None) -> KpiEditor | ObjectivesEditor | None:
     """Editors of their own below a step's fields, by the step's role in the template: KPI values, objectives
-    and their results (see acct_tui.widgets.kpi_editor and objectives_editor)."""
+    and their results (see acct_tui.widgets.kpi_editor and objectives_editor). `items`: what the editor lists,
+    read already (`_extras_items`); else it reads them itself."""
     step = view.step(number)
     refusal = step.edit_refusal
     account_id, account_name = view.account.id, view.account.name
     if step.role == KPI_ROLE:
-        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name)
+        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name, items=items)
     if step.role == OBJECTIVES_ROLE:
         return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name,
-                               step=number)
+                               step=number, items=items)
     if step.role == RESULTS_ROLE:
         return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name,
-                               step=number)
+                               step=number, items=items)
+
+
+def _extras_items(view: RunView, number: int) -> tuple | None:
+    """What the editor of `_step_extras` lists for the step (as its `fetch` reads it), or None without one:
+    read with the run, so that the step is shown whole without a read of the editor's own after it."""
+    role = view.step(number).role
+    if role == KPI_ROLE:
+        return kpis.kpi_entries(view.account.id)
+    if role in (OBJECTIVES_ROLE, RESULTS_ROLE):
+        return kpis.objectives(view.run_id)
+    return None
     return None
 
 
@@ -204,15 +216,20 @@ class ChecklistScreen(ModeScreen):
     def reload(self) -> None:
         self._follow_current_account()
         if self._account_id is not None:
-            loading = self._load(self._account_id)
+            step_list = self.query_one(StepList)
+            loading = self._load(self._account_id, None if self._place_cursor else step_list.highlighted_step)
             if self._view is None:  # keys typed after opening the account are meant for its steps
                 hold_keys_for(self.app, loading)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
-    def _load(self, account_id: uuid.UUID) -> tuple[RunView, set[int]]:
+    def _load(self, account_id: uuid.UUID, step: int | None) -> tuple[RunView, set[int], int, tuple | None]:
+        """The run, its steps with a sync conflict, and the step to be shown (`step`, or the next to do) with
+        what its own editor lists."""
         view = queries.run_view(account_id)
         keys = steps_with_conflicts(view.run_id)
-        return view, {step.number for step in view.template.steps if step.key in keys}
+        conflicted = {template_step.number for template_step in view.template.steps if template_step.key in keys}
+        shown = next_step_to_do(view) if step is None or step > len(view.steps) else step
+        return view, conflicted, shown, _extras_items(view, shown)
 
     @on(Worker.StateChanged)
     async def _loaded(self, event: Worker.StateChanged) -> None:
@@ -223,7 +240,7 @@ class ChecklistScreen(ModeScreen):
             return
         if event.worker.group != LOAD_GROUP or event.state != WorkerState.SUCCESS:
             return
-        view, conflicted = event.worker.result
+        view, conflicted, read_for, extras_items = event.worker.result
         if view.account.id != self._account_id:
             return
         if self._view is None:
@@ -235,7 +252,8 @@ class ChecklistScreen(ModeScreen):
         step_list = self.query_one(StepList)
         step_list.show_steps(view.steps, next_step_to_do(view) if self._place_cursor else None, conflicted)
         self._place_cursor = False
-        await self._show_step(step_list.highlighted_step)
+        shown = step_list.highlighted_step
+        await self._show_step(shown, extras_items if shown == read_for else None)
         self._show_when_whole()
 
     @on(ListEditor.Shown)
@@ -294,7 +312,7 @@ class ChecklistScreen(ModeScreen):
     def _leave_form(self) -> None:
         self.query_one(StepList).focus()
 
-    async def _show_step(self, number: int | None) -> None:
+    async def _show_step(self, number: int | None, extras_items: tuple | None = None) -> None:
         view = self._view
         if view is None or number is None:
             return
@@ -317,7 +335,7 @@ class ChecklistScreen(ModeScreen):
                     await self._form_widget.show_step(step, held=held)
                     self._form_widget.display = True
                 self._form = self._form_widget
-            extras = _step_extras(view, number)
+            extras = _step_extras(view, number, extras_items)
             if extras is not None:
                 await holder.mount(extras)
             self._shown_step = number

@@ -28,10 +28,13 @@ class ListEditor(Vertical):
     class Shown(Message):
         """The editor shows what it read from the store (after each read)."""
 
-    def __init__(self, *, refusal: str | None = None, account_name: str = "", id: str | None = None) -> None:
+    def __init__(self, *, refusal: str | None = None, account_name: str = "", items: tuple | None = None,
+                 id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (a granted approval covers it), or None;
-        `account_name`: shown with what this editor holds when a save fails."""
+        `account_name`: shown with what this editor holds when a save fails; `items`: what `fetch` would read,
+        read already (shown when mounted, without a read of its own)."""
         super().__init__(id=id)
+        self._first_items = items
         self.refusal = refusal
         self.account_name = account_name
         self._held_ids: set[str] = set()  # held because a save from this editor failed
@@ -39,7 +42,12 @@ class ListEditor(Vertical):
 
     def on_mount(self) -> None:
         self.set_refusal(self.refusal)
-        self.load()
+        if self._first_items is None:
+            self.load()
+        else:
+            self.show(self._first_items)
+            self.has_shown = True
+            self._first_items = None
 
     def set_refusal(self, refusal: str | None) -> None:
         """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
