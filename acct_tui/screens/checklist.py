@@ -102,6 +102,7 @@ def _step_extras(view: RunView, number: int, items: tuple | None = None) -> KpiE
     if step.role == RESULTS_ROLE:
         return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name,
                                step=number, items=items)
+    return None
 
 
 def _extras_items(view: RunView, number: int) -> tuple | None:
@@ -112,7 +113,6 @@ def _extras_items(view: RunView, number: int) -> tuple | None:
         return kpis.kpi_entries(view.account.id)
     if role in (OBJECTIVES_ROLE, RESULTS_ROLE):
         return kpis.objectives(view.run_id)
-    return None
     return None
 
 
