@@ -31,6 +31,7 @@ from acct_tui.keymap import current_key_display, load_keymap
 from acct_tui.messages import DataChanged
 from acct_tui.screens.accounts import AccountsScreen, SavedViewCommands, accounts_screen
 from acct_tui.screens.help import KeysScreen
+from acct_tui.screens.mode_screen import ModeSwitchApp
 from acct_tui.settings import load_settings, save_setting
 from acct_tui.store.backend import is_database_url
 from acct_tui.store.db import change_watch_seconds, data_version
@@ -85,7 +86,7 @@ SCREENS = (
 )
 
 
-class AcctApp(KeysInOrderApp):
+class AcctApp(ModeSwitchApp, KeysInOrderApp):
     """acct-tui. `current_account_id` is the account the checklist shows (set by `open_account`)."""
 
     TITLE = "acct-tui"

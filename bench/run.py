@@ -48,16 +48,24 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The app measured: this source tree, or another checkout of it (`--against`, in the children it starts).
+CODE_UNDER_TEST = os.environ.get("ACCT_BENCH_CODE", str(ROOT))
+sys.path.insert(0, CODE_UNDER_TEST)
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+if CODE_UNDER_TEST != str(ROOT):  # another checkout measured (--against): generate.py put this tree first
+    sys.path.insert(0, CODE_UNDER_TEST)
+    for module in [name for name in sys.modules if name == "acct_tui" or name.startswith("acct_tui.")]:
+        del sys.modules[module]
+
 TERMINALS = ((80, 24), (200, 50))
 # Targets at 100,000 accounts (milliseconds; memory in MB).
-TARGETS = {"first_rows_ms": 1500, "keystroke_p95_ms": 50, "checklist_ms": 100, "report_ms": 1000,
+TARGETS = {"first_rows_ms": 1500, "keystroke_p95_ms": 50, "checklist_ms": 50, "report_ms": 1000,
            "peak_memory_mb": 400}
 KEYSTROKE_SCRIPT = ("northwind", 9, "alice", 5, "tr", 2, "zz", 2, "000", 3, "sakura", 6)  # text typed, backspaces
 CHECKLISTS_OPENED = 15
+CHECKLIST_ROUND_OPENS = 31  # with --checklists: per round (the first, which builds the screen, apart)
 STORE_REPEATS = 5
 WAIT_SECONDS = 90  # longest wait for something to show before the bench calls it failed
 NOTES_KEYS = 60  # keys typed into a step's notes, each time (every tenth leaves the field, which saves)
@@ -153,8 +161,9 @@ def measure_store(db: Path) -> dict[str, Any]:
 # The app, headless --------------------------------------------------------------------------------------------
 
 class Frames:
-    """Resolves waiters on the first frame the compositor renders once their condition holds; fails them
-    when the app shows an error instead (what it does when a screen's loading worker fails)."""
+    """Resolves waiters on the first frame the compositor renders once their condition holds, counting only
+    frames Textual displays (none while it holds updates: in a batch, or for 50 ms after a mode switch);
+    fails them when the app shows an error instead (what it does when a screen's loading worker fails)."""
 
     def __init__(self) -> None:
         self.waiters: list[tuple[Callable[[], bool], asyncio.Future[float]]] = []
@@ -173,6 +182,8 @@ class Frames:
 
         def refresh_and_notify(screen: Screen) -> None:
             original(screen)
+            if screen.app._batch_count:
+                return  # drawn while updates are held (a batch, the wait after a mode switch): not displayed
             now = time.perf_counter()
             for waiter in list(frames.waiters):
                 condition, future = waiter
@@ -225,8 +236,10 @@ def key_presser(app: Any, frames: Frames) -> Callable:
     return press
 
 
-async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_only: bool = False
+async def measure_app(db: Path, size: tuple[int, int], launched_at: float, only: str | None = None
                       ) -> dict[str, Any]:
+    """Every measure of the app in one session; `only="list"` the account list alone (beside the reference),
+    `only="checklists"` opening checklists alone (CHECKLIST_ROUND_OPENS of them)."""
     from acct_tui.app import AcctApp
     from acct_tui.store.db import open_database
     from acct_tui.widgets.account_table import AccountTable
@@ -244,7 +257,7 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_
 
     AcctApp.notify = notify_noted
     open_database(db)
-    if not list_only:
+    if only is None:
         save_bench_views()
     app = AcctApp(db)
     results: dict[str, Any] = {"import_ms": (imported_at - launched_at) * 1000}
@@ -275,37 +288,19 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_
         results["accounts_listed"] = table().total_count
         await pilot.pause()
 
+        if only == "checklists":
+            await measure_checklist_opens(app, pilot, press, table, list_shown, results, CHECKLIST_ROUND_OPENS)
+            results["peak_memory_mb"] = peak_memory_mb()
+            return results
         await measure_filter_keys(app, press, drawn, results)
-        if list_only:
+        if only == "list":
             results["peak_memory_mb"] = peak_memory_mb()
             return results
         await press("escape", "\x1b", lambda: app.focused is table())
         await measure_view_switches(press, table, results)
         await measure_typing_in_view(app, press, table, drawn, results)
 
-        # Opening checklists of accounts spread through the list; after each, back to the list, which loads
-        # every account again: the next checklist is opened once that is done (measured on its own).
-        opens, reloads = [], []
-        listed = table()
-        positions = random.Random(3).sample(range(listed.shown_count), min(CHECKLISTS_OPENED, listed.shown_count))
-        for position in positions:
-            listed = table()
-            listed.move_cursor(position)
-            wanted = listed.selected.row.id
-            await pilot.pause()
-
-            def checklist_shown(wanted=wanted) -> bool:
-                view = getattr(app.screen, "_view", None)
-                return (app.current_mode == "checklist" and view is not None and view.account.id == wanted
-                        and app.screen._shown_step is not None)
-
-            opens.append(await press("enter", "\r", checklist_shown))
-            reloads.append(await press("escape", "\x1b", list_shown))
-            await pilot.pause()
-        results["checklist_first_ms"] = opens[0]
-        results["checklist_median_ms"] = statistics.median(opens[1:] or opens)
-        results["checklist_p95_ms"] = p95(opens[1:] or opens)
-        results["list_back_median_ms"] = statistics.median(reloads)
+        await measure_checklist_opens(app, pilot, press, table, list_shown, results, CHECKLISTS_OPENED)
 
         # The approval queue and the portfolio report: first visit, then a return to each.
         for mode, key, name, ready in (
@@ -332,6 +327,39 @@ async def measure_app(db: Path, size: tuple[int, int], launched_at: float, list_
         await measure_notes_keys(app, pilot, press, list_shown, db, results)
     results["peak_memory_mb"] = peak_memory_mb()
     return results
+
+
+async def measure_checklist_opens(app: Any, pilot: Any, press: Callable, table: Callable[[], Any],
+                                  list_shown: Callable[[], bool], results: dict[str, Any], count: int) -> None:
+    """Enter on accounts spread through the list, each to the frame showing that account's steps, then escape
+    back to the list (unchanged, so not loaded again). The first open (the screen is built) is reported apart.
+    CPU time is the process's (every thread) from the key to that frame: steadier than wall time under load."""
+    opens, cpu, reloads = [], [], []
+    listed = table()
+    positions = random.Random(3).sample(range(listed.shown_count), min(count, listed.shown_count))
+    for position in positions:
+        listed = table()
+        listed.move_cursor(position)
+        wanted = listed.selected.row.id
+        await pilot.pause()
+
+        def checklist_shown(wanted=wanted) -> bool:
+            view = getattr(app.screen, "_view", None)
+            return (app.current_mode == "checklist" and view is not None and view.account.id == wanted
+                    and app.screen._shown_step is not None)
+
+        cpu_before = time.process_time()
+        opens.append(await press("enter", "\r", checklist_shown))
+        cpu.append((time.process_time() - cpu_before) * 1000)
+        reloads.append(await press("escape", "\x1b", list_shown))
+        await pilot.pause()
+    results["checklist_first_ms"] = opens[0]
+    results["checklist_median_ms"] = statistics.median(opens[1:] or opens)
+    results["checklist_p95_ms"] = p95(opens[1:] or opens)
+    results["checklist_cpu_median_ms"] = statistics.median(cpu[1:] or cpu)
+    results["checklist_cpu_p95_ms"] = p95(cpu[1:] or cpu)
+    results["checklist_samples_ms"] = [round(sample, 1) for sample in opens]
+    results["list_back_median_ms"] = statistics.median(reloads)
 
 
 # Saved views on alt+1..alt+4 (keys every terminal delivers): each its own filter and order.
@@ -571,6 +599,38 @@ def print_comparison(comparison: dict[str, Any]) -> list[str]:
     return missed
 
 
+CHECKLIST_MEASURES = (
+    ("checklist_first_ms", "open a checklist, first (ms)", "{:,.0f}"),
+    ("checklist_median_ms", "open a checklist, median (ms)", "{:,.1f}"),
+    ("checklist_p95_ms", "open a checklist, p95 (ms)", "{:,.1f}"),
+    ("checklist_cpu_median_ms", "CPU per open, median (ms)", "{:,.1f}"),
+    ("checklist_cpu_p95_ms", "CPU per open, p95 (ms)", "{:,.1f}"),
+    ("list_back_median_ms", "back to the list, median (ms)", "{:,.1f}"),
+)
+
+
+def checklists_against(db: Path, size: int, terminal: str, rounds: int, against: Path | None) -> dict[str, Any]:
+    """Opening checklists only, CHECKLIST_ROUND_OPENS per round, each round in a fresh process; with `against`
+    (another checkout of the app), its rounds alternate with this tree's on the same portfolio."""
+    codes = {"this": ROOT, **({"against": against} if against else {})}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in codes}
+    for round_number in range(rounds):
+        for kind, code in codes.items():
+            print(f"{size:,} accounts @{terminal}: checklists, {code}, round {round_number + 1} of {rounds}…",
+                  file=sys.stderr)
+            runs[kind].append(run_child("checklists", str(db), terminal, code=code))
+    medians = {kind: {key: statistics.median(run[key] for run in found) for key, _, _ in CHECKLIST_MEASURES}
+               for kind, found in runs.items()}
+    print(f"\n{size:,} accounts @{terminal}, opening checklists: median of {rounds} rounds of "
+          f"{CHECKLIST_ROUND_OPENS} opens" + (" (alternating)" if against else ""))
+    print("| measure | " + " | ".join(str(code) for code in codes.values()) + " |")
+    print("|---|" + "---:|" * len(codes))
+    for key, label, fmt in CHECKLIST_MEASURES:
+        print(f"| {label} | " + " | ".join(fmt.format(medians[kind][key]) for kind in codes) + " |")
+    return {"size": size, "terminal": terminal, "rounds": rounds, "codes": {k: str(v) for k, v in codes.items()},
+            "median": medians, "runs": runs}
+
+
 # The same in a real terminal: tmux --------------------------------------------------------------------------
 
 TMUX_SETTLED_SECONDS = 0.3  # a screen unchanged this long after a key is that key's final screen
@@ -663,10 +723,12 @@ def compare_in_tmux(db: Path, size: int, terminal: str, rounds: int) -> dict[str
 
 # Driving the children and reporting --------------------------------------------------------------------------
 
-def run_child(*args: str) -> dict[str, Any]:
+def run_child(*args: str, code: Path | None = None) -> dict[str, Any]:
+    """Runs a measure in a fresh process, of this source tree's app or of the one in `code`."""
+    environment = {**os.environ, "ACCT_BENCH_CODE": str(code or ROOT)}
     launched_at = time.time()
     result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args, repr(launched_at)],
-                            capture_output=True, text=True, timeout=3600)
+                            capture_output=True, text=True, timeout=3600, env=environment)
     if result.returncode != 0:
         raise SystemExit(f"benchmark child {' '.join(args)} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -677,13 +739,17 @@ def child_main(args: list[str]) -> int:
     db = target if target.startswith("postgresql://") else Path(target)
     if kind == "store":
         results = measure_store(db)
-    elif kind in ("applist", "reference"):
+    elif kind in ("applist", "reference", "checklists"):
         width, height = map(int, rest[0].split("x"))
-        measure = measure_reference if kind == "reference" else partial(measure_app, list_only=True)
+        measure = (measure_reference if kind == "reference" else
+                   partial(measure_app, only="list" if kind == "applist" else "checklists"))
         results = asyncio.run(measure(db, (width, height), float(rest[1])))
     else:
         width, height = map(int, rest[0].split("x"))
         results = asyncio.run(measure_app(db, (width, height), float(rest[1])))
+    import acct_tui
+
+    results["code"] = str(Path(acct_tui.__file__).parents[1])
     print(json.dumps(results))
     return 0
 
@@ -809,7 +875,21 @@ def main() -> int:
     parser.add_argument("--terminal", default="80x24", help="terminal size for --reference, such as 200x50")
     parser.add_argument("--tmux", action="store_true",
                         help="only filter keystrokes in tmux, app beside the reference list, in interleaved rounds")
+    parser.add_argument("--checklists", action="store_true",
+                        help=f"only opening checklists ({CHECKLIST_ROUND_OPENS} per round, --rounds rounds, "
+                             "at --terminal), with CPU time per open")
+    parser.add_argument("--against", type=Path,
+                        help="with --checklists: another checkout of acct-tui (its top folder) measured in "
+                             "rounds alternating with this one's, on the same portfolio")
     args = parser.parse_args()
+    if args.checklists:
+        args.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        found = [checklists_against(portfolio(args.dir, size, args.regenerate), size, args.terminal, args.rounds,
+                                    args.against) for size in args.sizes]
+        args.json.write_text(json.dumps({"command": " ".join([Path(sys.executable).name, *sys.argv]),
+                                         "checklists": found}, indent=2))
+        print(f"wrote {args.json}", file=sys.stderr)
+        return 0
     if args.reference or args.tmux:
         return list_beside_reference(args)
     from generate import generate

@@ -87,6 +87,7 @@ async def test_one_account_through_20_steps_and_4_approvals_with_a_rejection(db,
         header = shown(app, "#checklist-rejection")
         assert header.startswith("✘ Step 5 was rejected by tester on 20")
         assert header.endswith(": “Add the complaints of 2025”")
+        assert "✘ Step 5 was rejected by tester on 20" in screen_text(app)  # the line is shown above the steps
         heading = shown(app, "#step-heading")
         assert "[ ] open, reopened by tester on 20" in heading
         assert "“Add the complaints of 2025”" in heading
@@ -95,6 +96,7 @@ async def test_one_account_through_20_steps_and_4_approvals_with_a_rejection(db,
         await press(pilot, "enter", "down", "space", "escape", "d")  # step 3: customer complaints too
         await press(pilot, "d")
         assert shown(app, "#checklist-rejection") == ""
+        assert "was rejected by" not in screen_text(app)
         seen = await decide(pilot, "y")
         assert "Rejected before by tester on 20" in seen
         assert "“Add the complaints of 2025”" in seen

@@ -18,6 +18,7 @@ from acct_tui.store.held import HeldStore, held_path
 from acct_tui.store.models import AuditEvent
 from acct_tui.widgets.step_form import StepForm
 from acct_tui.widgets.step_list import StepList
+from tests.portfolio_builder import finish_steps
 from tests.ui_support import screen_text, settle, shows, type_text
 
 
@@ -384,3 +385,49 @@ async def test_a_theme_changed_while_the_checklist_was_away_restyles_it_on_retur
         await settle(pilot)
         assert steps.styles.background != before
         assert steps.styles.background == Color.parse(app.current_theme.surface)
+
+
+async def test_an_account_opened_from_the_list_is_drawn_whole_in_the_first_frame(db, db_path, account, monkeypatch):
+    """Textual draws nothing for a moment after a mode switch, so that the screen is not seen half updated; the
+    checklist ends that wait as soon as the account is loaded, the lists of its step's editors included. The
+    wait is made long here: a frame at all proves the checklist ended it, and the first frame the terminal
+    gets is the finished screen."""
+    finish_steps(run_id(account), 4)  # it opens on step 6, whose objectives editor reads a list of its own
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        wait = AcctApp.delay_update
+        monkeypatch.setattr(AcctApp, "delay_update", lambda app, delay=0.05: wait(app, 60))
+        drawn = []
+        display = app._display
+
+        def note_frame(screen, update) -> None:  # what the terminal is sent (nothing while updates are held)
+            if not app._batch_count and app.current_mode == "checklist":
+                drawn.append(screen_text(app))
+            display(screen, update)
+
+        monkeypatch.setattr(app, "_display", note_frame)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert drawn, "nothing was drawn: the wait after the switch did not end"
+        assert "Northwind" in drawn[0] and "Step 6: Define account management objectives" in drawn[0]
+        assert "d Done" in drawn[0]
+        assert drawn[0] == screen_text(app)
+
+
+async def test_the_editors_shown_for_some_steps_bring_no_new_css_when_first_shown(db, db_path, account):
+    """Their CSS is loaded with the screen: shown first later, each made Textual parse the whole stylesheet again
+    and restyle the next screen switched to (a slow open now and then)."""
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        sources = set(app.stylesheet.source)
+        for step in (6, 10, 20):  # objectives, KPI values, results: each with a dropdown
+            app.screen.query_one(StepList).highlighted = step - 1
+            await settle(pilot)
+            assert app.screen.query("ObjectivesEditor, KpiEditor") and app.screen.query("Select")
+            await pilot.press("enter")  # into the step: the dropdown opens on enter too
+            await settle(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert set(app.stylesheet.source) == sources

@@ -18,9 +18,11 @@ from textual.app import ComposeResult
 from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import DOMQuery
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Header, OptionList, Static
+from textual.widgets import Header, OptionList, Select, Static
+from textual.widgets._select import SelectCurrent  # the chosen value in a Select; not exported by Textual
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
@@ -28,7 +30,7 @@ from acct_tui.messages import DataChanged
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import UpgradeDialog
 from acct_tui.screens.mode_screen import ModeScreen
-from acct_tui.store import queries, services, upgrades
+from acct_tui.store import kpis, queries, services, upgrades
 from acct_tui.store.held import FIELD, WAITING, new_held_edit
 from acct_tui.store.queries import DecisionView, RunView, StepView
 from acct_tui.template import DUE_KEY, KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE
@@ -36,6 +38,7 @@ from acct_tui.text import printable
 from acct_tui.typeahead import hold_keys_for
 from acct_tui.widgets.key_footer import KeyFooter
 from acct_tui.widgets.kpi_editor import KpiEditor
+from acct_tui.widgets.list_editor import ListEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from acct_tui.widgets.step_form import (
     NOW,
@@ -84,25 +87,40 @@ def rejection_text(gate: StepView, decision: DecisionView) -> str:
             f"{local_time(decision.decided_at)}: “{decision.comment}”")
 
 
-def _step_extras(view: RunView, number: int) -> KpiEditor | ObjectivesEditor | None:
+def _step_extras(view: RunView, number: int, items: tuple | None = None) -> KpiEditor | ObjectivesEditor | None:
     """Editors of their own below a step's fields, by the step's role in the template: KPI values, objectives
-    and their results (see acct_tui.widgets.kpi_editor and objectives_editor)."""
+    and their results (see acct_tui.widgets.kpi_editor and objectives_editor). `items`: what the editor lists,
+    read already (`_extras_items`); else it reads them itself."""
     step = view.step(number)
     refusal = step.edit_refusal
     account_id, account_name = view.account.id, view.account.name
     if step.role == KPI_ROLE:
-        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name)
+        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name, items=items)
     if step.role == OBJECTIVES_ROLE:
         return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name,
-                               step=number)
+                               step=number, items=items)
     if step.role == RESULTS_ROLE:
         return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name,
-                               step=number)
+                               step=number, items=items)
+    return None
+
+
+def _extras_items(view: RunView, number: int) -> tuple | None:
+    """What the editor of `_step_extras` lists for the step (as its `fetch` reads it), or None without one:
+    read with the run, so that the step is shown whole without a read of the editor's own after it."""
+    role = view.step(number).role
+    if role == KPI_ROLE:
+        return kpis.kpi_entries(view.account.id)
+    if role in (OBJECTIVES_ROLE, RESULTS_ROLE):
+        return kpis.objectives(view.run_id)
     return None
 
 
 class ChecklistScreen(ModeScreen):
     COMMANDS = {ScreenBindingCommands}
+    # Shown for some steps only: the KPI and objectives editors, with their dropdowns (a Select shows its value
+    # in a SelectCurrent; the list it drops down is an OptionList, whose CSS the step list brings).
+    LATER_WIDGETS = (KpiEditor, ObjectivesEditor, Select, SelectCurrent)
     BINDINGS = [
         Binding("d", "complete", "Done", tooltip="Mark the selected step done", id="checklist.complete"),
         Binding("o", "reopen", "Reopen", tooltip="Reopen the selected step, or take back a granted approval",
@@ -120,6 +138,7 @@ class ChecklistScreen(ModeScreen):
         self._form: StepForm | None = None  # the form of the step shown; None when it has none
         self._form_widget: StepForm | None = None  # kept (hidden) while a step without a form is shown
         self._shown_step: int | None = None
+        self._shown_from: RunView | None = None  # the load the shown step was last shown from
         self._save_timer: Timer | None = None
         self._save_problem_shown = False  # the message line shows why a save failed
         # When the message line stops being true (e.g. a refusal for a field now filled in): checked on each load.
@@ -197,15 +216,20 @@ class ChecklistScreen(ModeScreen):
     def reload(self) -> None:
         self._follow_current_account()
         if self._account_id is not None:
-            loading = self._load(self._account_id)
+            step_list = self.query_one(StepList)
+            loading = self._load(self._account_id, None if self._place_cursor else step_list.highlighted_step)
             if self._view is None:  # keys typed after opening the account are meant for its steps
                 hold_keys_for(self.app, loading)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
-    def _load(self, account_id: uuid.UUID) -> tuple[RunView, set[int]]:
+    def _load(self, account_id: uuid.UUID, step: int | None) -> tuple[RunView, set[int], int, tuple | None]:
+        """The run, its steps with a sync conflict, and the step to be shown (`step`, or the next to do) with
+        what its own editor lists."""
         view = queries.run_view(account_id)
         keys = steps_with_conflicts(view.run_id)
-        return view, {step.number for step in view.template.steps if step.key in keys}
+        conflicted = {template_step.number for template_step in view.template.steps if template_step.key in keys}
+        shown = next_step_to_do(view) if step is None or step > len(view.steps) else step
+        return view, conflicted, shown, _extras_items(view, shown)
 
     @on(Worker.StateChanged)
     async def _loaded(self, event: Worker.StateChanged) -> None:
@@ -216,7 +240,7 @@ class ChecklistScreen(ModeScreen):
             return
         if event.worker.group != LOAD_GROUP or event.state != WorkerState.SUCCESS:
             return
-        view, conflicted = event.worker.result
+        view, conflicted, read_for, extras_items = event.worker.result
         if view.account.id != self._account_id:
             return
         if self._view is None:
@@ -228,7 +252,16 @@ class ChecklistScreen(ModeScreen):
         step_list = self.query_one(StepList)
         step_list.show_steps(view.steps, next_step_to_do(view) if self._place_cursor else None, conflicted)
         self._place_cursor = False
-        await self._show_step(step_list.highlighted_step)
+        shown = step_list.highlighted_step
+        await self._show_step(shown, extras_items if shown == read_for else None)
+        self._show_when_whole()
+
+    @on(ListEditor.Shown)
+    def _show_when_whole(self) -> None:
+        """Once the loaded account's step is on the screen whole, its editors' lists too, it is drawn (the
+        first frame after opening an account shows it loaded)."""
+        if self._view is not None and all(editor.has_shown for editor in self._extras()):
+            self.show_now()
 
     # Showing ---------------------------------------------------------------------------------------------
     def _show_summary(self, view: RunView) -> None:
@@ -245,9 +278,11 @@ class ChecklistScreen(ModeScreen):
             lines.append(one_line(f"This run follows version {view.template.version} of the template; version "
                                   f"{view.latest_version} is available: press U to preview the upgrade."))
         self.query_one("#checklist-blocker", Static).update(Content("\n").join(lines))
-        self.query_one("#checklist-rejection", Static).update(
+        rejection = self.query_one("#checklist-rejection", Static)
+        rejection.update(
             Content("\n").join(one_line(rejection_text(gate, decision)) for gate, decision in view.rejections()))
-        self.set_class(bool(view.rejections()), "-rejected")
+        # On the line itself, not the screen: a class of the screen would restyle every widget on it.
+        rejection.set_class(bool(view.rejections()), "-shown")
 
     @on(OptionList.OptionHighlighted, "#step-list")
     async def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -277,10 +312,13 @@ class ChecklistScreen(ModeScreen):
     def _leave_form(self) -> None:
         self.query_one(StepList).focus()
 
-    async def _show_step(self, number: int | None) -> None:
+    async def _show_step(self, number: int | None, extras_items: tuple | None = None) -> None:
         view = self._view
         if view is None or number is None:
             return
+        if number == self._shown_step and view is self._shown_from:
+            return  # shown already (the highlight a load moves to arrives after the load showed its step)
+        self._shown_from = view
         step = view.step(number)
         if number != self._shown_step:
             self._save_drafts()  # what cannot be saved is held, and shown again in the step
@@ -297,7 +335,7 @@ class ChecklistScreen(ModeScreen):
                     await self._form_widget.show_step(step, held=held)
                     self._form_widget.display = True
                 self._form = self._form_widget
-            extras = _step_extras(view, number)
+            extras = _step_extras(view, number, extras_items)
             if extras is not None:
                 await holder.mount(extras)
             self._shown_step = number
@@ -307,7 +345,7 @@ class ChecklistScreen(ModeScreen):
                 self._form.focus_first()
         elif self._form is not None:
             self._form.refresh_from(step)
-            for extras in self.query("KpiEditor, ObjectivesEditor").results():
+            for extras in self._extras():
                 extras.set_refusal(step.edit_refusal)
                 extras.load()
         self.query_one("#step-heading", Static).update(self._heading(view, step))
@@ -320,7 +358,11 @@ class ChecklistScreen(ModeScreen):
         self._form = None
         if self._form_widget is not None:
             self._form_widget.display = False
-        return self.query("KpiEditor, ObjectivesEditor").remove()
+        return self._extras().remove()
+
+    def _extras(self) -> DOMQuery[ListEditor]:
+        """The step's editors of its own below its fields (the KPI and objectives editors)."""
+        return self.query_one("#step-form-holder").query_children(ListEditor)
 
     def _keep_focus_in_view(self) -> None:
         """The focused field stays on screen when the step's page is redrawn or scrolled home: a key must

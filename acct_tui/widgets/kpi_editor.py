@@ -69,9 +69,10 @@ class KpiEditor(ListEditor):
             return self.editor
 
     def __init__(self, account_id: uuid.UUID, step: int, *, refusal: str | None = None, account_name: str = "",
-                 id: str | None = None) -> None:
-        """`refusal`: why the step cannot be changed now (a granted approval covers it), or None."""
-        super().__init__(refusal=refusal, account_name=account_name, id=id)
+                 items: tuple[KpiView, ...] | None = None, id: str | None = None) -> None:
+        """`refusal`: why the step cannot be changed now (a granted approval covers it), or None; `items`: the
+        account's values, read already (see ListEditor)."""
+        super().__init__(refusal=refusal, account_name=account_name, items=items, id=id)
         self.account_id = account_id
         self.step = step
         self.entries: tuple[KpiView, ...] = ()

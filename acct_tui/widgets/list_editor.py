@@ -9,6 +9,7 @@ from typing import Any, Callable
 from textual import on, work
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -24,17 +25,29 @@ class ListEditor(Vertical):
     INPUTS = ""  # selector of the inputs to lock while the step cannot be changed
     MESSAGE = ""  # id of the message line
 
-    def __init__(self, *, refusal: str | None = None, account_name: str = "", id: str | None = None) -> None:
+    class Shown(Message):
+        """The editor shows what it read from the store (after each read)."""
+
+    def __init__(self, *, refusal: str | None = None, account_name: str = "", items: tuple | None = None,
+                 id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (a granted approval covers it), or None;
-        `account_name`: shown with what this editor holds when a save fails."""
+        `account_name`: shown with what this editor holds when a save fails; `items`: what `fetch` would read,
+        read already (shown when mounted, without a read of its own)."""
         super().__init__(id=id)
+        self._first_items = items
         self.refusal = refusal
         self.account_name = account_name
         self._held_ids: set[str] = set()  # held because a save from this editor failed
+        self.has_shown = False  # whether it has shown what it read from the store yet
 
     def on_mount(self) -> None:
         self.set_refusal(self.refusal)
-        self.load()
+        if self._first_items is None:
+            self.load()
+        else:
+            self.show(self._first_items)
+            self.has_shown = True
+            self._first_items = None
 
     def set_refusal(self, refusal: str | None) -> None:
         """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
@@ -68,6 +81,8 @@ class ListEditor(Vertical):
             self.app.post_message(event)  # the app's one handler shows it
         elif event.state == WorkerState.SUCCESS:
             self.show(event.worker.result)
+            self.has_shown = True
+            self.post_message(self.Shown())
 
     def submit(self, change: Callable[[], Any], done: Callable[[Any, DomainError | None], None], *,
                draft: HeldEdit | None = None) -> None:

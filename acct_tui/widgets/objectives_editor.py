@@ -83,10 +83,12 @@ class ObjectivesEditor(ListEditor):
             return self.editor
 
     def __init__(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None, account_id: uuid.UUID | None = None,
-                 account_name: str = "", step: int | None = None, id: str | None = None) -> None:
+                 account_name: str = "", step: int | None = None, items: tuple[ObjectiveView, ...] | None = None,
+                 id: str | None = None) -> None:
         """`refusal`: why the step cannot be changed now (approval 8 granted, for step 6), or None. `step`: the
-        number of the step it is shown in (where text it could not save is held)."""
-        super().__init__(refusal=refusal, account_name=account_name, id=id)
+        number of the step it is shown in (where text it could not save is held); `items`: the run's objectives,
+        read already (see ListEditor)."""
+        super().__init__(refusal=refusal, account_name=account_name, items=items, id=id)
         self.account_id = account_id
         self.step = step
         self.run_id = run_id

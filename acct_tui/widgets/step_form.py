@@ -275,7 +275,7 @@ class StepForm(Vertical):
             kept = []  # the kept fields change order: build every field anew
         with self.app.batch_update():
             await self.remove_children([widget for key in before if key not in kept
-                                        for widget in self.query(f"#label-{key}, #field-{key}, #note-{key}")])
+                                        for widget in self._shown_widgets_of(key)])
             for position, key in enumerate(self._fields):
                 if key in kept:
                     self._refill(key)
@@ -284,6 +284,9 @@ class StepForm(Vertical):
                 await self.mount(*self._field_widgets(key),
                                  before=None if following is None else self.query_one(f"#label-{following}"))
             self._show_refusal_and_held()
+
+    def _shown_widgets_of(self, key: str) -> tuple[Widget, ...]:
+        return tuple(self.get_child_by_id(f"{part}-{key}") for part in ("label", "field", "note"))
 
     def _refill(self, key: str) -> None:
         """Show a kept field's label and value, its editor as a new one would start: no undo history."""
