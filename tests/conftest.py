@@ -91,6 +91,7 @@ def postgres_server():
         pytest.skip(reason)
     migrate_template(server)
     yield server
+    server.stop_background()
     handle.cleanup()
 
 
