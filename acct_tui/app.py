@@ -141,6 +141,7 @@ class AcctApp(ModeSwitchApp, KeysInOrderApp):
         # Text typed that could not be saved, and the one writer every change goes through (off this thread).
         self.held = HeldStore(held_path(self.db_path))
         self.writer: Writer | None = None
+        self._write_grace_at_exit = EXIT_WRITE_GRACE_SECONDS
 
     def on_mount(self) -> None:
         # What exists by now (modules, classes, Textual's own objects) lives as long as the app: kept out of
@@ -179,7 +180,7 @@ class AcctApp(ModeSwitchApp, KeysInOrderApp):
         if self.writer is not None:
             # The screens have gone and handed their last edits to the writer: those saves get a moment to
             # finish; the text of any still waiting stays held for the next start.
-            self.writer.finish(EXIT_WRITE_GRACE_SECONDS)
+            self.writer.finish(self._write_grace_at_exit)
 
     # Saving ----------------------------------------------------------------------------------------------
     def _deliver_from_writer(self) -> Callable[[Callable[[], None]], None]:
@@ -256,7 +257,13 @@ class AcctApp(ModeSwitchApp, KeysInOrderApp):
         if waiting:
             what += " (the database is busy: another program is writing)"
         self.push_screen(ConfirmDialog(f"{what}. Quit anyway? They stay held for next time.", "Quit anyway", "Stay"),
-                         lambda yes: self.exit() if yes else None)
+                         lambda yes: self._quit_leaving_held() if yes else None)
+
+    def _quit_leaving_held(self) -> None:
+        # The user chose to leave the held text for next time: quit now, not after the writer's grace (a save
+        # waiting for another program's lock would keep the terminal for another 3 s).
+        self._write_grace_at_exit = 0.0
+        self.exit()
 
     def _exit_on_signal(self, signal_number: int) -> None:
         exit_code = 128 + signal_number  # what a shell reports for a process ended by that signal
