@@ -76,9 +76,11 @@ def start_server() -> tuple[PostgresServer | None, str, object]:
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"pgserver could not start PostgreSQL here: {type(error).__name__}: {error}", None
     server = PostgresServer(folder, admin_uri, itertools.count(1))
-    # A throwaway server: durability only slows each CREATE DATABASE and commit down.
+    # A throwaway server: durability only slows each CREATE DATABASE and commit down, and a deadlock the tests
+    # make on purpose need not wait the default second to be found.
     server.admin("ALTER SYSTEM SET fsync = off", "ALTER SYSTEM SET synchronous_commit = off",
-                 "ALTER SYSTEM SET full_page_writes = off", "SELECT pg_reload_conf()")
+                 "ALTER SYSTEM SET full_page_writes = off", "ALTER SYSTEM SET deadlock_timeout = '50ms'",
+                 "SELECT pg_reload_conf()")
     server.admin(f"CREATE ROLE {OWNER} LOGIN CREATEDB CREATEROLE",
                  *(f"CREATE ROLE {login} LOGIN" for login in OTHER_LOGINS),
                  f"CREATE DATABASE {TEMPLATE} OWNER {OWNER}")
