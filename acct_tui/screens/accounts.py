@@ -16,7 +16,6 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
@@ -24,6 +23,7 @@ from acct_tui.errors import DomainError
 from acct_tui.keymap import current_key_display
 from acct_tui.messages import DataChanged
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
+from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
 from acct_tui.store.queries import account_detail, account_list, latest_change
 from acct_tui.store.services import archive_account
@@ -136,7 +136,7 @@ class FilterInput(LineEditor):
     ]
 
 
-class AccountsScreen(Screen):
+class AccountsScreen(ModeScreen):
     """Accounts: add (a), edit (e), archive (x), filter (/), sort (s, S), open a checklist (enter)."""
 
     SUB_TITLE = "Accounts"
@@ -205,6 +205,7 @@ class AccountsScreen(Screen):
         # Coming back from another screen: at 100,000 accounts a reload costs seconds of a core, so only
         # when something changed since the last load.
         if self.loaded_once and self.rows_loaded.is_set() and latest_change() == self._loaded_change:
+            self.show_now()  # the list as it was: no need to wait out Textual's pause after a mode switch
             return
         self.reload()
 
@@ -257,6 +258,7 @@ class AccountsScreen(Screen):
             self.rows_loaded.set()
         self._update_status()
         self._refresh_bindings_when_changed()
+        self.show_now()
 
     # Status ----------------------------------------------------------------------------------------
 
