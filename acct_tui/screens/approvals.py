@@ -153,6 +153,7 @@ class ApprovalsScreen(ModeScreen):
         if count:
             self._request_covered()
         self.refresh_bindings()
+        self.show_now()
 
     def _show_page(self, generation: int, start: int, items: list[QueueItem]) -> None:
         if generation != self._generation:

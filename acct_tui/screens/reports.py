@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
@@ -37,6 +36,7 @@ from acct_tui.reports.build import account_document, portfolio_document
 from acct_tui.reports.document import Document
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.export_dialog import ExportDialog
+from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.store.reports import account_report, portfolio_report
 from acct_tui.text import printable
 from acct_tui.widgets.charts import ReportView
@@ -60,7 +60,7 @@ class LoadedReport:
     problem: str = ""
 
 
-class ReportsScreen(Screen):
+class ReportsScreen(ModeScreen):
     """The portfolio report (v: the current account's report), n: charts or numbers, e: export."""
 
     SUB_TITLE = "Reports"
@@ -139,6 +139,7 @@ class ReportsScreen(Screen):
         self.query_one("#report", ReportView).show(loaded.document, loaded.problem)
         self._refresh_status()
         self.refresh_bindings()
+        self.show_now()
 
     def _summary(self) -> str:
         if self.loaded is None or self.loaded.document is None:
