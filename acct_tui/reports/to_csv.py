@@ -8,12 +8,13 @@ return) gets a leading apostrophe: account names are user text, and user text is
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
 from acct_tui.reports.progress import ProgressCallback, Ticker
-from acct_tui.store.reports import PortfolioReport
+from acct_tui.store.reports import AccountLine, PortfolioReport, RawLine
 from acct_tui.text import printable
 from acct_tui.workflow.kpi import METRIC_KEYS
 
@@ -26,6 +27,7 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NEEDS_QUOTES = re.compile('[,"\r\n]')
 LINE_END = "\r\n"
+_STORED_TIME_LENGTHS = (19, 26)  # str(datetime) without and with microseconds
 
 
 def cell(text: str) -> str:
@@ -41,11 +43,13 @@ def _text(value: str | None) -> str:
     return cell("'" + text if text.startswith(_FORMULA_START) else text)
 
 
-def _number(value: Decimal | None) -> str:
+def _number(value: Decimal | int | None) -> str:
     """A decimal written out in full: `str` does that (seven times faster than `format(value, "f")`) unless
-    it would write an exponent (1E+16)."""
+    it would write an exponent (1E+16); an int as the Decimal made of it would be written."""
     if value is None:
         return ""
+    if value.__class__ is int:
+        return str(value)
     text = str(value)
     return format(value, "f") if "E" in text else text
 
@@ -64,21 +68,34 @@ def _percent(done: int, total: int) -> str:
     return f"{100 * done / total:.1f}" if total else ""
 
 
-def _moment(value: datetime | None) -> str:
+def _moment(value: datetime | str | None) -> str:
     """To the second, in UTC: the naive timestamp's ISO form cut after the seconds (`isoformat()` with no
-    argument costs two thirds of `isoformat(timespec="seconds")`)."""
-    return value.isoformat()[:19] + "Z" if value else ""
+    argument costs two thirds of `isoformat(timespec="seconds")`). Also from the text SQLite stores a
+    timestamp as ("2026-11-30 12:34:56" and its microseconds, if any), without making a datetime of it."""
+    if not value:
+        return ""
+    if value.__class__ is str:
+        if len(value) in _STORED_TIME_LENGTHS and value[10] == " ":
+            return f"{value[:10]}T{value[11:19]}Z"
+        value = datetime.fromisoformat(value)
+    return value.isoformat()[:19] + "Z"
 
 
 def render_csv(report: PortfolioReport, on_progress: ProgressCallback | None = None) -> str:
-    """Each line is written with one f-string: `csv.writer` costs four times as much per line, for quoting
-    that only the text cells can need (`cell`)."""
-    ticker = Ticker(len(report.accounts), on_progress)
+    return render_lines(report.accounts, len(report.accounts), on_progress)
+
+
+def render_lines(lines: Iterable[AccountLine | RawLine], count: int, on_progress: ProgressCallback | None = None
+                 ) -> str:
+    """The CSV of these `count` lines, `AccountLine`s or as `portfolio_lines` reads them. Each line is written
+    with one f-string: `csv.writer` costs four times as much per line, for quoting that only the text cells
+    can need (`cell`)."""
+    ticker = Ticker(count, on_progress)
     # Owners, industries, stages, titles and progress recur line after line: each cell is made once.
     shared_text, shared_cell, percent = (lru_cache(maxsize=4096)(make) for make in (_text, cell, _percent))
     out = ["\ufeff" + ",".join(COLUMNS)]
     for (account_id, name, owner, segment, stage, industry, revenue, done, total, current, title, next_gate,
-         pending_since, overdue, satisfaction, latest, objectives, achieved, last_activity, version) in report.accounts:
+         pending_since, overdue, satisfaction, latest, objectives, achieved, last_activity, version) in lines:
         out.append(
             f"{account_id},{_text(name)},{shared_text(owner)},{shared_cell(segment)},{shared_cell(stage)},"
             f"{shared_text(industry)},{_number(revenue)},{done},{total},{percent(done, total)},{current or ''},"
