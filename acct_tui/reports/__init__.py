@@ -14,7 +14,7 @@ from acct_tui.errors import DomainError
 from acct_tui.reports.build import account_document, portfolio_document
 from acct_tui.reports.files import ExportExists, default_export_path, slug, write_export
 from acct_tui.reports.progress import ProgressCallback
-from acct_tui.reports.to_csv import render_csv, render_lines
+from acct_tui.reports.to_csv import render_csv, render_csv_lines
 from acct_tui.reports.to_html import render_html
 from acct_tui.reports.to_json import account_json, dumps, portfolio_json
 from acct_tui.reports.to_markdown import render_markdown
@@ -42,7 +42,7 @@ EXPORT_FORMATS = {fmt.extension: fmt for fmt in (
     ExportFormat("md", "Markdown",
                  lambda report, progress: render_markdown(portfolio_document(report), progress),
                  lambda report, progress: render_markdown(account_document(report), progress)),
-    ExportFormat("csv", "CSV (one row per account)", render_csv, None, render_lines),
+    ExportFormat("csv", "CSV (one row per account)", render_csv, None, render_csv_lines),
     ExportFormat("json", "JSON",
                  lambda report, progress: dumps(portfolio_json(report, progress)),
                  lambda report, progress: dumps(account_json(report))),

@@ -12,11 +12,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import getitem
+from typing import Callable
 
 from acct_tui.reports.progress import ProgressCallback, Ticker
-from acct_tui.store.reports import AccountLine, PortfolioReport, RawLine
+from acct_tui.store.reports import NO_VALUES, AccountLine, MetricValues, PortfolioReport, RawLine
 from acct_tui.text import printable
-from acct_tui.workflow.kpi import METRIC_KEYS
+from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, Metric
 
 COLUMNS = (
     "account_id", "name", "owner", "segment", "stage", "industry", "annual_revenue", "steps_done", "steps_total",
@@ -64,6 +66,28 @@ def _numbers(values: tuple[Decimal | None, ...]) -> str:
     return ",".join(map(_number, values))
 
 
+class _MetricCells(dict):
+    """One metric's cells by the cents of its values, each written once (`_number` of its value)."""
+
+    def __init__(self, metric: Metric) -> None:
+        super().__init__({None: ""})
+        self.values = MetricValues(metric)
+
+    def __missing__(self, cents: int) -> str:
+        text = self[cents] = _number(self.values[cents])
+        return text
+
+
+def _numbers_of_cents() -> Callable[[tuple[int | None, ...]], str]:
+    """`_numbers` for the latest values in cents, as `portfolio_lines` reads them."""
+    cells = [_MetricCells(metric) for metric in METRICS]
+
+    def numbers(cents: tuple[int | None, ...]) -> str:
+        return NO_NUMBERS if cents is NO_VALUES else ",".join(map(getitem, cells, cents))
+
+    return numbers
+
+
 def _percent(done: int, total: int) -> str:
     return f"{100 * done / total:.1f}" if total else ""
 
@@ -82,14 +106,19 @@ def _moment(value: datetime | str | None) -> str:
 
 
 def render_csv(report: PortfolioReport, on_progress: ProgressCallback | None = None) -> str:
-    return render_lines(report.accounts, len(report.accounts), on_progress)
+    return _render(report.accounts, len(report.accounts), _numbers, on_progress)
 
 
-def render_lines(lines: Iterable[AccountLine | RawLine], count: int, on_progress: ProgressCallback | None = None
-                 ) -> str:
-    """The CSV of these `count` lines, `AccountLine`s or as `portfolio_lines` reads them. Each line is written
-    with one f-string: `csv.writer` costs four times as much per line, for quoting that only the text cells
-    can need (`cell`)."""
+def render_csv_lines(lines: Iterable[RawLine], count: int, on_progress: ProgressCallback | None = None) -> str:
+    """The CSV of `count` lines as `portfolio_lines` reads them, without an `AccountLine` or a Decimal made of
+    each: the same cells as `render_csv` writes of the same lines."""
+    return _render(lines, count, _numbers_of_cents(), on_progress)
+
+
+def _render(lines: Iterable[AccountLine | RawLine], count: int, numbers: Callable[[tuple], str],
+            on_progress: ProgressCallback | None) -> str:
+    """Each line is written with one f-string: `csv.writer` costs four times as much per line, for quoting
+    that only the text cells can need (`cell`)."""
     ticker = Ticker(count, on_progress)
     # Owners, industries, stages, titles and progress recur line after line: each cell is made once.
     shared_text, shared_cell, percent = (lru_cache(maxsize=4096)(make) for make in (_text, cell, _percent))
@@ -100,7 +129,7 @@ def render_lines(lines: Iterable[AccountLine | RawLine], count: int, on_progress
             f"{account_id},{_text(name)},{shared_text(owner)},{shared_cell(segment)},{shared_cell(stage)},"
             f"{shared_text(industry)},{_number(revenue)},{done},{total},{percent(done, total)},{current or ''},"
             f"{shared_cell(title)},{next_gate or ''},{_moment(pending_since)},{overdue},"
-            f"{shared_cell(satisfaction or '')},{_numbers(latest)},{objectives},{achieved},"
+            f"{shared_cell(satisfaction or '')},{numbers(latest)},{objectives},{achieved},"
             f"{_moment(last_activity)},{version or ''}")
         ticker.advance()
     ticker.finish()

@@ -545,7 +545,7 @@ def _id_text(value: object) -> str:
 NO_OBJECTIVES = (0, 0)
 
 
-class _MetricValues(dict):
+class MetricValues(dict):
     """One metric's values by their cents (None for none), each converted once: many recur (scores, ratings)."""
 
     def __init__(self, metric: Metric) -> None:
@@ -555,12 +555,6 @@ class _MetricValues(dict):
     def __missing__(self, cents: int) -> Decimal:
         value = self[cents] = to_places(self.metric, Decimal(int(cents)).scaleb(-2))
         return value
-
-
-def _latest_values(rows: Iterable[tuple]) -> dict[object, tuple]:
-    """Each account's latest value of each metric (in `METRICS` order), from a row of its cents."""
-    metrics = [_MetricValues(metric) for metric in METRICS]
-    return {row[0]: tuple(map(getitem, metrics, row[1:])) for row in rows}
 
 
 @contextmanager
@@ -591,9 +585,8 @@ def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Ite
     overdue: Counter = Counter()
     for account_id, tasks in _driver_rows(overdue_parts_query(today)):
         overdue[account_id] += tasks
-    objective_counts = {account_id: (int(count), int(achieved))
-                        for account_id, count, achieved in _driver_rows(objective_counts_query())}
-    latest_values = _latest_values(_driver_rows(latest_values_query()))
+    objective_counts = {row[0]: row[1:] for row in _driver_rows(objective_counts_query())}  # (set, achieved)
+    latest_cents = {row[0]: row[1:] for row in _driver_rows(latest_values_query())}
     to_decimal = Account.annual_revenue.python_value
     titles: dict[tuple[str, int, int], str] = {}
     for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
@@ -608,24 +601,28 @@ def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Ite
         yield (_id_text(account_id), name, owner, segment, stage, industry,
                revenue if type(revenue) is int else to_decimal(revenue), done or 0, total or 0, current, title,
                next_gate, waiting_since.get(run_id), overdue.get(account_id, 0), ratings.get(run_id),
-               latest_values.get(account_id, NO_VALUES),
+               latest_cents.get(account_id, NO_VALUES),
                objectives_set, achieved, activity, version)
 
 
 # A line as `_raw_lines` reads it: `AccountLine`'s fields, but the annual revenue may be an int (SQLite hands
-# most amounts back as one; a Decimal is made of it in two calls), and pending since and last activity are
-# as the driver returns them: text from SQLite ("2026-11-30 12:34:56.789012"), datetimes from PostgreSQL.
+# most amounts back as one; a Decimal is made of it in two calls), pending since and last activity are as the
+# driver returns them (text from SQLite, "2026-11-30 12:34:56.789012", datetimes from PostgreSQL), and the
+# latest value of each metric is in cents (`NO_VALUES` when there are none), each made a value by
+# `MetricValues`, which converts each of a metric's many recurring values once.
 RawLine = tuple
 
 
 def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
     to_time = Account.last_activity_at.python_value
+    metrics = [MetricValues(metric) for metric in METRICS]
     new_line = AccountLine._make
     return tuple(
         new_line((account_id, name, owner, segment, stage, industry,
                   Decimal(revenue) if type(revenue) is int else revenue, done, total, current, title, next_gate,
-                  to_time(pending_since), overdue, satisfaction, latest, objectives_set, achieved,
-                  to_time(activity), version))
+                  to_time(pending_since), overdue, satisfaction,
+                  NO_VALUES if latest is NO_VALUES else tuple(map(getitem, metrics, latest)), objectives_set,
+                  achieved, to_time(activity), version))
         for (account_id, name, owner, segment, stage, industry, revenue, done, total, current, title, next_gate,
              pending_since, overdue, satisfaction, latest, objectives_set, achieved, activity, version)
         in _raw_lines(today, template, templates))
@@ -732,11 +729,14 @@ __all__ = [
     "GateStats",
     "KpiSeries",
     "KpiSummary",
+    "MetricValues",
+    "NO_VALUES",
     "ObjectiveOutcome",
     "ObjectiveTotals",
     "OwnerOverdue",
     "PendingApproval",
     "PortfolioReport",
+    "RawLine",
     "Tally",
     "account_report",
     "decision_turnaround",
