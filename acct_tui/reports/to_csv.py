@@ -16,7 +16,7 @@ from operator import getitem
 from typing import Callable
 
 from acct_tui.reports.progress import ProgressCallback, Ticker
-from acct_tui.store.reports import NO_VALUES, AccountLine, MetricValues, PortfolioReport, RawLine
+from acct_tui.store.reports import NO_VALUES, AccountLine, PortfolioReport, RawLine, metric_value
 from acct_tui.text import printable
 from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, Metric
 
@@ -71,10 +71,10 @@ class _MetricCells(dict):
 
     def __init__(self, metric: Metric) -> None:
         super().__init__({None: ""})
-        self.values = MetricValues(metric)
+        self.metric = metric
 
     def __missing__(self, cents: int) -> str:
-        text = self[cents] = _number(self.values[cents])
+        text = self[cents] = _number(metric_value(self.metric, cents))
         return text
 
 
@@ -88,8 +88,10 @@ def _numbers_of_cents() -> Callable[[tuple[int | None, ...]], str]:
     return numbers
 
 
-def _percent(done: int, total: int) -> str:
-    return f"{100 * done / total:.1f}" if total else ""
+def _progress(done: int, total: int, current: int | None) -> str:
+    """The cells steps_done, steps_total, progress_percent and current_step."""
+    percent = f"{100 * done / total:.1f}" if total else ""
+    return f"{done},{total},{percent},{current or ''}"
 
 
 def _moment(value: datetime | str | None) -> str:
@@ -121,13 +123,13 @@ def _render(lines: Iterable[AccountLine | RawLine], count: int, numbers: Callabl
     that only the text cells can need (`cell`)."""
     ticker = Ticker(count, on_progress)
     # Owners, industries, stages, titles and progress recur line after line: each cell is made once.
-    shared_text, shared_cell, percent = (lru_cache(maxsize=4096)(make) for make in (_text, cell, _percent))
+    shared_text, shared_cell, progress = (lru_cache(maxsize=4096)(make) for make in (_text, cell, _progress))
     out = ["\ufeff" + ",".join(COLUMNS)]
     for (account_id, name, owner, segment, stage, industry, revenue, done, total, current, title, next_gate,
          pending_since, overdue, satisfaction, latest, objectives, achieved, last_activity, version) in lines:
         out.append(
             f"{account_id},{_text(name)},{shared_text(owner)},{shared_cell(segment)},{shared_cell(stage)},"
-            f"{shared_text(industry)},{_number(revenue)},{done},{total},{percent(done, total)},{current or ''},"
+            f"{shared_text(industry)},{_number(revenue)},{progress(done, total, current)},"
             f"{shared_cell(title)},{next_gate or ''},{_moment(pending_since)},{overdue},"
             f"{shared_cell(satisfaction or '')},{numbers(latest)},{objectives},{achieved},"
             f"{_moment(last_activity)},{version or ''}")

@@ -545,7 +545,12 @@ def _id_text(value: object) -> str:
 NO_OBJECTIVES = (0, 0)
 
 
-class MetricValues(dict):
+def metric_value(metric: Metric, cents: int) -> Decimal:
+    """A metric's value from its cents, as the summary parts keep it."""
+    return to_places(metric, Decimal(int(cents)).scaleb(-2))
+
+
+class _MetricValues(dict):
     """One metric's values by their cents (None for none), each converted once: many recur (scores, ratings)."""
 
     def __init__(self, metric: Metric) -> None:
@@ -553,7 +558,7 @@ class MetricValues(dict):
         self.metric = metric
 
     def __missing__(self, cents: int) -> Decimal:
-        value = self[cents] = to_places(self.metric, Decimal(int(cents)).scaleb(-2))
+        value = self[cents] = metric_value(self.metric, cents)
         return value
 
 
@@ -609,13 +614,13 @@ def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Ite
 # most amounts back as one; a Decimal is made of it in two calls), pending since and last activity are as the
 # driver returns them (text from SQLite, "2026-11-30 12:34:56.789012", datetimes from PostgreSQL), and the
 # latest value of each metric is in cents (`NO_VALUES` when there are none), each made a value by
-# `MetricValues`, which converts each of a metric's many recurring values once.
+# `metric_value`: each distinct one once, as most recur.
 RawLine = tuple
 
 
 def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
     to_time = Account.last_activity_at.python_value
-    metrics = [MetricValues(metric) for metric in METRICS]
+    metrics = [_MetricValues(metric) for metric in METRICS]
     new_line = AccountLine._make
     return tuple(
         new_line((account_id, name, owner, segment, stage, industry,
@@ -729,7 +734,6 @@ __all__ = [
     "GateStats",
     "KpiSeries",
     "KpiSummary",
-    "MetricValues",
     "NO_VALUES",
     "ObjectiveOutcome",
     "ObjectiveTotals",
@@ -740,6 +744,7 @@ __all__ = [
     "Tally",
     "account_report",
     "decision_turnaround",
+    "metric_value",
     "portfolio_lines",
     "portfolio_report",
     "turnaround_hours",
