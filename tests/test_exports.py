@@ -135,7 +135,7 @@ def test_csv_text_with_commas_and_quotes_reads_back_as_typed(portfolio):
 @pytest.mark.both_backends
 def test_each_format_exports_the_report_it_renders(portfolio, monkeypatch):
     """What the CLI and the Reports screen write is the rendered report, byte for byte, although the CSV (one
-    row per account) is read without the list of pending approvals."""
+    row per account) is read as its lines alone (`portfolio_lines`)."""
     monkeypatch.setattr(reports, "utcnow", lambda: datetime(2026, 6, 30, 12, 0))
     assert portfolio_report(TODAY, pending_limit=0).pending == ()
     for fmt in FORMATS[PORTFOLIO]:

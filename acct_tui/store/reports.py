@@ -576,7 +576,15 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Iterator[tuple]:
+# A line as `_raw_lines` reads it: `AccountLine`'s fields, but the annual revenue may be an int (SQLite hands
+# most amounts back as one; a Decimal is made of it in two calls), pending since and last activity are as the
+# driver returns them (text from SQLite, "2026-11-30 12:34:56.789012", datetimes from PostgreSQL), and the
+# latest value of each metric is in cents (`NO_VALUES` when there are none), each made a value by
+# `metric_value`: each distinct one once, as most recur.
+RawLine = tuple
+
+
+def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Iterator[RawLine]:
     """One line per active account, by name, in `AccountLine`'s order of fields: the accounts and their runs
     from one ordered query, what else a line shows from one pass each over the ratings, the waiting approvals
     and the accounts' summary parts, matched up by id as the driver returns it (compared as the database
@@ -610,14 +618,6 @@ def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Ite
                objectives_set, achieved, activity, version)
 
 
-# A line as `_raw_lines` reads it: `AccountLine`'s fields, but the annual revenue may be an int (SQLite hands
-# most amounts back as one; a Decimal is made of it in two calls), pending since and last activity are as the
-# driver returns them (text from SQLite, "2026-11-30 12:34:56.789012", datetimes from PostgreSQL), and the
-# latest value of each metric is in cents (`NO_VALUES` when there are none), each made a value by
-# `metric_value`: each distinct one once, as most recur.
-RawLine = tuple
-
-
 def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
     to_time = Account.last_activity_at.python_value
     metrics = [_MetricValues(metric) for metric in METRICS]
@@ -647,8 +647,8 @@ def portfolio_report(today: date | None = None, *, account_lines: bool = True,
                      pending_limit: int | None = None) -> PortfolioReport:
     """Every number of the portfolio report, as of `today`. `account_lines=False` leaves out the line per
     account (the CSV rows), which the Reports screen does not show; `pending_limit` lists only the oldest
-    pending approvals (`pending_count` still counts them all; 0 lists none, for the CSV, which shows only the
-    lines: each line reads its own oldest waiting approval).
+    pending approvals (`pending_count` still counts them all; 0 lists none). The CSV, which shows the lines
+    alone, reads them with `portfolio_lines` instead.
 
     Runs may follow different versions of the template: gates and tallied fields are matched by key, and
     labelled and ordered as the current version has them."""
