@@ -542,7 +542,7 @@ def _id_text(value: object) -> str:
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-NO_OBJECTIVES = (0, 0)
+NO_ACCOUNT_PARTS = (0, 0, 0, NO_VALUES)  # no objectives, none achieved, no overdue task, no KPI value
 
 
 def metric_value(metric: Metric, cents: int) -> Decimal:
@@ -560,6 +560,21 @@ class _MetricValues(dict):
     def __missing__(self, cents: int) -> Decimal:
         value = self[cents] = metric_value(self.metric, cents)
         return value
+
+
+def _account_parts(today: date) -> dict[object, tuple[int, int, int, tuple]]:
+    """Each account's objectives (set, achieved), overdue tasks and latest KPI cents, from their passes merged
+    into one table, so that a line looks its account up once. Its look-ups, in name order, each miss the
+    processor's caches (a third of the matching); the merge's, mostly in the order the table was filled in,
+    cost less."""
+    parts = {row[0]: (row[1], row[2], 0, NO_VALUES) for row in _driver_rows(objective_counts_query())}
+    for row in _driver_rows(latest_values_query()):
+        objectives_set, achieved, overdue, _ = parts.get(row[0], NO_ACCOUNT_PARTS)
+        parts[row[0]] = (objectives_set, achieved, overdue, row[1:])
+    for account_id, tasks in _driver_rows(overdue_parts_query(today)):
+        objectives_set, achieved, overdue, latest = parts.get(account_id, NO_ACCOUNT_PARTS)
+        parts[account_id] = (objectives_set, achieved, overdue + tasks, latest)
+    return parts
 
 
 @contextmanager
@@ -595,11 +610,7 @@ def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Ite
     waiting_since: dict[object, object] = {}
     for run_id, submitted_at in _driver_rows(waiting_query()):
         waiting_since.setdefault(run_id, submitted_at)
-    overdue: Counter = Counter()
-    for account_id, tasks in _driver_rows(overdue_parts_query(today)):
-        overdue[account_id] += tasks
-    objective_counts = {row[0]: row[1:] for row in _driver_rows(objective_counts_query())}  # (set, achieved)
-    latest_cents = {row[0]: row[1:] for row in _driver_rows(latest_values_query())}
+    parts = _account_parts(today)
     to_decimal = Account.annual_revenue.python_value
     titles: dict[tuple[str, int, int], str] = {}
     for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
@@ -610,12 +621,11 @@ def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Ite
             if title is None:
                 title = titles[(template_name, version, current)] = templates.get(
                     template_name, version).step(current).title
-        objectives_set, achieved = objective_counts.get(account_id, NO_OBJECTIVES)
+        objectives_set, achieved, overdue, latest = parts.get(account_id, NO_ACCOUNT_PARTS)
         yield (_id_text(account_id), name, owner, segment, stage, industry,
                revenue if type(revenue) is int else to_decimal(revenue), done or 0, total or 0, current, title,
-               next_gate, waiting_since.get(run_id), overdue.get(account_id, 0), ratings.get(run_id),
-               latest_cents.get(account_id, NO_VALUES),
-               objectives_set, achieved, activity, version)
+               next_gate, waiting_since.get(run_id), overdue, ratings.get(run_id), latest, objectives_set,
+               achieved, activity, version)
 
 
 def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
