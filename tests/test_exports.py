@@ -291,6 +291,9 @@ def test_long_exports_report_progress_up_to_the_end(portfolio):
         seen: list[float] = []
         render_portfolio(report, fmt, seen.append)
         assert seen and seen == sorted(seen) and seen[-1] == 1.0, fmt
+    seen = []
+    export_portfolio("csv", TODAY, seen.append)  # its lines counted before they are read, one at a time
+    assert seen and seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 2
 
 
 def test_a_format_the_report_does_not_have_is_refused(portfolio):
