@@ -10,6 +10,7 @@ import os
 import re
 import stat
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,14 @@ from acct_tui.reports import (
     write_export,
 )
 from acct_tui.reports.document import Document, Facts, Paragraph, Table
-from acct_tui.reports.to_csv import _moment, _number, cell
+from acct_tui.reports.to_csv import _moment, _number, _numbers, _numbers_of_cents, cell
 from acct_tui.reports.to_html import render_html
 from acct_tui.reports.to_json import FORMAT_VERSION
 from acct_tui.reports.to_markdown import escape as markdown_escape
 from acct_tui.reports.to_markdown import render_markdown
 from acct_tui.store import reports, services
-from acct_tui.store.reports import account_report, portfolio_report
+from acct_tui.store.reports import NO_VALUES, account_report, metric_value, portfolio_report
+from acct_tui.workflow.kpi import METRICS
 from tests.portfolio_builder import HOSTILE_COMMENT, TODAY, build_small_portfolio
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -84,6 +86,43 @@ def test_csv_numbers_are_written_out_in_full_and_times_to_the_second(number, mom
     assert _moment(moment) == moment.isoformat(timespec="seconds") + "Z"
 
 
+@given(st.datetimes(), st.integers())
+def test_csv_times_and_amounts_as_the_driver_returns_them_are_written_as_their_values(moment, amount):
+    """The CSV export writes the text SQLite keeps a timestamp as, and an amount it hands back as an int,
+    without making a datetime or a Decimal of them: as the report's datetimes and Decimals are written."""
+    assert _moment(str(moment)) == _moment(moment)
+    assert _number(amount) == _number(Decimal(amount))
+
+
+@given(st.lists(st.none() | st.integers(-10**15, 10**15), min_size=len(METRICS), max_size=len(METRICS)))
+def test_csv_kpi_cells_from_cents_are_the_cells_of_their_values(cents):
+    values = tuple(None if value is None else metric_value(metric, value) for metric, value in zip(METRICS, cents))
+    numbers = _numbers_of_cents()
+    assert numbers(tuple(cents)) == numbers(tuple(cents)) == _numbers(values)  # again: from its cache
+    assert numbers(NO_VALUES) == _numbers(NO_VALUES)
+
+
+@pytest.mark.both_backends
+def test_the_csv_export_writes_the_lines_as_the_report_has_them(portfolio):
+    """The CSV export reads the line per account alone, its values as the database driver hands them back
+    (amounts, times, KPI cents: `portfolio_lines`), and writes the bytes the report's lines are written as."""
+    from acct_tui.store import kpis
+    quoted = services.create_account('Quote "and", comma', owner='o,"wner"', industry='"', annual_revenue="2.5")
+    formula = services.create_account("=SUM(A1)", owner="+x", industry="-y", annual_revenue="9999999999999.99")
+    services.create_account("@home, inc", owner="Évian & Söhne", industry="Tech, AI", segment="Key")
+    kpis.add_kpi(quoted, "nps", "-12.5", "2026-06-01", today=TODAY)
+    kpis.add_kpi(quoted, "market_share", "0.05", "2026-06-01", today=TODAY)
+    kpis.add_kpi(formula, "pipeline", "12345678.9", "2026-06-01", today=TODAY)
+    kpis.add_kpi(formula, "revenue", "100", "2026-06-01", today=TODAY)
+    exported = export_portfolio("csv", TODAY)
+    assert exported == render_portfolio(portfolio_report(TODAY), "csv")
+    rows = {row["name"]: row for row in csv_rows(exported)}
+    assert (rows['Quote "and", comma']["nps"], rows['Quote "and", comma']["market_share"]) == ("-12.5", "0.05")
+    assert (rows["'=SUM(A1)"]["annual_revenue"], rows["'=SUM(A1)"]["pipeline"]) == ("9999999999999.99",
+                                                                                     "12345678.90")
+    assert rows["'@home, inc"]["owner"] == "Évian & Söhne" and rows["'@home, inc"]["revenue"] == ""
+
+
 @pytest.mark.both_backends
 def test_csv_text_with_commas_and_quotes_reads_back_as_typed(portfolio):
     account = services.create_account('Quote "and", comma', owner='o,"wner"', industry='"', stage="Retention",
@@ -96,7 +135,7 @@ def test_csv_text_with_commas_and_quotes_reads_back_as_typed(portfolio):
 @pytest.mark.both_backends
 def test_each_format_exports_the_report_it_renders(portfolio, monkeypatch):
     """What the CLI and the Reports screen write is the rendered report, byte for byte, although the CSV (one
-    row per account) is read without the list of pending approvals."""
+    row per account) is read as its lines alone (`portfolio_lines`)."""
     monkeypatch.setattr(reports, "utcnow", lambda: datetime(2026, 6, 30, 12, 0))
     assert portfolio_report(TODAY, pending_limit=0).pending == ()
     for fmt in FORMATS[PORTFOLIO]:
@@ -252,6 +291,9 @@ def test_long_exports_report_progress_up_to_the_end(portfolio):
         seen: list[float] = []
         render_portfolio(report, fmt, seen.append)
         assert seen and seen == sorted(seen) and seen[-1] == 1.0, fmt
+    seen = []
+    export_portfolio("csv", TODAY, seen.append)  # its lines counted before they are read, one at a time
+    assert seen and seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 2
 
 
 def test_a_format_the_report_does_not_have_is_refused(portfolio):

@@ -18,6 +18,7 @@ TODAY = date(2026, 6, 30)
 # Every query builder of the reports module, with the arguments it is called with.
 BUILDERS = {
     "archived_count_query": (),
+    "active_count_query": (),
     "totals_query": (),
     "lowest_query": (summaries.TURNAROUND, "approve-plan"),
     "highest_query": (summaries.LATEST_KPI, "nps"),
@@ -28,7 +29,8 @@ BUILDERS = {
     "account_lines_query": (),
     "ratings_query": ("analyse-status",),
     "waiting_query": (),
-    "account_parts_query": ((summaries.OBJECTIVE, summaries.LATEST_KPI),),
+    "latest_values_query": (),
+    "objective_counts_query": (),
     "overdue_parts_query": (TODAY,),
 }
 # SQLite's own spellings: planner hints, its aggregate and date functions, its unary-plus index trick.

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from operator import getitem
+from typing import Callable, NamedTuple, TypeVar
 
-from peewee import JOIN, Expression, ModelSelect, fn
+from peewee import JOIN, Case, Expression, ModelSelect, fn
 
 from acct_tui.store import summaries
 from acct_tui.store.kpis import KpiView, ObjectiveView, kpi_entries, objectives
@@ -42,9 +43,10 @@ from acct_tui.template import Step, Template
 from acct_tui.workflow import PENDING
 from acct_tui.workflow.field_kinds import field_kind
 from acct_tui.workflow.fields import SEGMENTS, STAGES
-from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, meets_target, to_places
+from acct_tui.workflow.kpi import METRIC_KEYS, METRICS, Metric, meets_target, to_places
 
 NOT_ASSESSED = "Not assessed"
+T = TypeVar("T")
 # Progress buckets by share of steps finished: (label, lowest percent included).
 PROGRESS_BUCKETS = (("0 %", 0), ("1-24 %", 1), ("25-49 %", 25), ("50-74 %", 50), ("75-99 %", 75), ("100 %", 100))
 
@@ -235,6 +237,10 @@ def archived_count_query() -> ModelSelect:
     return Account.select(fn.COUNT(Account.archived)).where(Account.archived == True)  # noqa: E712
 
 
+def active_count_query() -> ModelSelect:
+    return Account.select(fn.COUNT(Account.archived)).where(_active())
+
+
 def totals_query() -> ModelSelect:
     """Every summary total: each label's count and exact total over the active accounts."""
     return SummaryTotal.select(SummaryTotal.topic, SummaryTotal.key, SummaryTotal.detail, SummaryTotal.count,
@@ -309,10 +315,19 @@ def ratings_query(satisfaction_step: str | None) -> ModelSelect:
                    & (FieldValue.value != "")))
 
 
-def account_parts_query(topics: tuple[str, ...]) -> ModelSelect:
-    """Every account's parts under these topics (by the parts' (topic, account, key, count, low) index alone)."""
-    return SummaryPart.select(SummaryPart.account, SummaryPart.topic, SummaryPart.key, SummaryPart.count,
-                              SummaryPart.low).where(SummaryPart.topic.in_(topics))
+def latest_values_query() -> ModelSelect:
+    """Each account's latest value of each metric in cents, one column per metric in `METRICS` order (by the
+    parts' (topic, account, key, count, low) index alone, already grouped by account in it)."""
+    return (SummaryPart.select(SummaryPart.account,
+                               *(fn.MAX(Case(SummaryPart.key, ((key, SummaryPart.low),))) for key in METRIC_KEYS))
+            .where(SummaryPart.topic == summaries.LATEST_KPI).group_by(SummaryPart.account))
+
+
+def objective_counts_query() -> ModelSelect:
+    """Each account's objectives: how many are set and how many achieved (by the same index alone)."""
+    return (SummaryPart.select(SummaryPart.account, fn.SUM(SummaryPart.count),
+                               fn.SUM(Case(SummaryPart.key, ((summaries.ACHIEVED, SummaryPart.count),), 0)))
+            .where(SummaryPart.topic == summaries.OBJECTIVE).group_by(SummaryPart.account))
 
 
 def waiting_query() -> ModelSelect:
@@ -527,33 +542,39 @@ def _id_text(value: object) -> str:
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-NO_PARTS = (0, 0, NO_VALUES)
+NO_ACCOUNT_PARTS = (0, 0, 0, NO_VALUES)  # no objectives, none achieved, no overdue task, no KPI value
 
 
-def _objectives_and_latest_values(parts: Iterable[tuple]) -> dict[object, tuple[int, int, tuple]]:
-    """Each account's objectives (set, achieved) and latest value of each metric (in `METRICS` order, from
-    its parts' cents), from one pass over both topics' parts. Many values recur (scores, ratings): each
-    metric's cents are converted once."""
-    metrics = {metric.key: (index, metric, {}) for index, metric in enumerate(METRICS)}
-    found: dict[object, list] = {}
-    for account_id, topic, key, count, cents in parts:
-        own = found.get(account_id)
-        if own is None:
-            own = found[account_id] = [0, 0, *NO_VALUES]
-        if topic == summaries.OBJECTIVE:
-            own[0] += count
-            own[1] += count if key == summaries.ACHIEVED else 0
-            continue
-        metric = metrics.get(key)
-        if metric is None or cents is None:
-            continue
-        index, kind, known = metric
-        value = known.get(cents)
-        if value is None:
-            value = known[cents] = to_places(kind, Decimal(int(cents)).scaleb(-2))
-        own[2 + index] = value
-    return {account_id: (own[0], own[1], tuple(own[2:]) if own.count(None) < len(METRICS) else NO_VALUES)
-            for account_id, own in found.items()}
+def metric_value(metric: Metric, cents: int) -> Decimal:
+    """A metric's value from its cents, as the summary parts keep it."""
+    return to_places(metric, Decimal(int(cents)).scaleb(-2))
+
+
+class _MetricValues(dict):
+    """One metric's values by their cents (None for none), each converted once: many recur (scores, ratings)."""
+
+    def __init__(self, metric: Metric) -> None:
+        super().__init__({None: None})
+        self.metric = metric
+
+    def __missing__(self, cents: int) -> Decimal:
+        value = self[cents] = metric_value(self.metric, cents)
+        return value
+
+
+def _account_parts(today: date) -> dict[object, tuple[int, int, int, tuple]]:
+    """Each account's objectives (set, achieved), overdue tasks and latest KPI cents, from their passes merged
+    into one table, so that a line looks its account up once. Its look-ups, in name order, each miss the
+    processor's caches (a third of the matching); the merge's, mostly in the order the table was filled in,
+    cost less."""
+    parts = {row[0]: (row[1], row[2], 0, NO_VALUES) for row in _driver_rows(objective_counts_query())}
+    for row in _driver_rows(latest_values_query()):
+        objectives_set, achieved, overdue, _ = parts.get(row[0], NO_ACCOUNT_PARTS)
+        parts[row[0]] = (objectives_set, achieved, overdue, row[1:])
+    for account_id, tasks in _driver_rows(overdue_parts_query(today)):
+        objectives_set, achieved, overdue, latest = parts.get(account_id, NO_ACCOUNT_PARTS)
+        parts[account_id] = (objectives_set, achieved, overdue + tasks, latest)
+    return parts
 
 
 @contextmanager
@@ -570,24 +591,28 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
-    """One line per active account, by name: the accounts and their runs from one ordered query, what else
-    a line shows from one pass each over the ratings, the waiting approvals and the accounts' summary parts,
-    matched up by id as the driver returns it (compared as the database compares it); each step named as its
-    run's version names it."""
+# A line as `_raw_lines` reads it: `AccountLine`'s fields, but the annual revenue may be an int (SQLite hands
+# most amounts back as one; a Decimal is made of it in two calls), pending since and last activity are as the
+# driver returns them (text from SQLite, "2026-11-30 12:34:56.789012", datetimes from PostgreSQL), and the
+# latest value of each metric is in cents (`NO_VALUES` when there are none), each made a value by
+# `metric_value`: each distinct one once, as most recur.
+RawLine = tuple
+
+
+def _raw_lines(today: date, template: Template, templates: TemplateCache) -> Iterator[RawLine]:
+    """One line per active account, by name, in `AccountLine`'s order of fields: the accounts and their runs
+    from one ordered query, what else a line shows from one pass each over the ratings, the waiting approvals
+    and the accounts' summary parts, matched up by id as the driver returns it (compared as the database
+    compares it); each step named as its run's version names it. The amount and the times are left as the
+    driver returns them (`RawLine`): an export of the lines alone writes them without making objects of them.
+    """
     ratings = dict(_driver_rows(ratings_query(_choice_field(template, SATISFACTION)[0])))
     waiting_since: dict[object, object] = {}
     for run_id, submitted_at in _driver_rows(waiting_query()):
         waiting_since.setdefault(run_id, submitted_at)
-    overdue: Counter = Counter()
-    for account_id, tasks in _driver_rows(overdue_parts_query(today)):
-        overdue[account_id] += tasks
-    parts = _objectives_and_latest_values(_driver_rows(account_parts_query((summaries.OBJECTIVE,
-                                                                            summaries.LATEST_KPI))))
-    to_decimal, to_time = Account.annual_revenue.python_value, Account.last_activity_at.python_value
+    parts = _account_parts(today)
+    to_decimal = Account.annual_revenue.python_value
     titles: dict[tuple[str, int, int], str] = {}
-    new_line = AccountLine._make
-    lines = []
     for (account_id, name, owner, segment, stage, industry, revenue, activity, run_id, done, total, current,
          next_gate, template_name, version) in _driver_rows(account_lines_query()):
         title = ""
@@ -596,24 +621,44 @@ def _account_lines(today: date, template: Template, templates: TemplateCache) ->
             if title is None:
                 title = titles[(template_name, version, current)] = templates.get(
                     template_name, version).step(current).title
-        # SQLite hands most amounts back as int, which the field would make Decimal(str(int)) of in two calls
-        amount = Decimal(revenue) if type(revenue) is int else to_decimal(revenue)
-        objectives_set, achieved, latest = parts.get(account_id, NO_PARTS)
-        lines.append(new_line((
-            _id_text(account_id), name, owner, segment, stage, industry, amount, done or 0, total or 0, current,
-            title, next_gate, to_time(waiting_since.get(run_id)), overdue.get(account_id, 0),
-            ratings.get(run_id), latest, objectives_set, achieved, to_time(activity),
-            version,
-        )))
-    return tuple(lines)
+        objectives_set, achieved, overdue, latest = parts.get(account_id, NO_ACCOUNT_PARTS)
+        yield (_id_text(account_id), name, owner, segment, stage, industry,
+               revenue if type(revenue) is int else to_decimal(revenue), done or 0, total or 0, current, title,
+               next_gate, waiting_since.get(run_id), overdue, ratings.get(run_id), latest, objectives_set,
+               achieved, activity, version)
+
+
+def _account_lines(today: date, template: Template, templates: TemplateCache) -> tuple[AccountLine, ...]:
+    to_time = Account.last_activity_at.python_value
+    metrics = [_MetricValues(metric) for metric in METRICS]
+    new_line = AccountLine._make
+    return tuple(
+        new_line((account_id, name, owner, segment, stage, industry,
+                  Decimal(revenue) if type(revenue) is int else revenue, done, total, current, title, next_gate,
+                  to_time(pending_since), overdue, satisfaction,
+                  NO_VALUES if latest is NO_VALUES else tuple(map(getitem, metrics, latest)), objectives_set,
+                  achieved, to_time(activity), version))
+        for (account_id, name, owner, segment, stage, industry, revenue, done, total, current, title, next_gate,
+             pending_since, overdue, satisfaction, latest, objectives_set, achieved, activity, version)
+        in _raw_lines(today, template, templates))
+
+
+def portfolio_lines(write: Callable[[Iterator[RawLine], int], T], today: date | None = None) -> T:
+    """What `write` makes of the line per account alone as of `today`, handed to it one line at a time as
+    they are read (`RawLine`s, by name, from one snapshot), with their number: an export of the lines alone
+    (the CSV) reads neither the rest of the report nor an `AccountLine` per account, and never holds every
+    line at once."""
+    today = today or date.today()
+    with database.atomic(), _no_cycle_collection():
+        return write(_raw_lines(today, current_template(), TemplateCache()), active_count_query().scalar())
 
 
 def portfolio_report(today: date | None = None, *, account_lines: bool = True,
                      pending_limit: int | None = None) -> PortfolioReport:
     """Every number of the portfolio report, as of `today`. `account_lines=False` leaves out the line per
     account (the CSV rows), which the Reports screen does not show; `pending_limit` lists only the oldest
-    pending approvals (`pending_count` still counts them all; 0 lists none, for the CSV, which shows only the
-    lines: each line reads its own oldest waiting approval).
+    pending approvals (`pending_count` still counts them all; 0 lists none). The CSV, which shows the lines
+    alone, reads them with `portfolio_lines` instead.
 
     Runs may follow different versions of the template: gates and tallied fields are matched by key, and
     labelled and ordered as the current version has them."""
@@ -699,14 +744,18 @@ __all__ = [
     "GateStats",
     "KpiSeries",
     "KpiSummary",
+    "NO_VALUES",
     "ObjectiveOutcome",
     "ObjectiveTotals",
     "OwnerOverdue",
     "PendingApproval",
     "PortfolioReport",
+    "RawLine",
     "Tally",
     "account_report",
     "decision_turnaround",
+    "metric_value",
+    "portfolio_lines",
     "portfolio_report",
     "turnaround_hours",
 ]

@@ -10,6 +10,7 @@ in the "results" step (see `acct_tui.template` for roles).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from acct_tui.errors import DomainError
@@ -108,10 +109,16 @@ def parse_metric_value(metric: Metric, value: object) -> Decimal:
     return rounded
 
 
+@cache
+def _quantum(places: int) -> Decimal:
+    """1 in the last of `places` decimals (0.01), made once: making it was a third of `to_places`."""
+    return Decimal(1).scaleb(-places)
+
+
 def to_places(metric: Metric, value: Decimal | float | int) -> Decimal:
     """`value` with exactly the metric's decimals: what SQLite hands back (4.5 as a float) reads as 4.50."""
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    return number.quantize(Decimal(1).scaleb(-metric.places), rounding=ROUND_HALF_EVEN)
+    return number.quantize(_quantum(metric.places), rounding=ROUND_HALF_EVEN)
 
 
 def format_plain(value: Decimal | float | int) -> str:
