@@ -78,9 +78,12 @@ async def quick_press(pilot: Pilot, *keys: str) -> None:
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app._post_message(event), app._loop))
         if not await _until_quiet(pilot):
             await _write_done_or_waiting(app)
+            if await _until_quiet(pilot):  # the writer's change was all the key set off
+                continue
             await wait_for_idle(0)
-            await app._animator.wait_until_complete()
-            await wait_for_idle(0)
+            if app.animator._animations or app.animator._scheduled:  # else idle twice in a row: 20 ms for nothing
+                await app._animator.wait_until_complete()
+                await wait_for_idle(0)
     if keys:
         await pilot._wait_for_screen()
 

@@ -20,6 +20,7 @@ from textual.app import App
 from textual.dom import DOMNode
 from textual.geometry import Size
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 
 
@@ -119,7 +120,7 @@ class ModeSwitchApp(App):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._update_delays: list[Callable[[], None]] = []
+        self._update_delays: dict[Callable[[], None], Timer] = {}  # how to end each delay, and its timer
 
     def delay_update(self, delay: float = 0.05) -> None:
         # As Textual's: nothing is drawn until `delay` has passed, then the whole screen; or until ended sooner.
@@ -128,13 +129,12 @@ class ModeSwitchApp(App):
         def end() -> None:
             if end not in self._update_delays:
                 return  # ended already
-            self._update_delays.remove(end)
+            del self._update_delays[end]
             self._end_batch()
             if not self._batch_count:
                 self.screen.refresh()
 
-        self._update_delays.append(end)
-        self.set_timer(delay, end, name="delay_update")
+        self._update_delays[end] = self.set_timer(delay, end, name="delay_update")
 
     @property
     def updates_delayed(self) -> bool:
@@ -142,5 +142,6 @@ class ModeSwitchApp(App):
 
     def end_update_delays(self) -> None:
         """Draw the screen now, without waiting for the end of the delays set since the last switch."""
-        for end in list(self._update_delays):
+        for end, timer in list(self._update_delays.items()):
+            timer.stop()  # nothing left for it to do
             end()
