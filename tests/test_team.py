@@ -406,6 +406,35 @@ async def test_in_the_app_an_approver_decides_anothers_submission_but_not_their_
     assert [(decision.approver, decision.run_id) for decision in ApprovalDecision.select()] == [("ann", mias)]
 
 
+async def test_notes_typed_while_another_session_holds_the_write_lock_are_held_and_saved_after(db, backend):
+    """As on SQLite (tests/test_held_edits.py): the app waits briefly for another session's write lock, then
+    says it is waiting and holds the text, and the save lands once the lock is let go."""
+    import psycopg
+
+    from acct_tui.app import WAITING_STATUS, AcctApp
+    from acct_tui.store.backend import WRITE_LOCK_KEY
+    from tests.test_checklist_screen import open_checklist, stored
+    from tests.ui_support import screen_text, settle, shows, type_text, wait_for
+
+    account = services.create_account("Northwind")
+    app = AcctApp(db.database, watch_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        await pilot.press("enter")
+        with psycopg.connect(db.database) as other:  # another session, writing
+            other.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            await type_text(pilot, "typed while locked")
+            await pilot.press("escape")  # leaving the notes saves them
+            await shows(pilot, WAITING_STATUS)
+            assert [edit.value for edit in app.held.edits()] == ["typed while locked"]
+            assert stored(account, 1, "notes") == ""
+        await wait_for(pilot, lambda: not app.writer.waiting)
+        await settle(pilot)
+        assert WAITING_STATUS not in screen_text(app)
+        assert app.held.edits() == []
+    assert stored(account, 1, "notes") == "typed while locked"
+
+
 async def test_notes_typed_while_the_server_is_away_are_held_and_saved_when_it_is_back(db, backend,
                                                                                         postgres_server):
     from acct_tui.app import SERVER_AWAY_STATUS, AcctApp

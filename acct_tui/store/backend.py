@@ -66,6 +66,7 @@ EXIT_PERMISSION_DENIED = 12
 # SQLSTATEs of a transaction PostgreSQL aborted because it collided with another one: run again, it succeeds.
 SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
+LOCK_NOT_AVAILABLE = "55P03"  # a lock_timeout ran out
 
 
 class WriteConflict(StoreUnavailable):
@@ -92,6 +93,12 @@ class SqliteBackend:
 
     def begin_write(self, db: peewee.Database) -> AbstractContextManager[Any]:
         return db.atomic("IMMEDIATE")
+
+    @staticmethod
+    def wait_briefly_for_locks(db: peewee.Database, milliseconds: int) -> None:
+        """This thread's writes give up waiting for another connection's write lock after `milliseconds`
+        (SQLITE_BUSY: `StoreUnavailable` with EXIT_BUSY)."""
+        db.execute_sql(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
     def data_version(self, db: peewee.Database) -> int:
         """SQLite's change counter for the calling thread's connection: it moves when another connection
@@ -197,6 +204,7 @@ class PostgresBackend:
         self.url = url
         self._listener = ChangeListener(url)
         self._session_user: str | None = None
+        self._lock_waits = threading.local()  # .milliseconds: set on threads that wait briefly for the lock
 
     @staticmethod
     def seconds_between(later: str, earlier: str) -> str:
@@ -209,8 +217,16 @@ class PostgresBackend:
     @contextmanager
     def begin_write(self, db: peewee.Database) -> Iterator[None]:
         with db.atomic():
+            milliseconds = getattr(self._lock_waits, "milliseconds", None)
+            if milliseconds is not None:  # for this transaction only: a new connection needs no setting again
+                db.execute_sql("SELECT set_config('lock_timeout', %s, true)", (f"{milliseconds}ms",))
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             yield
+
+    def wait_briefly_for_locks(self, db: peewee.Database, milliseconds: int) -> None:
+        """This thread's writes give up waiting for another session's write lock after `milliseconds`
+        (lock_not_available: `StoreUnavailable` with EXIT_BUSY), as SQLite's busy timeout does."""
+        self._lock_waits.milliseconds = int(milliseconds)
 
     def data_version(self, db: peewee.Database) -> int:
         """Commits seen on the changes channel from every connection but the calling thread's own."""
@@ -343,6 +359,12 @@ def explain_postgres(error: BaseException, where: str) -> DomainError:
         return StoreUnavailable(
             f"PostgreSQL refused this for your login ({_first_clause(detail)}). {_missing_role_hint(text)}",
             exit_code=EXIT_PERMISSION_DENIED,
+        )
+    if state == LOCK_NOT_AVAILABLE:
+        return StoreUnavailable(
+            f"Another session is writing to {where} (its write lock was held for longer than this session "
+            "waits). Your change was not saved; try again.",
+            exit_code=EXIT_BUSY,
         )
     if state in (SERIALIZATION_FAILURE, DEADLOCK_DETECTED):
         return WriteConflict(

@@ -18,13 +18,13 @@ from typing import Any, Callable
 import peewee
 
 from acct_tui.errors import DomainError, StoreUnavailable
-from acct_tui.store.backend import EXIT_SERVER_UNREACHABLE
+from acct_tui.store.backend import EXIT_SERVER_UNREACHABLE, backend_for
 from acct_tui.store.db import EXIT_BUSY
 from acct_tui.store.held import WAITING, HeldEdit, HeldStore
 from acct_tui.store.models import database
 
 # How long one attempt waits for another process's write lock before the writer says it is waiting (and
-# tries again); SQLite's own busy timeout would keep the change silent for 10 s.
+# tries again); SQLite's own busy timeout would keep the change silent for 10 s, PostgreSQL would wait forever.
 LOCK_WAIT_MS = 300
 # While a team database's server cannot be reached, the writer tries the waiting change again this often.
 SERVER_RETRY_SECONDS = 1.0
@@ -117,8 +117,7 @@ class Writer:
     @staticmethod
     def _wait_briefly_for_locks() -> None:
         db = database.obj
-        if isinstance(db, peewee.SqliteDatabase):
-            db.execute_sql(f"PRAGMA busy_timeout = {LOCK_WAIT_MS}")
+        backend_for(db).wait_briefly_for_locks(db, LOCK_WAIT_MS)
 
     def _run(self, change: Change) -> None:
         result, error = None, None
