@@ -21,7 +21,7 @@ import peewee
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.store.db import current_user, retried_on_conflict, write_transaction
-from acct_tui.store.models import Account, KpiEntry, Objective, Run, utcnow
+from acct_tui.store.models import KpiEntry, Objective, Run, utcnow
 from acct_tui.store.prepared import Prepared
 from acct_tui.store.services import _as_uuid, _audit, _get_account, _load_run, touch_account
 from acct_tui.template import KPI_ROLE, OBJECTIVES_ROLE, RESULTS_ROLE, Step

@@ -15,8 +15,6 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-import peewee
-
 from acct_tui.errors import DomainError, StoreUnavailable
 from acct_tui.store.backend import EXIT_SERVER_UNREACHABLE, backend_for
 from acct_tui.store.db import EXIT_BUSY
