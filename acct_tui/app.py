@@ -129,6 +129,11 @@ class AcctApp(ModeSwitchApp, KeysInOrderApp):
         super().__init__()
         self.db_path = db_path if is_database_url(db_path) else Path(db_path)
         self.watch_interval = watch_interval
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # Textual glides focus into view at 50 lines a second, a frame every 1/60 s: over a slow SSH link
+            # that is a dozen screens sent for one Tab. The app's own scrolls jump; so does everything else
+            # unless the user asks for animations.
+            self.animation_level = "none"
         user_keymap = load_keymap()
         self.set_keymap(user_keymap.keys)
         self.startup_warnings = (*startup_warnings, *filter(None, [user_keymap.problem]))

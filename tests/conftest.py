@@ -9,6 +9,8 @@ permissions, PRAGMAs, damaged files).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,10 +20,35 @@ from tests.postgres_support import migrate_template, start_server
 from tests.ui_support import quick_pilot as install_quick_pilot
 
 
+# Where the machine has a folder in RAM, the tests' files go there: SQLite's `synchronous=full` makes every
+# commit an fsync, about 25 ms a test on a disk, and no test looks at what a power cut would leave.
+RAM_FOLDER = Path("/dev/shm")
+RAM_FOLDER_ROOM = 2 * 1024**3
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest reads the base temporary folder (xdist's workers get theirs in it)
 def pytest_configure(config: pytest.Config) -> None:
+    if config.option.basetemp is None and not hasattr(config, "workerinput") and _roomy(RAM_FOLDER):
+        config.option.basetemp = config.stash[_RAM_BASETEMP] = tempfile.mkdtemp(prefix="acct-tui-tests-",
+                                                                                 dir=RAM_FOLDER)
     config.addinivalue_line("markers", "both_backends: run the module's `db` tests on SQLite and on PostgreSQL")
     config.addinivalue_line("markers", "sqlite_only: a test about the SQLite file itself")
     config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if folder := config.stash.get(_RAM_BASETEMP, None):
+        shutil.rmtree(folder, ignore_errors=True)  # RAM: nothing may be left behind
+
+
+_RAM_BASETEMP = pytest.StashKey[str]()
+
+
+def _roomy(folder: Path) -> bool:
+    try:
+        return os.access(folder, os.W_OK) and shutil.disk_usage(folder).free >= RAM_FOLDER_ROOM
+    except OSError:
+        return False
 
 
 # The longest tests (10-30 s each) start first, one worker's share of them each, so that with -n 2 no worker

@@ -9,7 +9,6 @@ from time import monotonic
 
 from rich.cells import cell_len
 from rich.console import Console
-from textual._wait import wait_for_idle
 from textual.app import App, ScreenStackError
 from textual.message_pump import MessagePump
 from textual.containers import ScrollableContainer
@@ -29,28 +28,47 @@ from tests.bursts import key_event
 async def settle(pilot: Pilot) -> None:
     """Let keys typed ahead, messages, thread workers, the app's writer, short timers and the UI updates they
     cause all finish: rounds over the app until one finds nothing left to do (a few ms when the app is idle)."""
+    if not await _settled_within(pilot, _SETTLE_TIMEOUT):
+        raise AssertionError(f"the app did not settle in {_SETTLE_TIMEOUT} s")
+
+
+async def _settled_within(pilot: Pilot, seconds: float, after_key: bool = False) -> bool:
+    """Rounds over the app, waiting between them for what only time finishes (workers, the writer, short
+    timers), until one finds nothing left to do (True) or `seconds` have passed (False). `after_key`, as
+    `Pilot.press` does: a writer waiting for a lock another program holds ends the wait (only the test can
+    release it), and a worker's failure is left to the app."""
     app = pilot.app
-    deadline = monotonic() + _SETTLE_TIMEOUT
+    deadline = monotonic() + seconds
     while monotonic() < deadline:
         if await _until_quiet(pilot):
-            return
+            return True
         if app.workers:
-            await _workers_done(app)
+            await _workers_done(app, deadline - monotonic(), raise_failures=not after_key)
         elif _writer_busy(app):
-            await writes_done(app)
+            if not after_key:
+                await writes_done(app)
+            elif app.writer.waiting:
+                return False
+            else:
+                await _write_done_or_waiting(app)
         elif timers := _short_timers(app):
             await asyncio.wait([timer._task for timer in timers], timeout=_SHORT_TIMER)
         else:
             await asyncio.sleep(_POLL_SECONDS)  # keys typed ahead still being handed out
-    raise AssertionError(f"the app did not settle in {_SETTLE_TIMEOUT} s")
+    return False
 
 
-async def _workers_done(app: App) -> None:
-    """Wait for every worker; a failed one raises as `app.workers.wait_for_complete()` does, a cancelled one
-    (replaced by a newer one of its group) is simply gone."""
-    outcomes = await asyncio.gather(*(worker.wait() for worker in list(app.workers)), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException) and not isinstance(outcome, (WorkerCancelled, asyncio.CancelledError)):
+async def _workers_done(app: App, seconds: float, raise_failures: bool) -> None:
+    """Wait for every worker, at most `seconds`; a failed one raises (if `raise_failures`) as
+    `app.workers.wait_for_complete()` does, a cancelled one (replaced by a newer one of its group) is simply
+    gone."""
+    waits = [asyncio.ensure_future(worker.wait()) for worker in list(app.workers)]
+    done, pending = await asyncio.wait(waits, timeout=max(seconds, 0))
+    for wait in pending:
+        wait.cancel()
+    for wait in done:
+        outcome = wait.exception()
+        if raise_failures and outcome is not None and not isinstance(outcome, (WorkerCancelled, asyncio.CancelledError)):
             raise outcome
 
 
@@ -64,8 +82,10 @@ async def quick_pause(pilot: Pilot, delay: float | None = None) -> None:
 
 async def quick_press(pilot: Pilot, *keys: str) -> None:
     """`Pilot.press`: one key at a time, each handled before the next is sent, as the driver sends it. After
-    each key, rounds over the app instead of Textual's fixed sleeps; where only time can finish what the key
-    set off (a worker, a short timer) it waits as `Pilot.press` does, and for the writer's change itself."""
+    each key, rounds over the app instead of Textual's fixed sleeps, waiting between them for what the key set
+    off (a worker, the writer's change, a short timer) for as long as `Pilot.press` would at most: Textual's
+    guess from the process's CPU time that the app is idle both waits longer than needed and, on a busy
+    machine, can end before a starved thread has finished."""
     app = pilot.app
     for key in keys:
         if key.startswith("wait:"):
@@ -77,13 +97,7 @@ async def quick_press(pilot: Pilot, *keys: str) -> None:
         # has scheduled (a mode switch started by the test), as with `Pilot.press`.
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app._post_message(event), app._loop))
         if not await _until_quiet(pilot):
-            await _write_done_or_waiting(app)
-            if await _until_quiet(pilot):  # the writer's change was all the key set off
-                continue
-            await wait_for_idle(0)
-            if app.animator._animations or app.animator._scheduled:  # else idle twice in a row: 20 ms for nothing
-                await app._animator.wait_until_complete()
-                await wait_for_idle(0)
+            await _settled_within(pilot, _KEY_WAIT, after_key=True)
     if keys:
         await pilot._wait_for_screen()
 
@@ -108,6 +122,9 @@ _MAX_ROUNDS = 50
 _MAX_YIELDS = 1000
 _SETTLE_TIMEOUT = 300.0  # a hang, not a slow machine (the demo load takes a minute under load)
 _WRITE_WAIT = 2.0
+# As long as `Pilot.press` waits at most for the app to go idle after a key (a worker that waits for something
+# the test does next must not hold the test up).
+_KEY_WAIT = 1.0
 
 
 async def _until_quiet(pilot: Pilot) -> bool:
