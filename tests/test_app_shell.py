@@ -33,6 +33,14 @@ def test_stylesheet_is_found():
     assert AcctApp.CSS_PATH == path
 
 
+def test_nothing_is_animated_unless_the_user_asks(db, db_path, monkeypatch):
+    """Over a slow link an animated scroll is a dozen screens sent for one key."""
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    assert AcctApp(db_path).animation_level == "none"
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
+    assert AcctApp(db_path).animation_level == "full"
+
+
 @pytest.mark.both_backends
 async def test_number_keys_switch_between_the_four_screens(app):
     async with app.run_test(size=SIZE) as pilot:
