@@ -8,6 +8,7 @@ permissions, PRAGMAs, damaged files).
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -17,20 +18,19 @@ import pytest
 
 from acct_tui.store.db import close_database, open_database
 from tests.postgres_support import migrate_template, start_server
+from tests.ram_folder import ram_folder
 from tests.ui_support import quick_pilot as install_quick_pilot
-
-
-# Where the machine has a folder in RAM, the tests' files go there: SQLite's `synchronous=full` makes every
-# commit an fsync, about 25 ms a test on a disk, and no test looks at what a power cut would leave.
-RAM_FOLDER = Path("/dev/shm")
-RAM_FOLDER_ROOM = 2 * 1024**3
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest reads the base temporary folder (xdist's workers get theirs in it)
 def pytest_configure(config: pytest.Config) -> None:
-    if config.option.basetemp is None and not hasattr(config, "workerinput") and _roomy(RAM_FOLDER):
-        config.option.basetemp = config.stash[_RAM_BASETEMP] = tempfile.mkdtemp(prefix="acct-tui-tests-",
-                                                                                 dir=RAM_FOLDER)
+    # A test process holds far more long-lived objects than the app (every test module, Hypothesis, the
+    # Textual apps of earlier tests until collected): at Python's default thresholds its full collections
+    # walked them all about 30 times a worker, 7 % of the suite's CPU time. Cycles left by the tests are still
+    # collected, less often.
+    gc.set_threshold(*TEST_GC_THRESHOLDS)
+    if config.option.basetemp is None and not hasattr(config, "workerinput") and (ram := ram_folder()):
+        config.option.basetemp = config.stash[_RAM_BASETEMP] = tempfile.mkdtemp(prefix="acct-tui-tests-", dir=ram)
     config.addinivalue_line("markers", "both_backends: run the module's `db` tests on SQLite and on PostgreSQL")
     config.addinivalue_line("markers", "sqlite_only: a test about the SQLite file itself")
     config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
@@ -42,16 +42,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _RAM_BASETEMP = pytest.StashKey[str]()
+TEST_GC_THRESHOLDS = (50_000, 20, 10)
 
 
-def _roomy(folder: Path) -> bool:
-    try:
-        return os.access(folder, os.W_OK) and shutil.disk_usage(folder).free >= RAM_FOLDER_ROOM
-    except OSError:
-        return False
-
-
-# The longest tests (10-30 s each) start first, one worker's share of them each, so that with -n 2 no worker
+# The longest tests (2-4 s each) start first, one worker's share of them each, so that with -n 2 no worker
 # is left with one of them at the end (or with all of them) while the other idles. A renamed test just loses its
 # place in front; nothing is skipped.
 LONG_TESTS = (
