@@ -36,6 +36,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: a test of the team database on PostgreSQL")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish() -> None:
+    # The process ends now and its memory with it: pytest's last full collection would first walk and free
+    # what the tests left (2-3 s a worker, at the very end of the run).
+    gc.freeze()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if folder := config.stash.get(_RAM_BASETEMP, None):
         shutil.rmtree(folder, ignore_errors=True)  # RAM: nothing may be left behind
