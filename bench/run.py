@@ -68,6 +68,12 @@ CHECKLISTS_OPENED = 15
 CHECKLIST_ROUND_OPENS = 31  # with --checklists: per round (the first, which builds the screen, apart)
 STORE_REPEATS = 5
 WAIT_SECONDS = 90  # longest wait for something to show before the bench calls it failed
+# Each key is sent 40-80 ms after the frame the previous one was waited for, as a fast typist's keys come (12-25
+# a second), at no fixed phase to Textual's 60 frames a second. Sent at once, every key would wait for the next
+# frame the frame rate allows (about 16.7 ms, the reference list as much as the app): that times the frame rate,
+# not the key. The same gaps, from the same seed, for the app and the reference.
+KEY_GAPS_SECONDS = (0.04, 0.08)
+KEY_GAP_SEED = 11
 NOTES_KEYS = 60  # keys typed into a step's notes, each time (every tenth leaves the field, which saves)
 LOCK_SECONDS = 30
 # Another program holding the write lock: until told on stdin, or for LOCK_SECONDS.
@@ -225,7 +231,10 @@ def key_presser(app: Any, frames: Frames) -> Callable:
     milliseconds to the first frame rendered once `condition` holds."""
     from textual import events
 
+    gaps = random.Random(KEY_GAP_SEED)
+
     async def press(key: str, character: str | None, condition: Callable[[], bool]) -> float:
+        await asyncio.sleep(gaps.uniform(*KEY_GAPS_SECONDS))
         shown = frames.expect(condition)
         event = events.Key(key, character)
         event.set_sender(app)

@@ -182,6 +182,24 @@ async def test_filter_narrows_as_you_type_and_escape_clears_it(app):
         assert table(app).filter_text == "zzz"
 
 
+async def test_a_filter_key_filters_the_list_in_its_own_turn(app):
+    """The frame after a key shows the list it makes: the filter does not wait for a message to reach the
+    screen (a frame with the letter alone would come first, and the list 17 ms later)."""
+    create_account("Alpha", owner="bob")
+    create_account("Beta", owner="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        screen.filter_input.insert_text_at_cursor("be")  # what the key handler does; no message handled yet
+        assert table(app).filter_text == "be"
+        assert table(app).shown_names == ["Beta"]
+        assert "1 of 2 accounts matching “be”" in str(screen.status_line.render())
+        await settle(pilot)
+        assert "1 of 2 accounts matching “be”" in screen_text(app)
+
+
 async def test_sort_by_columns_and_reverse(app):
     create_account("Alpha", owner="carol", segment="Key")
     create_account("Beta", owner="alice", segment="Transactional")

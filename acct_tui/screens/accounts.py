@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Header, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
@@ -135,6 +136,20 @@ class FilterInput(LineEditor):
         Binding("ctrl+n", "screen.add", "Add account", tooltip="Add an account", id="accounts.add_from_filter"),
     ]
 
+    def __init__(self, on_change: Callable[[str], None], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_change = on_change
+
+    def post_message(self, message: Message) -> bool:
+        # The filter is applied while the key is handled, not once `Changed` has travelled up to the screen
+        # (three message queues, a few ms): the frame after the key then shows the list the key made, not the
+        # letter alone and the list a frame (17 ms) later.
+        if (isinstance(message, Input.Changed) and message.input is self
+                and Input.Changed not in self._get_prevented_messages()):
+            self._on_change(message.value)
+            return True
+        return super().post_message(message)
+
 
 class AccountsScreen(ModeScreen):
     """Accounts: add (a), edit (e), archive (x), filter (/), sort (s, S), open a checklist (enter)."""
@@ -180,7 +195,8 @@ class AccountsScreen(ModeScreen):
         # Made here, not in compose, so `check_action` can ask them at any time.
         self.table = AccountTable(id="accounts")
         self.suggester = QuerySuggester()
-        self.filter_input = FilterInput(placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
+        self.filter_input = FilterInput(self._filter_changed,
+                                        placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
                                         id="filter", compact=True, suggester=self.suggester)
         self.status_line = Static(id="status")
         self._footer_states: tuple[object, ...] = ()  # what `_binding_states` was when the footer was last told
@@ -328,9 +344,8 @@ class AccountsScreen(ModeScreen):
     def action_filter(self) -> None:
         self.set_focus(self.filter_input)
 
-    @on(Input.Changed, "#filter")
-    def _on_filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
+    def _filter_changed(self, text: str) -> None:
+        self.table.set_filter(text)
         self._update_status()
 
     @on(Input.Submitted, "#filter")
