@@ -17,7 +17,7 @@ from acct_tui.store.writer import Writer
 from acct_tui.widgets.kpi_editor import KpiEditor
 from acct_tui.widgets.objectives_editor import DEFINE, RESULTS, ObjectivesEditor
 from tests.portfolio_builder import finish_steps, run_of
-from tests.ui_support import settle, type_text
+from tests.ui_support import settle, type_text, wait_for
 
 SIZE = (80, 24)
 
@@ -179,6 +179,12 @@ async def test_results_are_recorded_in_step_20(db):
         assert "achieved: Signed on June 3 [bold]early[/bold]" in str(app.query_one("#objective-list").get_option_at_index(0).prompt)
 
 
+def on_page(app, editor_class) -> list:
+    """The editors of `editor_class` the step's page shows (the checklist keeps one of each, hidden, between
+    the steps that show it)."""
+    return [editor for editor in app.screen.query(editor_class) if editor.display]
+
+
 async def test_the_checklist_shows_the_editors_in_steps_6_10_13_and_20(db, db_path):
     from acct_tui.app import AcctApp
     from tests.ui_support import screen_text
@@ -192,12 +198,11 @@ async def test_the_checklist_shows_the_editors_in_steps_6_10_13_and_20(db, db_pa
         for step, editor in ((6, ObjectivesEditor), (10, KpiEditor), (13, KpiEditor), (20, ObjectivesEditor)):
             app.screen.query_one("#step-list").highlighted = step - 1
             await settle(pilot)
-            shown = app.screen.query(editor)
-            assert len(shown) == 1, step
-        assert app.screen.query_one(ObjectivesEditor).mode == RESULTS
+            assert len(on_page(app, editor)) == 1, step
+        assert on_page(app, ObjectivesEditor)[0].mode == RESULTS
         app.screen.query_one("#step-list").highlighted = 12
         await settle(pilot)
-        kpi_editor = app.screen.query_one(KpiEditor)
+        [kpi_editor] = on_page(app, KpiEditor)
         assert kpi_editor.step == 13
         app.screen.query_one("#kpi-value").focus()
         await type_text(pilot, "250000")
@@ -210,7 +215,7 @@ async def test_the_checklist_shows_the_editors_in_steps_6_10_13_and_20(db, db_pa
         assert app.screen.query_one("#step-list").has_focus
         app.screen.query_one("#step-list").highlighted = 3
         await settle(pilot)
-        assert not app.screen.query(KpiEditor) and "Step 4" in screen_text(app)
+        assert not on_page(app, KpiEditor) and "Step 4" in screen_text(app)
 
 
 async def test_objectives_frozen_by_approval_8_say_so_until_it_is_reopened(db, db_path):
@@ -258,3 +263,46 @@ async def test_a_huge_value_is_refused_in_a_short_message_and_the_app_keeps_runn
         await settle(pilot)
         assert message(app).startswith("Saved Revenue 4.50 for") and len(message(app)) < 120
         assert app.is_running
+
+
+async def test_the_kpi_editor_shown_again_for_another_account_is_that_accounts_alone(db, db_path):
+    """The checklist keeps one KPI editor and shows it again for the next account: it lists that account's
+    values with empty inputs, and the answer to a save for the last one (slow: another program held the
+    database) does not show on the new one; the save itself lands on the account it was typed for."""
+    import sqlite3
+
+    from acct_tui.app import AcctApp
+
+    acme, beta = services.create_account("Acme"), services.create_account("Beta")
+    kpis.add_kpi(beta, "revenue", "500", "2026-01-05", step=10)
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_account(acme)
+        await settle(pilot)
+        app.screen.query_one("#step-list").highlighted = 9
+        await settle(pilot)
+        [first] = on_page(app, KpiEditor)
+        lock = sqlite3.connect(db_path, isolation_level=None, timeout=10)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            app.screen.query_one("#kpi-value").focus()
+            await type_text(pilot, "1250")
+            await pilot.press("enter")  # the save waits for the lock
+            await wait_for(pilot, lambda: app.writer.waiting)
+            app.open_account(beta)
+            await wait_for(pilot, lambda: app.screen.query_one("#step-list").option_count == 20
+                           and app.screen.sub_title == "Beta")
+            app.screen.query_one("#step-list").highlighted = 9
+            await wait_for(pilot, lambda: on_page(app, KpiEditor) and on_page(app, KpiEditor)[0].has_shown)
+        finally:
+            lock.rollback()
+            lock.close()
+        await settle(pilot)
+        [shown] = on_page(app, KpiEditor)
+        assert shown is first and shown.account_id == beta  # the same editor, now Beta's
+        assert [entry.text for entry in shown.entries] == ["500"]
+        assert app.screen.query_one("#kpi-value").value == ""
+        assert "Saved" not in message(app)
+    assert [entry.value for entry in kpis.kpi_entries(acme)] == [Decimal("1250.00")]  # Acme's save landed
+    assert [entry.value for entry in kpis.kpi_entries(beta)] == [Decimal("500.00")]

@@ -15,12 +15,11 @@ from typing import Callable
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.css.query import DOMQuery
 from textual.content import Content
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Header, OptionList, Select, Static
 from textual.widgets._select import SelectCurrent  # the chosen value in a Select; not exported by Textual
 from textual.worker import Worker, WorkerState
@@ -87,21 +86,19 @@ def rejection_text(gate: StepView, decision: DecisionView) -> str:
             f"{local_time(decision.decided_at)}: “{decision.comment}”")
 
 
-def _step_extras(view: RunView, number: int, items: tuple | None = None) -> KpiEditor | ObjectivesEditor | None:
-    """Editors of their own below a step's fields, by the step's role in the template: KPI values, objectives
-    and their results (see acct_tui.widgets.kpi_editor and objectives_editor). `items`: what the editor lists,
-    read already (`_extras_items`); else it reads them itself."""
+def _step_extras(view: RunView, number: int, items: tuple | None = None
+                 ) -> tuple[tuple[type[ListEditor], str | None], dict] | None:
+    """The editor of its own below a step's fields, by the step's role in the template: KPI values, objectives
+    and their results (see acct_tui.widgets.kpi_editor and objectives_editor), as (its kind, what it is built or
+    shown with). `items`: what the editor lists, read already (`_extras_items`); else it reads them itself."""
     step = view.step(number)
-    refusal = step.edit_refusal
-    account_id, account_name = view.account.id, view.account.name
+    common = {"refusal": step.edit_refusal, "account_name": view.account.name, "items": items}
     if step.role == KPI_ROLE:
-        return KpiEditor(account_id, number, refusal=refusal, account_name=account_name, items=items)
-    if step.role == OBJECTIVES_ROLE:
-        return ObjectivesEditor(view.run_id, DEFINE, refusal=refusal, account_id=account_id, account_name=account_name,
-                               step=number, items=items)
-    if step.role == RESULTS_ROLE:
-        return ObjectivesEditor(view.run_id, RESULTS, refusal=refusal, account_id=account_id, account_name=account_name,
-                               step=number, items=items)
+        return (KpiEditor, None), {"account_id": view.account.id, "step": number, **common}
+    if step.role in (OBJECTIVES_ROLE, RESULTS_ROLE):
+        mode = DEFINE if step.role == OBJECTIVES_ROLE else RESULTS
+        return (ObjectivesEditor, mode), {"run_id": view.run_id, "mode": mode, "account_id": view.account.id,
+                                          "step": number, **common}
     return None
 
 
@@ -137,6 +134,8 @@ class ChecklistScreen(ModeScreen):
         self._view: RunView | None = None
         self._form: StepForm | None = None  # the form of the step shown; None when it has none
         self._form_widget: StepForm | None = None  # kept (hidden) while a step without a form is shown
+        # The KPI and objectives editors, one of each kind (and mode) once shown: kept (hidden) as the form is
+        self._spare_extras: dict[tuple[type[ListEditor], str | None], ListEditor] = {}
         self._shown_step: int | None = None
         self._shown_from: RunView | None = None  # the load the shown step was last shown from
         self._save_timer: Timer | None = None
@@ -323,7 +322,7 @@ class ChecklistScreen(ModeScreen):
         if number != self._shown_step:
             self._save_drafts()  # what cannot be saved is held, and shown again in the step
             holder = self.query_one("#step-form-holder")
-            await self._clear_step_page()
+            self._clear_step_page()
             held = [HeldText(edit.key, edit.value, edit.reason)
                     for edit in self.app.held.at_place(FIELD, view.account.id, number) if edit.reason != WAITING]
             if not step.is_approval:
@@ -337,7 +336,7 @@ class ChecklistScreen(ModeScreen):
                 self._form = self._form_widget
             extras = _step_extras(view, number, extras_items)
             if extras is not None:
-                await holder.mount(extras)
+                await self._put_up_extras(holder, *extras)
             self._shown_step = number
             self.query_one("#step-detail").scroll_home(animate=False)
             if self._enter_step == number and self._form is not None:
@@ -353,16 +352,30 @@ class ChecklistScreen(ModeScreen):
         self.query_one("#step-history", Static).update(self._history(view, step))
         self.call_after_refresh(self._keep_focus_in_view)
 
-    def _clear_step_page(self) -> AwaitRemove:
-        """Take the shown step's editors off the page: its extras go, the form is hidden for reuse."""
+    def _clear_step_page(self) -> None:
+        """Take the shown step's editors off the page: the form and the extras are hidden for reuse."""
         self._form = None
         if self._form_widget is not None:
             self._form_widget.display = False
-        return self._extras().remove()
+        for extras in self._extras():
+            extras.display = False
 
-    def _extras(self) -> DOMQuery[ListEditor]:
-        """The step's editors of its own below its fields (the KPI and objectives editors)."""
-        return self.query_one("#step-form-holder").query_children(ListEditor)
+    async def _put_up_extras(self, holder: Widget, kind: tuple[type[ListEditor], str | None], arguments: dict
+                             ) -> None:
+        """One editor of each kind for every step shown, as one form: built and mounted the first time (a
+        third of the time it took to open an account at such a step), then shown again for the step."""
+        editor = self._spare_extras.get(kind)
+        if editor is None:
+            editor_class, _ = kind
+            editor = self._spare_extras[kind] = editor_class(**arguments)
+            await holder.mount(editor)
+        else:
+            editor.show_for(**arguments)
+            editor.display = True
+
+    def _extras(self) -> list[ListEditor]:
+        """The step's editors of its own below its fields (the KPI and objectives editors) on the page."""
+        return [editor for editor in self._spare_extras.values() if editor.display]
 
     def _keep_focus_in_view(self) -> None:
         """The focused field stays on screen when the step's page is redrawn or scrolled home: a key must

@@ -99,14 +99,18 @@ class ModeScreen(Screen):
         app = self.app
         if not self.is_current or not isinstance(app, ModeSwitchApp) or not app.updates_delayed:
             return
-        if rounds and self._layout_required:
+        if rounds and (self._callbacks or any(not node._message_queue.empty() or node._next_callbacks
+                                                or (node._layout_required and node is not self)
+                                                for node in self.walk_children(with_self=True))):
+            # Widgets still answering the updates (the footer shows the keys the loaded data allows), or
+            # updated and yet to ask for the layout their new content needs: laid out before they have, the
+            # screen would be laid out again at once (5 ms for nothing on opening a checklist).
+            pass
+        elif rounds and self._layout_required:
             # Laid out while nothing is drawn: the widgets answer their new sizes (a list measures its rows, a
             # scroll bar follows) before the first frame, not in the frames after it.
             self._layout_required = False
             self._refresh_layout()
-        elif rounds and (self._callbacks or any(not node._message_queue.empty() or node._next_callbacks
-                                                for node in self.walk_children(with_self=True))):
-            pass  # widgets still answering the updates (the footer shows the keys the loaded data allows)
         else:
             app.end_update_delays()
             return

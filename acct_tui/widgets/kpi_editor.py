@@ -79,8 +79,7 @@ class KpiEditor(ListEditor):
         self.editing: KpiView | None = None  # the entry being corrected, else a new value is added
 
     def compose(self) -> ComposeResult:
-        yield Label(Content.styled(f"KPI values (entered here count as step {self.step}'s)", "bold"),
-                    classes="field-label")
+        yield Label(self._title(), classes="field-label")
         yield Static(Content(HINT), classes="kpi-hint")
         yield CursorOptionList(id="kpi-entries")
         with Horizontal(classes="kpi-inputs"):
@@ -90,6 +89,21 @@ class KpiEditor(ListEditor):
         # On a line of its own: beside the value both would be too narrow for "1300000.00" at 80 columns.
         yield LineEditor("today", placeholder="date: YYYY-MM-DD, today", id="kpi-date")
         yield Static(id="kpi-message")
+
+    def _title(self) -> Content:
+        return Content.styled(f"KPI values (entered here count as step {self.step}'s)", "bold")
+
+    def show_for(self, account_id: uuid.UUID, step: int, *, refusal: str | None = None, account_name: str = "",
+                 items: tuple[KpiView, ...] | None = None) -> None:
+        """Show another account's values, or count them as another step's (see `ListEditor.show_for_another`);
+        what was typed for the last one is not kept, as when the editor was built anew for each."""
+        self.account_id, self.step, self.editing = account_id, step, None
+        self.query_one(".field-label", Label).update(self._title())
+        with self.prevent(Select.Changed, Input.Changed):
+            self.query_one("#kpi-metric", Select).value = METRICS[0].key
+            self.query_one("#kpi-value", Input).value = ""
+            self.query_one("#kpi-date", Input).value = "today"
+        self.show_for_another(refusal=refusal, account_name=account_name, items=items)
 
     def fetch(self) -> tuple[KpiView, ...]:
         return kpis.kpi_entries(self.account_id)

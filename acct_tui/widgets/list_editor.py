@@ -1,6 +1,7 @@
 """What the KPI and objectives editors share: a list read from the store in a thread worker, changes handed
-to the app's writer (their results come back on the UI thread, only while the editor is still shown), inputs
-locked while a granted approval covers the step (with the reason shown), and one line for messages."""
+to the app's writer (their results come back on the UI thread, only while the editor still shows what they
+were made for), inputs locked while a granted approval covers the step (with the reason shown), one line for
+messages, and being shown again for another account or step (`show_for`) instead of being built anew."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from acct_tui.errors import DomainError
 from acct_tui.store.held import HeldEdit
 from acct_tui.text import printable
 from acct_tui.typeahead import WriterAnswer, hold_keys_for
+from acct_tui.widgets.step_list import CursorOptionList
 
 LOAD_GROUP = "list-editor-load"
 
@@ -39,6 +41,7 @@ class ListEditor(Vertical):
         self.account_name = account_name
         self._held_ids: set[str] = set()  # held because a save from this editor failed
         self.has_shown = False  # whether it has shown what it read from the store yet
+        self._shown_for = 0  # counts `show_for`: reads and answers of an earlier account or step are dropped
 
     def on_mount(self) -> None:
         self.set_refusal(self.refusal)
@@ -49,6 +52,22 @@ class ListEditor(Vertical):
             self.has_shown = True
             self._first_items = None
 
+    def show_for_another(self, *, refusal: str | None, account_name: str, items: tuple | None) -> None:
+        """Show the list of another account or step (the subclass has set what it belongs to and emptied its
+        inputs): what was read or answered for the last one is no longer shown when it arrives."""
+        self._shown_for += 1
+        self.account_name = account_name
+        self.set_refusal(refusal)
+        self._say(refusal or "")
+        for listing in self.query(CursorOptionList):
+            listing.highlighted = None
+        if items is None:
+            self.has_shown = False
+            self.load()
+        else:
+            self.show(items)
+            self.has_shown = True
+
     def set_refusal(self, refusal: str | None) -> None:
         """Lock the inputs while the step cannot be changed, and say why; unlock when it can again."""
         changed = refusal != self.refusal
@@ -58,9 +77,6 @@ class ListEditor(Vertical):
         if refusal or changed:  # else the line keeps the outcome of the last save
             self._say(refusal or "")
 
-    def load(self) -> None:
-        self._read()
-
     def fetch(self) -> tuple:
         """The items to list, read from the store (runs in a thread worker)."""
         raise NotImplementedError
@@ -69,9 +85,12 @@ class ListEditor(Vertical):
         """Show freshly read items (on the UI thread)."""
         raise NotImplementedError
 
+    def load(self) -> None:
+        self._read(self._shown_for)
+
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
-    def _read(self) -> tuple:
-        return self.fetch()
+    def _read(self, shown_for: int) -> tuple[int, tuple]:
+        return shown_for, self.fetch()
 
     @on(Worker.StateChanged)
     def _read_done(self, event: Worker.StateChanged) -> None:
@@ -80,22 +99,27 @@ class ListEditor(Vertical):
         if event.state == WorkerState.ERROR:
             self.app.post_message(event)  # the app's one handler shows it
         elif event.state == WorkerState.SUCCESS:
-            self.show(event.worker.result)
+            shown_for, items = event.worker.result
+            if shown_for != self._shown_for:
+                return
+            self.show(items)
             self.has_shown = True
             self.post_message(self.Shown())
 
     def submit(self, change: Callable[[], Any], done: Callable[[Any, DomainError | None], None], *,
                draft: HeldEdit | None = None) -> None:
-        """Hand `change` to the writer; `done(result, error)` runs on the UI thread if the editor is still shown.
+        """Hand `change` to the writer; `done(result, error)` runs on the UI thread if the editor still shows what
+        it was made for.
         Keys typed after it wait for that answer: it clears or refills the inputs they are typed into."""
         answer = WriterAnswer()
         hold_keys_for(self.app, answer)
+        shown_for = self._shown_for
 
         def answered(result: Any, error: DomainError | None) -> None:
             answer.is_finished = True
             if draft is not None:
                 self._track_held(draft, error)
-            if self.is_mounted:
+            if self.is_mounted and shown_for == self._shown_for:
                 done(result, error)
 
         self.app.writer.submit(change, answered, draft=draft)

@@ -118,6 +118,20 @@ class ObjectivesEditor(ListEditor):
                 yield LineEditor(placeholder="what came of it", id="objective-result", classes="objective-field")
         yield Static(id="objective-message")
 
+    def show_for(self, run_id: uuid.UUID, mode: str, *, refusal: str | None = None,
+                 account_id: uuid.UUID | None = None, account_name: str = "", step: int | None = None,
+                 items: tuple[ObjectiveView, ...] | None = None) -> None:
+        """Show another run's objectives (in the same `mode`; see `ListEditor.show_for_another`); what was
+        typed for the last one is not kept, as when the editor was built anew for each."""
+        if mode != self.mode:
+            raise ValueError(f"an editor of {self.mode!r} objectives cannot show {mode!r}")
+        self.run_id, self.account_id, self.step = run_id, account_id, step
+        with self.prevent(Select.Changed, Input.Changed):
+            self._clear()
+            choice, default = ("#objective-metric", FREE_TEXT) if mode == DEFINE else ("#objective-verdict", 0)
+            self.query_one(choice, Select).value = default
+        self.show_for_another(refusal=refusal, account_name=account_name, items=items)
+
     def fetch(self) -> tuple[ObjectiveView, ...]:
         return kpis.objectives(self.run_id)
 
