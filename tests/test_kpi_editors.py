@@ -53,7 +53,9 @@ class EditorApp(App[None]):
 
 
 def message(app: App) -> str:
-    return str(app.screen.query_one("#kpi-message, #objective-message").content)
+    """The message line of the editor on the page (the checklist keeps the others hidden)."""
+    [line] = [line for line in app.screen.query("#kpi-message, #objective-message") if line.parent.display]
+    return str(line.content)
 
 
 async def test_kpi_values_are_added_refused_with_a_reason_corrected_and_deleted(db):
@@ -232,7 +234,7 @@ async def test_objectives_frozen_by_approval_8_say_so_until_it_is_reopened(db, d
         await settle(pilot)
         app.screen.query_one("#step-list").highlighted = 5
         await settle(pilot)
-        editor = app.screen.query_one(ObjectivesEditor)
+        [editor] = on_page(app, ObjectivesEditor)
         assert "reopen that approval to change it" in message(app)
         assert app.screen.query_one("#objective-title").disabled
         app.screen.query_one("#step-list").highlighted = 7
@@ -241,7 +243,7 @@ async def test_objectives_frozen_by_approval_8_say_so_until_it_is_reopened(db, d
         await settle(pilot)
         app.screen.query_one("#step-list").highlighted = 5
         await settle(pilot)
-        editor = app.screen.query_one(ObjectivesEditor)
+        [editor] = on_page(app, ObjectivesEditor)
         assert editor.refusal is None and not app.screen.query_one("#objective-title").disabled
 
 
@@ -306,3 +308,26 @@ async def test_the_kpi_editor_shown_again_for_another_account_is_that_accounts_a
         assert "Saved" not in message(app)
     assert [entry.value for entry in kpis.kpi_entries(acme)] == [Decimal("1250.00")]  # Acme's save landed
     assert [entry.value for entry in kpis.kpi_entries(beta)] == [Decimal("500.00")]
+
+
+async def test_the_editors_are_built_hidden_once_the_checklist_is_on_the_screen(db, db_path):
+    """Opening a step with an editor of its own then only shows it: none is built while the user waits."""
+    from acct_tui.app import AcctApp
+    from acct_tui.widgets.list_editor import ListEditor
+
+    account = services.create_account("Acme")
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_account(account)
+        await settle(pilot)
+        built = list(app.screen.query(ListEditor))
+        assert sorted((type(editor).__name__, getattr(editor, "mode", "")) for editor in built) == [
+            ("KpiEditor", ""), ("ObjectivesEditor", DEFINE), ("ObjectivesEditor", RESULTS)]
+        assert not any(editor.display for editor in built)
+        for step, editor_class in ((10, KpiEditor), (6, ObjectivesEditor), (20, ObjectivesEditor)):
+            app.screen.query_one("#step-list").highlighted = step - 1
+            await settle(pilot)
+            [shown] = on_page(app, editor_class)
+            assert shown in built and len(app.screen.query(ListEditor)) == 3
+            assert shown.step == step and shown.account_id == account

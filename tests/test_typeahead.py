@@ -227,7 +227,8 @@ async def test_an_objective_judged_in_one_read_with_the_verdict_chosen_in_the_dr
     kpis.add_objective(run_of(account), "Renew the contract", "Signed by June")
     async with app.run_test(size=SIZE) as pilot:
         await open_step(pilot, 20)
-        app.screen.query_one("#objective-list").focus()
+        # the results editor's list (the checklist keeps the objectives editor of step 6 hidden beside it)
+        app.screen.query_one("#objective-verdict").parent.parent.query_one("#objective-list").focus()
         burst(app, "enter", "shift+tab", "enter", "down", "down", "enter", "tab", *typed("Lost to a rival"),
               "enter")
         await settle(pilot)
