@@ -60,8 +60,13 @@ def _open_quietly(args: argparse.Namespace) -> list[str]:
     if not is_database_url(path):
         refuse_unreachable(path)
         refuse_unsafe_companions(path)
-    open_database(path)
+    open_database(path, on_upgrade=_say_upgrading)
     return [] if is_database_url(path) else permission_problems(path)
+
+
+def _say_upgrading(version: int, latest: int) -> None:
+    print(f"acct-tui: upgrading the database from schema {version} to {latest}; a large portfolio takes a "
+          "minute or more…", file=sys.stderr, flush=True)
 
 
 def _open(args: argparse.Namespace) -> None:

@@ -171,3 +171,21 @@ def test_schema_5_gives_every_row_its_step_key_and_every_run_version_1(upgraded)
             ("account-management", 1)]
         assert connection.execute("SELECT name, version FROM template_version").fetchall() == [
             ("account-management", 1)]
+
+
+def test_the_command_line_says_it_upgrades_before_it_does(tmp_path: Path):
+    """A large portfolio takes a while to upgrade: one line says so, rather than a blank terminal."""
+    from tests.cli_support import run_cli
+
+    path = tmp_path / "old" / "acct.db"
+    path.parent.mkdir(mode=0o700)
+    shutil.copyfile(FIXTURE, path)
+    path.chmod(0o600)
+    first = run_cli("--db", str(path), "accounts", "list")
+    again = run_cli("--db", str(path), "accounts", "list")
+    assert first.returncode == 0 and again.returncode == 0
+    assert first.stderr.splitlines() == [
+        f"acct-tui: upgrading the database from schema 1 to {latest_schema_version()}; a large portfolio takes "
+        "a minute or more…"]
+    assert again.stderr == ""  # upgraded once
+    assert first.stdout == again.stdout
