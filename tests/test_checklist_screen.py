@@ -86,6 +86,25 @@ async def test_marks_and_gates_are_readable_without_colour_and_fit_80x24(db, db_
         assert "d Done" in lines[-1]
 
 
+async def test_the_steps_of_the_next_account_are_drawn_as_its_own(db, db_path, account):
+    """The step list keeps the rows it drew (most look the same from one account to the next): each account
+    still shows its own marks and its own highlighted step."""
+    run = run_id(account)
+    services.set_field(run, 4, "satisfaction", "Neutral")
+    for step in (1, 2, 3, 4):
+        services.complete_step(run, step)
+    other = services.create_account("Contoso")
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        rows_of = {}
+        for account_id in (account, other, account):
+            await open_checklist(pilot, account_id)
+            rows_of.setdefault(account_id, []).append([line[:31] for line in screen_text(app).splitlines()[3:8]])
+        assert rows_of[account][0] == rows_of[account][1]
+        assert rows_of[account][0][:2] == ["▶  1 [x] Identify the accoun… │", "   2 [x] Gather account reco… │"]
+        assert rows_of[other][0][:2] == ["▶  1 [ ] Identify the accoun… │", "   2 [ ] Gather account reco… │"]
+
+
 async def test_refusals_are_messages_not_errors(db, db_path, account):
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
