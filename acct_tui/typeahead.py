@@ -162,6 +162,10 @@ class KeysInOrderApp(App):
         """Let what the key set off finish: rounds over the app and the screen in front until a round leaves
         every queue empty, every widget mounted and the screen and focus unchanged."""
         for _ in range(_MAX_ROUNDS):
+            while self._batch_count:
+                # Updates are held: a screen switched to is still being filled in, so it has not settled, and a
+                # callback asked of each of its widgets now only slows that down (10 ms of opening a checklist).
+                await asyncio.sleep(_POLL_SECONDS)
             before = (self.screen, self.focused)
             await _handled([self, *self.screen.walk_children(with_self=True)])
             if (self.screen, self.focused) == before and all(

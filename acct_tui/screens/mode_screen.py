@@ -49,6 +49,7 @@ class ModeScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._styled_for: tuple[object, ...] | None = None  # what the styles were computed for when it left
+        self._to_lay_out: set[DOMNode] = set()  # widgets waiting to ask for a layout at the last settling round
 
     def _post_register(self, app: App) -> None:
         super()._post_register(app)
@@ -93,18 +94,23 @@ class ModeScreen(Screen):
     def show_now(self) -> None:
         """What the screen was switched to for is on it: draw it now, rather than when Textual's wait after the
         switch runs out; first let its widgets catch up (see `_settle_then_show`)."""
+        self._to_lay_out = set()
         self._settle_then_show(SETTLING_ROUNDS)
 
     def _settle_then_show(self, rounds: int) -> None:
         app = self.app
         if not self.is_current or not isinstance(app, ModeSwitchApp) or not app.updates_delayed:
             return
-        if rounds and (self._callbacks or any(not node._message_queue.empty() or node._next_callbacks
-                                                or (node._layout_required and node is not self)
-                                                for node in self.walk_children(with_self=True))):
-            # Widgets still answering the updates (the footer shows the keys the loaded data allows), or
-            # updated and yet to ask for the layout their new content needs: laid out before they have, the
-            # screen would be laid out again at once (5 ms for nothing on opening a checklist).
+        nodes = self.walk_children(with_self=True)
+        # Widgets updated and yet to ask for the layout their new content needs (they ask when they go idle; one
+        # that has not by the next round does not: the step's notes editor, a TextArea, keeps the flag raised).
+        to_lay_out = {node for node in nodes if node is not self and node._layout_required}
+        newly_to_lay_out, self._to_lay_out = to_lay_out - self._to_lay_out, to_lay_out
+        if rounds and (self._callbacks or newly_to_lay_out or any(
+                not node._message_queue.empty() or node._next_callbacks for node in nodes)):
+            # Widgets still answering the updates (the footer shows the keys the loaded data allows), or about
+            # to ask for a layout: laid out before they have, the screen would be laid out again at once (5 ms
+            # for nothing on opening a checklist).
             pass
         elif rounds and self._layout_required:
             # Laid out while nothing is drawn: the widgets answer their new sizes (a list measures its rows, a
