@@ -195,9 +195,9 @@ class AccountsScreen(ModeScreen):
         # Made here, not in compose, so `check_action` can ask them at any time.
         self.table = AccountTable(id="accounts")
         self.suggester = QuerySuggester()
-        self.filter_input = FilterInput(self._filter_changed,
-                                        placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
-                                        id="filter", compact=True, suggester=self.suggester)
+        self.filter_input = FilterInput(
+            self._filter_changed, placeholder="name or owner, or owner: stage: overdue waiting… (→ completes)",
+            id="filter", compact=True, suggester=self.suggester)
         self.status_line = Static(id="status")
         self._footer_states: tuple[object, ...] = ()  # what `_binding_states` was when the footer was last told
 

@@ -89,8 +89,8 @@ def rejection_text(gate: StepView, decision: DecisionView) -> str:
 def _step_extras(view: RunView, number: int, items: tuple | None = None
                  ) -> tuple[tuple[type[ListEditor], str | None], dict] | None:
     """The editor of its own below a step's fields, by the step's role in the template: KPI values, objectives
-    and their results (see acct_tui.widgets.kpi_editor and objectives_editor), as (its kind, what it is built or
-    shown with). `items`: what the editor lists, read already (`_extras_items`); else it reads them itself."""
+    and their results (see acct_tui.widgets.kpi_editor and objectives_editor), as (its kind, what it is shown
+    with). `items`: what the editor lists, read already (`_extras_items`); else it reads them itself."""
     step = view.step(number)
     common = {"refusal": step.edit_refusal, "account_name": view.account.name, "items": items}
     if step.role == KPI_ROLE:
@@ -102,14 +102,19 @@ def _step_extras(view: RunView, number: int, items: tuple | None = None
     return None
 
 
-# Each kind of extras editor (its class and mode), with the arguments it is built with before it is first shown
-# for a step (`show_for` then says which account and step it is for).
+# Each kind of extras editor (its class and mode), with what it is built with: built for nobody, listing nothing,
+# then shown for each step that has one (`show_for` says which account and step it is for).
 _NOBODY = uuid.UUID(int=0)
-EXTRAS_KINDS: dict[tuple[type[ListEditor], str | None], tuple[type[ListEditor], tuple]] = {
-    (KpiEditor, None): (KpiEditor, (_NOBODY, 0)),
-    (ObjectivesEditor, DEFINE): (ObjectivesEditor, (_NOBODY, DEFINE)),
-    (ObjectivesEditor, RESULTS): (ObjectivesEditor, (_NOBODY, RESULTS)),
+EXTRAS_KINDS: dict[tuple[type[ListEditor], str | None], tuple] = {
+    (KpiEditor, None): (_NOBODY, 0),
+    (ObjectivesEditor, DEFINE): (_NOBODY, DEFINE),
+    (ObjectivesEditor, RESULTS): (_NOBODY, RESULTS),
 }
+
+
+def _blank_extras(kind: tuple[type[ListEditor], str | None]) -> ListEditor:
+    editor_class, _ = kind
+    return editor_class(*EXTRAS_KINDS[kind], items=())
 
 
 def _extras_items(view: RunView, number: int) -> tuple | None:
@@ -277,8 +282,7 @@ class ChecklistScreen(ModeScreen):
     async def _build_spare_extras(self) -> None:
         """The extras editors not built yet, built hidden once the checklist is on the screen: no step opened
         later waits for its editor to be built (25-30 ms each, the slowest opens)."""
-        missing = {kind: editor_class(*blank, items=()) for kind, (editor_class, blank) in EXTRAS_KINDS.items()
-                   if kind not in self._spare_extras}
+        missing = {kind: _blank_extras(kind) for kind in EXTRAS_KINDS if kind not in self._spare_extras}
         for editor in missing.values():
             editor.display = False
         self._spare_extras.update(missing)
@@ -384,16 +388,14 @@ class ChecklistScreen(ModeScreen):
 
     async def _put_up_extras(self, holder: Widget, kind: tuple[type[ListEditor], str | None], arguments: dict
                              ) -> None:
-        """One editor of each kind for every step shown, as one form: built and mounted the first time (a
-        third of the time it took to open an account at such a step), then shown again for the step."""
+        """One editor of each kind for every step shown, as one form: built and mounted if the checklist has
+        not built the spares yet (`_build_spare_extras`), and shown for the step."""
         editor = self._spare_extras.get(kind)
         if editor is None:
-            editor_class, _ = kind
-            editor = self._spare_extras[kind] = editor_class(**arguments)
+            editor = self._spare_extras[kind] = _blank_extras(kind)
             await holder.mount(editor)
-        else:
-            editor.show_for(**arguments)
-            editor.display = True
+        editor.show_for(**arguments)
+        editor.display = True
 
     def _extras(self) -> list[ListEditor]:
         """The step's editors of its own below its fields (the KPI and objectives editors) on the page."""

@@ -160,7 +160,8 @@ def record_alternative(item: Item, actor: str, at: datetime) -> None:
     user resolves, as if the value had come from another database (two accounts merged, each with its own)."""
     change_id = str(uuid.uuid4())
     clock, origin = tick()
-    bulk_insert(SyncChange, CHANGE_FIELDS, [(change_id, origin, clock, item.kind, item.key, item.value, "[]", actor, at)])
+    bulk_insert(SyncChange, CHANGE_FIELDS,
+                [(change_id, origin, clock, item.kind, item.key, item.value, "[]", actor, at)])
     bulk_insert(SyncTip, TIP_FIELDS, [(change_id, item.key, item.kind, item.row, item.value, False)])
 
 

@@ -45,12 +45,8 @@ class ListEditor(Vertical):
 
     def on_mount(self) -> None:
         self.set_refusal(self.refusal)
-        if self._first_items is None:
-            self.load()
-        else:
-            self.show(self._first_items)
-            self.has_shown = True
-            self._first_items = None
+        self._show_or_load(self._first_items)
+        self._first_items = None
 
     def show_for_another(self, *, refusal: str | None, account_name: str, items: tuple | None) -> None:
         """Show the list of another account or step (the subclass has set what it belongs to and emptied its
@@ -61,6 +57,10 @@ class ListEditor(Vertical):
         self._say(refusal or "")
         for listing in self.query(CursorOptionList):
             listing.highlighted = None
+        self._show_or_load(items)
+
+    def _show_or_load(self, items: tuple | None) -> None:
+        """Show `items`, read already, or (None) read them; `has_shown` says when they are on the screen."""
         if items is None:
             self.has_shown = False
             self.load()
