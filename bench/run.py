@@ -478,6 +478,9 @@ async def measure_notes_keys(app: Any, pilot: Any, press: Callable, list_shown: 
     else:
         note_failure(results, "notes keys", RuntimeError(f"step {editable} was never shown"))
         return
+    # Put back at the end: else every run's keys stay in the notes, and the next run's checklist (its history
+    # shows each save) reads and draws a longer note.
+    typed_into = (view.run_id, editable, view.step(editable).field("notes").value)
 
     async def type_notes() -> list[float]:
         notes = app.screen.query_one("#field-notes", TextArea)
@@ -506,6 +509,9 @@ async def measure_notes_keys(app: Any, pilot: Any, press: Callable, list_shown: 
     finally:
         holder.communicate("done\n", timeout=60)
     await asyncio.to_thread(app.writer.wait_until_idle)
+    from acct_tui.store import services
+
+    services.set_field(*typed_into[:2], "notes", typed_into[2])
     results["notes_key_median_ms"] = statistics.median(unlocked)
     results["notes_key_p95_ms"] = p95(unlocked)
     results["notes_key_locked_median_ms"] = statistics.median(locked)

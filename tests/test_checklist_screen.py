@@ -450,3 +450,18 @@ async def test_the_editors_shown_for_some_steps_bring_no_new_css_when_first_show
             await pilot.press("escape")
             await settle(pilot)
         assert set(app.stylesheet.source) == sources
+
+
+async def test_a_long_note_saved_many_times_keeps_the_history_to_a_short_line_each(db, db_path, account):
+    note = "Call notes. " * 500  # 6,000 characters, pasted from an email
+    for saved in range(1, 11):  # saved as it is typed: every save is in the history
+        services.set_field(run_id(account), 1, "notes", note[:len(note) * saved // 10])
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(pilot, account)
+        history = app.screen.query_one("#step-history")
+        lines = [line for line in str(history.render()).splitlines() if "set notes:" in line]
+        assert len(lines) == 10
+        assert all(len(line) < 200 and line.endswith("…") for line in lines)
+        assert history.size.height < 60  # not the 800 lines the whole notes wrapped to
+    assert stored(account, 1, "notes") == note  # the note itself is kept whole

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Callable
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from acct_tui.errors import DomainError
 from acct_tui.keymap import current_key_display
 from acct_tui.messages import DataChanged
+from acct_tui.newest_read import newest_read
 from acct_tui.screens.account_form import AccountForm, ArchiveDialog
 from acct_tui.screens.mode_screen import ModeScreen
 from acct_tui.screens.view_dialogs import ColumnsDialog, SaveViewDialog
@@ -242,7 +243,7 @@ class AccountsScreen(ModeScreen):
         self._reload_requested = False
         self._load_rows()
 
-    @work(thread=True, exclusive=True, group=LOAD_WORKER, name=LOAD_WORKER, exit_on_error=False)
+    @newest_read(LOAD_WORKER)
     def _load_rows(self) -> tuple[datetime | None, Rows, tuple[str, ...], list[View]]:
         change = latest_change()  # read first: rows at least this new follow
         conflicted = accounts_with_conflicts()

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
+from acct_tui.newest_read import newest_read
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import CommentDialog
 from acct_tui.screens.mode_screen import ModeScreen
@@ -93,7 +94,7 @@ class ApprovalsScreen(ModeScreen):
         self._reload_from = queue.cursor
         self._load_queue(queue.selected, queue.cursor or 0)
 
-    @work(thread=True, exclusive=True, group=QUEUE_GROUP, exit_on_error=False)
+    @newest_read(QUEUE_GROUP)
     def _load_queue(self, anchor: QueueItem | None, index: int) -> tuple[int, int, int, list[QueueItem]]:
         """The count and the rows around the approval `anchor` (where it stands now), else around row `index`
         (the approval there was decided): (count, cursor, first row, rows)."""
@@ -107,7 +108,7 @@ class ApprovalsScreen(ModeScreen):
     def _load_page(self, generation: int, start: int) -> tuple[int, int, list[QueueItem]]:
         return generation, start, queries.approval_queue(start, PAGE_SIZE)
 
-    @work(thread=True, exclusive=True, group=COVERED_GROUP, exit_on_error=False)
+    @newest_read(COVERED_GROUP)
     def _load_covered(self, item: QueueItem) -> tuple[QueueItem, ApprovalDetail]:
         return item, queries.approval_detail(item.run_id, item.step)
 

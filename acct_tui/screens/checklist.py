@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Callable
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError, StaleEdit
 from acct_tui.messages import DataChanged
+from acct_tui.newest_read import newest_read
 from acct_tui.screens.binding_commands import ScreenBindingCommands
 from acct_tui.screens.dialogs import UpgradeDialog
 from acct_tui.screens.mode_screen import ModeScreen
@@ -235,7 +236,7 @@ class ChecklistScreen(ModeScreen):
             if self._view is None:  # keys typed after opening the account are meant for its steps
                 hold_keys_for(self.app, loading)
 
-    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
+    @newest_read(LOAD_GROUP)
     def _load(self, account_id: uuid.UUID, step: int | None) -> tuple[RunView, set[int], int, tuple | None]:
         """The run, its steps with a sync conflict, and the step to be shown (`step`, or the next to do) with
         what its own editor lists."""

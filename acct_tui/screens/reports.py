@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
 from acct_tui.messages import DataChanged
+from acct_tui.newest_read import newest_read
 from acct_tui.reports import (
     ACCOUNT,
     FORMATS,
@@ -117,7 +118,7 @@ class ReportsScreen(ModeScreen):
     def action_reload(self) -> None:
         self.reload()
 
-    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
+    @newest_read(LOAD_GROUP)
     def _load(self, view: str, account_id: uuid.UUID | None) -> LoadedReport:
         if view == PORTFOLIO:
             # the screen has no per-account table, and lists only the oldest pending approvals

@@ -35,6 +35,9 @@ from acct_tui.workflow import OPEN, PENDING, REJECTED, Progress, RunState
 from acct_tui.workflow.fields import name_key
 
 HISTORY_LIMIT = 200
+# A value in a line of history is cut here: notes are saved as they are typed, so a long note's history would
+# repeat it whole at every save (a 10,000-character note, 60 saves: 600,000 characters wrapped under the step).
+HISTORY_VALUE_CHARS = 120
 
 
 class AccountRow(NamedTuple):
@@ -365,23 +368,29 @@ def _logged_field_text(template: Template | None, logged: dict) -> str:
     return logged_text(logged["value"]) if field is None else shown_logged_value(field, logged["value"])
 
 
+def _shortened(text: str) -> str:
+    return text if len(text) <= HISTORY_VALUE_CHARS else text[:HISTORY_VALUE_CHARS - 1] + "…"
+
+
 def describe_event(action: str, before: dict, after: dict, template: Template | None = None) -> str:
-    """One line of history, in words: the verb, then what changed (the new values, or the old on removal).
-    Logged form values are shown as the run's template version (`template`) shows them."""
+    """One line of history, in words: the verb, then what changed (the new values, or the old on removal),
+    each value cut at `HISTORY_VALUE_CHARS`. Logged form values are shown as the run's template version
+    (`template`) shows them."""
     verb = EVENT_VERBS.get(action, action.replace(".", " "))
     if action == "field.set" and is_field_event(after):
-        return f"{verb} {after['key']}: {_logged_field_text(template, after)}"
+        return f"{verb} {after['key']}: {_shortened(_logged_field_text(template, after))}"
     if "states" in after:
         states = ", ".join(f"{number}→{state}" for number, state in after["states"].items())
         comment = after.get("comment")
-        return f"{verb} ({states})" + (f": {comment}" if comment else "")
+        return f"{verb} ({states})" + (f": {_shortened(comment)}" if comment else "")
     if action in ("account.archive", "account.restore"):
         return verb  # the verb is the whole change
     if action == "run.upgrade":
         changes = [*after.get("moved", ()), *(f"lost {loss}" for loss in after.get("lost", ()))]
         return f"{verb} {after['version']} (from {before['version']})" + (": " + "; ".join(changes) if changes else "")
     details = {key: value for key, value in (after or before).items() if key not in KEPT_FOR_UNDO}
-    pairs = "; ".join(f"{key}: {'—' if value in (None, '') else value}" for key, value in details.items())
+    pairs = "; ".join(f"{key}: {'—' if value in (None, '') else _shortened(str(value))}"
+                      for key, value in details.items())
     if not pairs:
         return verb
     return f"{verb} {pairs}" if action.startswith(("field.", "held.")) else f"{verb}: {pairs}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from textual import on, work
+from textual import on
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
@@ -15,6 +15,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from acct_tui.errors import DomainError
+from acct_tui.newest_read import newest_read
 from acct_tui.store.held import HeldEdit
 from acct_tui.text import printable
 from acct_tui.typeahead import WriterAnswer, hold_keys_for
@@ -88,7 +89,7 @@ class ListEditor(Vertical):
     def load(self) -> None:
         self._read(self._shown_for)
 
-    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
+    @newest_read(LOAD_GROUP)
     def _read(self, shown_for: int) -> tuple[int, tuple]:
         return shown_for, self.fetch()
 
