@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -311,7 +312,8 @@ async def test_the_kpi_editor_shown_again_for_another_account_is_that_accounts_a
 
 
 async def test_the_editors_are_built_hidden_once_the_checklist_is_on_the_screen(db, db_path):
-    """Opening a step with an editor of its own then only shows it: none is built while the user waits."""
+    """Opening a step with an editor of its own then only shows it: none is built while the user waits, and
+    none is walked again by the cycle collector."""
     from acct_tui.app import AcctApp
     from acct_tui.widgets.list_editor import ListEditor
 
@@ -325,6 +327,10 @@ async def test_the_editors_are_built_hidden_once_the_checklist_is_on_the_screen(
         assert sorted((type(editor).__name__, getattr(editor, "mode", "")) for editor in built) == [
             ("KpiEditor", ""), ("ObjectivesEditor", DEFINE), ("ObjectivesEditor", RESULTS)]
         assert not any(editor.display for editor in built)
+        # Built to last as long as the app: kept out of the cycle collector's full passes, as what the app had
+        # at its start is (each pass walked them again: the slowest checklist opens).
+        tracked = {id(thing) for thing in gc.get_objects()}
+        assert not any(id(editor) in tracked or id(app.screen) in tracked for editor in built)
         for step, editor_class in ((10, KpiEditor), (6, ObjectivesEditor), (20, ObjectivesEditor)):
             app.screen.query_one("#step-list").highlighted = step - 1
             await settle(pilot)

@@ -277,17 +277,16 @@ class ChecklistScreen(ModeScreen):
         first frame after opening an account shows it loaded)."""
         if self._view is not None and all(editor.has_shown for editor in self._extras()):
             self.show_now()
-            if len(self._spare_extras) < len(EXTRAS_KINDS):
-                self.call_after_refresh(self._build_spare_extras)
 
-    async def _build_spare_extras(self) -> None:
-        """The extras editors not built yet, built hidden once the checklist is on the screen: no step opened
-        later waits for its editor to be built (25-30 ms each, the slowest opens)."""
+    async def finish_building(self) -> None:
+        """The extras editors not built yet are built hidden once the checklist is first on the screen: no step
+        opened later waits for its editor to be built (25-30 ms each, the slowest opens)."""
         missing = {kind: _blank_extras(kind) for kind in EXTRAS_KINDS if kind not in self._spare_extras}
         for editor in missing.values():
             editor.display = False
         self._spare_extras.update(missing)
         await self.query_one("#step-form-holder").mount_all(missing.values())
+        await super().finish_building()
 
     # Showing ---------------------------------------------------------------------------------------------
     def _show_summary(self, view: RunView) -> None:
@@ -390,7 +389,7 @@ class ChecklistScreen(ModeScreen):
     async def _put_up_extras(self, holder: Widget, kind: tuple[type[ListEditor], str | None], arguments: dict
                              ) -> None:
         """One editor of each kind for every step shown, as one form: built and mounted if the checklist has
-        not built the spares yet (`_build_spare_extras`), and shown for the step."""
+        not built the spares yet (`finish_building`), and shown for the step."""
         editor = self._spare_extras.get(kind)
         if editor is None:
             editor = self._spare_extras[kind] = _blank_extras(kind)
