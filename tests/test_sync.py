@@ -6,9 +6,11 @@ import io
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ from acct_tui.sync.session import SyncError
 from acct_tui.sync.snapshot import is_empty, json_value, send_snapshot
 from tests.portfolio_builder import finish_steps
 from tests.sync_support import PIPE_COMMAND, Replica, content, history, sync_in_process
+
+SSHD_START_SECONDS = 10
 
 
 @pytest.fixture
@@ -254,6 +258,20 @@ def test_far_side_that_cannot_start_is_one_line_not_a_traceback(laptop, capsys, 
     assert "closed the connection" in err and "refused" in err and "Traceback" not in err
 
 
+def _wait_until_listening(daemon: subprocess.Popen, port: int, log: Path) -> None:
+    """sshd takes a moment to listen after it starts: a sync started before then was refused now and then."""
+    deadline = time.monotonic() + SSHD_START_SECONDS
+    while time.monotonic() < deadline:
+        if daemon.poll() is not None:
+            pytest.fail(f"sshd stopped: {log.read_text() if log.exists() else 'no log'}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)  # an outside daemon starting, not the app: nothing to be signalled by
+    pytest.fail(f"sshd did not listen on port {port} in {SSHD_START_SECONDS} s")
+
+
 def test_real_ssh_against_a_private_sshd(tmp_path, laptop, host, capsys, monkeypatch):
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     if sshd is None or shutil.which("ssh") is None:
@@ -263,12 +281,15 @@ def test_real_ssh_against_a_private_sshd(tmp_path, laptop, host, capsys, monkeyp
     for name in ("host_key", "client_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)], check=True)
     shutil.copy(keys / "client_key.pub", keys / "authorized_keys")
-    port = 20000 + os.getpid() % 20000
+    with socket.socket() as probe:  # a port free now (one picked from the pid could be taken)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     (keys / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host_key'}\nPidFile {keys / 'pid'}\n"
         f"AuthorizedKeysFile {keys / 'authorized_keys'}\nPasswordAuthentication no\nUsePAM no\nStrictModes no\n")
     daemon = subprocess.Popen([sshd, "-D", "-f", str(keys / "sshd_config"), "-E", str(keys / "log")])
     try:
+        _wait_until_listening(daemon, port, keys / "log")
         # A `ssh` first on PATH runs the real ssh with the test's options, and has the far login find this
         # checkout's acct-tui (the PATH sshd gives a login does not have it).
         shim = tmp_path / "bin"
