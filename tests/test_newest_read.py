@@ -122,3 +122,31 @@ async def test_changes_arriving_while_the_checklist_loads_read_it_once_more_not_
         assert len(reads.calls) == 2
         assert reads.most_at_once == 1
         assert "Northwind Group" in screen_text(app)
+
+
+async def test_changes_arriving_while_the_account_list_loads_load_it_once_more(db, db_path, monkeypatch):
+    """At 100,000 accounts a load is a second of a core and tens of MB: commits arriving meanwhile (a team's,
+    every second or so) must not start loads beside it."""
+    from acct_tui.screens import accounts
+
+    services.create_account("Acme")
+    app = AcctApp(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        reads = Reads()
+        account_list = accounts.account_list
+
+        def counted_account_list(*args, **kwargs):
+            reads.read(0)
+            return account_list(*args, **kwargs)
+
+        monkeypatch.setattr(accounts, "account_list", counted_account_list)
+        for name in ("Globex", "Initech", "Umbrella"):
+            services.create_account(name)
+            app.screen.post_message(DataChanged())
+            await pilot.pause()
+        reads.first_may_finish.set()
+        await settle(pilot)
+        assert len(reads.calls) == 2
+        assert reads.most_at_once == 1
+        assert all(name in screen_text(app) for name in ("Acme", "Globex", "Initech", "Umbrella"))
