@@ -37,7 +37,7 @@ from acct_tui.store.backend import is_database_url
 from acct_tui.store.db import change_watch_seconds, data_version
 from acct_tui.store.held import HeldStore, held_path
 from acct_tui.store.writer import Writer
-from acct_tui.stylesheet import stylesheet_path
+from acct_tui.stylesheet import parse_css_once, stylesheet_path
 from acct_tui.text import printable
 from acct_tui.typeahead import KeysInOrderApp
 
@@ -126,6 +126,7 @@ class AcctApp(ModeSwitchApp, KeysInOrderApp):
 
     def __init__(self, db_path: Path | str, *, watch_interval: float | None = None,
                  startup_warnings: Iterable[str] = ()) -> None:
+        parse_css_once()
         super().__init__()
         self.db_path = db_path if is_database_url(db_path) else Path(db_path)
         self.watch_interval = watch_interval

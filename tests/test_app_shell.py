@@ -33,6 +33,31 @@ def test_stylesheet_is_found():
     assert AcctApp.CSS_PATH == path
 
 
+async def test_css_is_parsed_once_per_theme_and_process(db, db_path, monkeypatch):
+    """Textual parses every CSS source again for each stylesheet it makes (twice at each start): the app has it
+    parse each source once for the process, and again for another theme's variables."""
+    from textual.css import stylesheet
+
+    async with AcctApp(db_path).run_test(size=SIZE) as pilot:  # whatever earlier apps parsed, all is parsed now
+        await settle(pilot)
+        await pilot.press("2", "3", "4", "1")
+        await settle(pilot)
+    parsed = []
+    parse = stylesheet.parse
+    monkeypatch.setattr(stylesheet, "parse", lambda scope, css, *args, **kwargs: parsed.append(css) or parse(
+        scope, css, *args, **kwargs))
+    app = AcctApp(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "3", "4", "1")
+        await settle(pilot)
+        assert parsed == []
+        assert "Accounts" in screen_text(app)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await settle(pilot)
+        assert any("AccountTable" in css for css in parsed)  # the app's stylesheet, for the new variables
+
+
 def test_nothing_is_animated_unless_the_user_asks(db, db_path, monkeypatch):
     """Over a slow link an animated scroll is a dozen screens sent for one key."""
     monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)

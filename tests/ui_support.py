@@ -12,7 +12,6 @@ from rich.console import Console
 from textual.app import App, ScreenStackError
 from textual.message_pump import MessagePump
 from textual.containers import ScrollableContainer
-from textual.css.stylesheet import Stylesheet
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
@@ -196,25 +195,6 @@ def _idle(app: App) -> bool:
                      or screen._dirty_widgets or screen._recompose_required or screen._callbacks))
 
 
-_PARSED_CSS: dict[tuple, list] = {}
-
-
-def _shared_parse_rules(parse_rules):
-    """Textual parses the same CSS again for every app (its cache lives in the app's stylesheet); the rules
-    depend only on the CSS, where it was read from and the theme's variables, so apps in one test process
-    share them, as one app's stylesheet already does between its own re-parses."""
-
-    @functools.wraps(parse_rules)
-    def parse_once(self: Stylesheet, css: str, read_from, is_default_rules: bool = False, tie_breaker: int = 0,
-                   scope: str = "") -> list:
-        key = (css, read_from, is_default_rules, tie_breaker, scope, tuple(sorted(self._variables.items())))
-        if key not in _PARSED_CSS:
-            _PARSED_CSS[key] = parse_rules(self, css, read_from, is_default_rules, tie_breaker, scope)
-        return _PARSED_CSS[key]
-
-    return parse_once
-
-
 def _handled_all(pump: MessagePump) -> bool:
     return pump._message_queue.empty() and pump._pending_message is None and not pump._next_callbacks
 
@@ -239,11 +219,9 @@ class _Handling:
 
 
 def quick_pilot(monkeypatch) -> None:
-    """Make `pilot.press` and `pilot.pause` the quick ones for a test (see `quick_pause`, `quick_press`), and let
-    its apps reuse the CSS rules parsed by earlier apps."""
+    """Make `pilot.press` and `pilot.pause` the quick ones for a test (see `quick_pause`, `quick_press`)."""
     monkeypatch.setattr(Pilot, "press", quick_press)
     monkeypatch.setattr(Pilot, "pause", quick_pause)
-    monkeypatch.setattr(Stylesheet, "_parse_rules", _shared_parse_rules(Stylesheet._parse_rules))
     for method in ("_dispatch_message", "_flush_next_callbacks"):
         monkeypatch.setattr(MessagePump, method, _Handling.counted(getattr(MessagePump, method)))
 
