@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 from textual.app import App, ComposeResult
@@ -98,6 +99,26 @@ async def test_a_read_that_fails_ends_its_worker_with_the_error_and_the_next_ask
         assert reads.calls == [1, 3]
 
 
+async def reads_in_a_burst_of_changes(pilot, monkeypatch, module, reader: str, changes) -> Reads:
+    """Each of `changes` made and announced (DataChanged) while the first read of `module.reader` after this
+    call is held; then it is let go and the app settles. What the reads did."""
+    reads = Reads()
+    read = getattr(module, reader)
+
+    def counted(*args, **kwargs):
+        reads.read(0)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(module, reader, counted)
+    for change in changes:
+        change()
+        pilot.app.screen.post_message(DataChanged())
+        await pilot.pause()
+    reads.first_may_finish.set()
+    await settle(pilot)
+    return reads
+
+
 async def test_changes_arriving_while_the_checklist_loads_read_it_once_more_not_once_each(db, db_path, monkeypatch):
     account = services.create_account("Northwind", owner="ana")
     app = AcctApp(db_path)
@@ -105,20 +126,10 @@ async def test_changes_arriving_while_the_checklist_loads_read_it_once_more_not_
         await settle(pilot)
         app.open_account(account)
         await settle(pilot)
-        reads = Reads()
-        run_view = queries.run_view
-
-        def counted_run_view(account_id):
-            reads.read(0)
-            return run_view(account_id)
-
-        monkeypatch.setattr(queries, "run_view", counted_run_view)
-        for name in ("Northwind Traders", "Northwind Holdings", "Northwind Group"):
-            services.edit_account(account, name=name)
-            app.screen.post_message(DataChanged())
-            await pilot.pause()
-        reads.first_may_finish.set()
-        await settle(pilot)
+        reads = await reads_in_a_burst_of_changes(
+            pilot, monkeypatch, queries, "run_view",
+            [partial(services.edit_account, account, name=name)
+             for name in ("Northwind Traders", "Northwind Holdings", "Northwind Group")])
         assert len(reads.calls) == 2
         assert reads.most_at_once == 1
         assert "Northwind Group" in screen_text(app)
@@ -133,20 +144,9 @@ async def test_changes_arriving_while_the_account_list_loads_load_it_once_more(d
     app = AcctApp(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        reads = Reads()
-        account_list = accounts.account_list
-
-        def counted_account_list(*args, **kwargs):
-            reads.read(0)
-            return account_list(*args, **kwargs)
-
-        monkeypatch.setattr(accounts, "account_list", counted_account_list)
-        for name in ("Globex", "Initech", "Umbrella"):
-            services.create_account(name)
-            app.screen.post_message(DataChanged())
-            await pilot.pause()
-        reads.first_may_finish.set()
-        await settle(pilot)
+        reads = await reads_in_a_burst_of_changes(
+            pilot, monkeypatch, accounts, "account_list",
+            [partial(services.create_account, name) for name in ("Globex", "Initech", "Umbrella")])
         assert len(reads.calls) == 2
         assert reads.most_at_once == 1
         assert all(name in screen_text(app) for name in ("Acme", "Globex", "Initech", "Umbrella"))
